@@ -1,0 +1,115 @@
+//! What each subcommand does, between the CLI types and the library.
+
+use crate::cli::{BackendArgs, DecryptArgs, MockArgs};
+use crate::mock::rotation::parse_fault_arg;
+use crate::mock::{App, Faults, MockConfig, Rotation, demo_app};
+use crate::wechat::{self, mask};
+use std::io::Read;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+/// Exit codes: 0 expectations met, 1 some were not, 2 invalid input or a
+/// server that could not start.
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_INVALID: u8 = 2;
+
+/// An error that ends the command with exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);
+
+fn read_data(arg: &str) -> Result<String, InvalidInput> {
+    let text = if arg == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| InvalidInput(format!("--data -: cannot read stdin: {e}")))?;
+        s
+    } else if let Some(path) = arg.strip_prefix('@') {
+        std::fs::read_to_string(path).map_err(|e| InvalidInput(format!("--data {arg}: {e}")))?
+    } else {
+        arg.to_string()
+    };
+    Ok(text.trim().to_string())
+}
+
+/// `wxflow decrypt`.
+pub fn decrypt(args: DecryptArgs) -> Result<ExitCode, InvalidInput> {
+    let data = read_data(&args.data)?;
+    match wechat::decrypt(&args.session_key, &args.iv, &data, args.appid.as_deref()) {
+        Ok(value) => {
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error {} {}: {e}", e.code(), e.name());
+            eprintln!("hint: {}", e.explanation());
+            Ok(ExitCode::from(EXIT_FAILED))
+        }
+    }
+}
+
+/// Turns the mock flags into a config.
+pub fn mock_config(args: &MockArgs) -> Result<MockConfig, InvalidInput> {
+    let policy = args.rotation.parse().map_err(|e| InvalidInput(format!("--rotation: {e}")))?;
+    let rotation = Rotation { policy, min_period_secs: args.rotation_min_period, ttl_secs: args.session_ttl };
+    let mut faults = Faults::new();
+    for arg in &args.faults {
+        let (name, fault) = parse_fault_arg(arg).map_err(|e| InvalidInput(format!("--fault: {e}")))?;
+        faults.insert(name, fault);
+    }
+    let mut apps = vec![demo_app()];
+    if let (Some(appid), Some(secret)) = (&args.appid, &args.secret) {
+        apps.insert(0, App { appid: appid.clone(), secret: secret.clone(), unionid: false });
+    }
+    Ok(MockConfig { seed: args.seed, apps, rotation, faults })
+}
+
+async fn until_ctrl_c(stop: CancellationToken) {
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("\nstopping");
+    stop.cancel();
+}
+
+/// `wxflow mock`: serves until Ctrl-C.
+pub async fn mock(args: MockArgs) -> Result<ExitCode, InvalidInput> {
+    let config = mock_config(&args)?;
+    let stop = CancellationToken::new();
+    let mock = crate::mock::Mock::new(config.clone());
+    let running = crate::serve::spawn(crate::mock::app(mock), &args.addr, stop.clone())
+        .await
+        .map_err(|e| InvalidInput(e.to_string()))?;
+    println!("wxflow mock WeChat service on {}", running.url());
+    for app in &config.apps {
+        println!("  app     appid={} secret={}", app.appid, mask(&app.secret, args.reveal_secrets));
+    }
+    println!("  seed    {}   rotation {}", config.seed, config.rotation);
+    for (name, f) in &config.faults {
+        println!("  fault   {name}: {}", serde_json::to_string(f).unwrap_or_default());
+    }
+    println!("  server API  {0}/sns/jscode2session, {0}/cgi-bin/token, …", running.url());
+    println!("  client side {}{}/client/login, …/getUserInfo, …", running.url(), crate::mock::CLIENT_PREFIX);
+    println!("Ctrl-C to stop");
+    until_ctrl_c(stop).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wxflow backend`: serves until Ctrl-C.
+pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
+    let demo = demo_app();
+    let config = crate::backend::BackendConfig {
+        wechat_api: args.wechat_api.clone(),
+        appid: args.appid.unwrap_or(demo.appid),
+        secret: args.secret.unwrap_or(demo.secret),
+    };
+    let stop = CancellationToken::new();
+    let running = crate::serve::spawn(crate::backend::app(config.clone()), &args.addr, stop.clone())
+        .await
+        .map_err(|e| InvalidInput(e.to_string()))?;
+    println!("wxflow reference backend on {}", running.url());
+    println!("  POST {}/api/login   GET {}/healthz", running.url(), running.url());
+    println!("  WeChat API {}   appid {}", config.wechat_api, config.appid);
+    println!("Ctrl-C to stop");
+    until_ctrl_c(stop).await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,251 @@
+//! The client side: what the Mini Program runtime would do, driven by flows
+//! over HTTP under `/__wxflow`. Also the mock's ground truth and its live
+//! settings.
+//!
+//! | route | does |
+//! |---|---|
+//! | `POST /__wxflow/client/login` | `wx.login`: maybe rotates the key, returns a code |
+//! | `POST /__wxflow/client/{getUserInfo,getUserProfile,getShareInfo,getWeRunData}` | open data sealed with the current key |
+//! | `POST /__wxflow/client/getPhoneNumber` | `mode: "encrypted"` (default) or `"code"` |
+//! | `POST /__wxflow/client/checkSession` | `wx.checkSession` |
+//! | `GET /__wxflow/truth?iv=…` / `?code=…` | which generation sealed / was exchanged |
+//! | `GET`/`PUT /__wxflow/config` | rotation policy and faults, live |
+//! | `POST /__wxflow/clock` | skew the clock, for one user or everyone |
+
+use super::rotation::{Faults, Rotation, validate_faults};
+use super::{CLIENT_PREFIX, Mock};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+pub fn routes() -> Router<Mock> {
+    Router::new()
+        .route(&format!("{CLIENT_PREFIX}/client/{{api}}"), post(client))
+        .route(&format!("{CLIENT_PREFIX}/truth"), get(truth))
+        .route(&format!("{CLIENT_PREFIX}/config"), get(get_config).put(put_config))
+        .route(&format!("{CLIENT_PREFIX}/clock"), post(clock))
+}
+
+/// A client-side request: which virtual user of which app, and options.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRequest {
+    #[serde(default)]
+    pub appid: Option<String>,
+    pub user: String,
+    /// `wx.login`: this user's rotation policy from now on.
+    #[serde(default)]
+    pub rotation: Option<Rotation>,
+    /// `wx.login`: faults on server endpoints for this user's codes.
+    #[serde(default)]
+    pub faults: Option<Faults>,
+    /// Open data: seal a watermark naming another appid (negative flows).
+    #[serde(default)]
+    pub watermark_appid: Option<String>,
+    /// `getPhoneNumber`: `encrypted` (older base libraries) or `code`.
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+fn bad_request(msg: impl Into<String>) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": msg.into() }))).into_response()
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
+}
+
+/// The anonymised profile WeChat has returned since 2021.
+fn user_info() -> Value {
+    json!({
+        "nickName": "微信用户",
+        "gender": 0,
+        "language": "",
+        "city": "",
+        "province": "",
+        "country": "",
+        "avatarUrl": "https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132",
+    })
+}
+
+async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) -> Response {
+    let req: ClientRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(e),
+    };
+    if let Some(faults) = &req.faults
+        && let Err(e) = validate_faults(faults)
+    {
+        return bad_request(e);
+    }
+    let mut s = mock.state();
+    let appid = req.appid.clone().or_else(|| s.appids().into_iter().next()).unwrap_or_default();
+    let user = req.user.as_str();
+    let result = match api.as_str() {
+        "login" => s.login(&appid, user, req.rotation, req.faults.clone()).map(|o| {
+            json!({
+                "code": o.code,
+                "errMsg": "login:ok",
+                "wxflow": { "generation": o.generation, "rotated": o.rotated, "logins": o.logins },
+            })
+        }),
+        "checkSession" => s
+            .check_session(&appid, user)
+            .map(|ok| json!({ "errMsg": if ok { "checkSession:ok" } else { "checkSession:fail session expired" } })),
+        "getPhoneNumber" if req.mode.as_deref() == Some("code") => {
+            s.phone_code(&appid, user).map(|code| json!({ "code": code, "errMsg": "getPhoneNumber:ok" }))
+        }
+        "getPhoneNumber" if req.mode.as_deref().is_some_and(|m| m != "encrypted") => {
+            Err(format!("unknown getPhoneNumber mode `{}`: expected encrypted or code", req.mode.unwrap_or_default()))
+        }
+        "getUserInfo" | "getUserProfile" | "getShareInfo" | "getWeRunData" | "getPhoneNumber" => {
+            open_data(&mut s, &appid, user, &api, req.watermark_appid.as_deref())
+        }
+        other => Err(format!(
+            "unknown client API `{other}`: expected login, getUserInfo, getUserProfile, getShareInfo, getWeRunData, getPhoneNumber or checkSession"
+        )),
+    };
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => bad_request(e),
+    }
+}
+
+/// Builds the plaintext each open-data API carries, seals it, and shapes the
+/// answer as the Mini Program runtime does.
+fn open_data(
+    s: &mut super::MockState,
+    appid: &str,
+    user: &str,
+    api: &str,
+    watermark_appid: Option<&str>,
+) -> Result<Value, String> {
+    let (openid, unionid) = s.identity(appid, user)?;
+    let unionid_bound = s.app(appid).is_some_and(|a| a.unionid);
+    let plaintext = match api {
+        "getUserInfo" => {
+            let mut p = user_info();
+            p["openId"] = json!(openid);
+            if unionid_bound {
+                p["unionId"] = json!(unionid);
+            }
+            p
+        }
+        "getUserProfile" => user_info(),
+        "getShareInfo" => json!({ "openGId": format!("tG{}", &openid[1..]) }),
+        "getWeRunData" => {
+            let day = s.now_ms() / 1000 / 86_400 * 86_400;
+            json!({ "stepInfoList": (0..3).map(|d| json!({ "timestamp": day - d * 86_400, "step": 4000 + d * 1234 })).collect::<Vec<_>>() })
+        }
+        _ => {
+            let number = s.phone_number(appid, user);
+            json!({ "phoneNumber": number, "purePhoneNumber": number, "countryCode": "86" })
+        }
+    };
+    let sealed = s.seal(appid, user, api, plaintext, watermark_appid)?;
+    let mut out = json!({
+        "encryptedData": sealed.encrypted_data,
+        "iv": sealed.iv,
+        "errMsg": format!("{api}:ok"),
+        "wxflow": { "generation": sealed.generation },
+    });
+    if matches!(api, "getUserInfo" | "getUserProfile") {
+        let info = user_info();
+        let raw_data = info.to_string();
+        out["signature"] = json!(crate::wechat::signature(&raw_data, &sealed.session_key));
+        out["rawData"] = json!(raw_data);
+        out["userInfo"] = info;
+    }
+    Ok(out)
+}
+
+async fn truth(State(mock): State<Mock>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let s = mock.state();
+    let found = match (q.get("iv"), q.get("code")) {
+        (Some(iv), _) => s.iv_truth(iv).map(|t| json!(t)),
+        (None, Some(code)) => s.code_truth(code).map(|t| json!(t)),
+        (None, None) => return bad_request("pass ?iv=… or ?code=…"),
+    };
+    match found {
+        Some(v) => Json(v).into_response(),
+        None => {
+            (StatusCode::NOT_FOUND, Json(json!({ "error": "the mock did not issue this value (or has forgotten it)" })))
+                .into_response()
+        }
+    }
+}
+
+fn config_json(s: &super::MockState) -> Value {
+    json!({
+        "seed": s.seed,
+        "rotation": s.rotation,
+        "faults": s.faults,
+        "apps": s.appids(),
+        "clock_offset_ms": s.clock_offset_ms,
+    })
+}
+
+async fn get_config(State(mock): State<Mock>) -> Response {
+    Json(config_json(&mock.state())).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigUpdate {
+    #[serde(default)]
+    rotation: Option<Rotation>,
+    #[serde(default)]
+    faults: Option<Faults>,
+}
+
+async fn put_config(State(mock): State<Mock>, body: Bytes) -> Response {
+    let update: ConfigUpdate = match parse(&body) {
+        Ok(u) => u,
+        Err(e) => return bad_request(e),
+    };
+    if let Some(faults) = &update.faults
+        && let Err(e) = validate_faults(faults)
+    {
+        return bad_request(e);
+    }
+    let mut s = mock.state();
+    if let Some(r) = update.rotation {
+        s.rotation = r;
+    }
+    if let Some(f) = update.faults {
+        s.faults = f;
+    }
+    Json(config_json(&s)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockUpdate {
+    advance_secs: f64,
+    #[serde(default)]
+    appid: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+}
+
+async fn clock(State(mock): State<Mock>, body: Bytes) -> Response {
+    let c: ClockUpdate = match parse(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(e),
+    };
+    let mut s = mock.state();
+    let appid = c.appid.clone().or_else(|| s.appids().into_iter().next()).unwrap_or_default();
+    let ms = (c.advance_secs * 1000.0) as i64;
+    match s.advance_clock(c.user.as_deref().map(|u| (appid.as_str(), u)), ms) {
+        Ok(()) => Json(json!({ "now_ms": s.now_ms() })).into_response(),
+        Err(e) => bad_request(e),
+    }
+}

@@ -1,0 +1,654 @@
+//! The mock WeChat service's state and rules, without HTTP: apps, users and
+//! their session_key generations, one-time codes, access tokens, and the
+//! ledger of every payload sealed (the ground truth for iv freshness).
+//!
+//! Randomness that decides outcomes (keys, ivs, codes, rotation draws) comes
+//! from a stream per (seed, appid, user), so a user's outcome never depends
+//! on other users' requests. Every table is bounded (oldest entry evicted),
+//! so a run of millions of logins keeps constant memory.
+
+use super::rotation::{Fault, Faults, Rotation, RotationPolicy};
+use crate::wechat::api::{self, ApiError};
+use crate::wechat::crypto::b64;
+use rand::{RngExt, SeedableRng, rngs::ChaCha8Rng};
+use serde::Serialize;
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+use std::sync::Arc;
+
+/// A code lives five minutes.
+pub const CODE_TTL_MS: i64 = 5 * 60 * 1000;
+/// An access token lives two hours.
+pub const TOKEN_TTL_MS: i64 = 7200 * 1000;
+const TABLE_CAP: usize = 100_000;
+
+/// A Mini Program registered with the mock.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct App {
+    pub appid: String,
+    pub secret: String,
+    /// Bound to an Open Platform account: jscode2session returns `unionid`.
+    #[serde(default)]
+    pub unionid: bool,
+}
+
+/// The documented demo app every shipped flow uses by default.
+pub fn demo_app() -> App {
+    App { appid: DEMO_APPID.into(), secret: DEMO_SECRET.into(), unionid: true }
+}
+pub const DEMO_APPID: &str = "wx5e1f0c2b9a7d3e11";
+pub const DEMO_SECRET: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+
+/// Settings the mock starts with.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    pub seed: u64,
+    pub apps: Vec<App>,
+    pub rotation: Rotation,
+    pub faults: Faults,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            seed: 0,
+            apps: vec![demo_app()],
+            rotation: Rotation::policy(RotationPolicy::Never),
+            faults: Faults::new(),
+        }
+    }
+}
+
+/// A map that forgets its oldest entries past a capacity.
+#[derive(Debug)]
+pub struct Bounded<K, V> {
+    map: HashMap<K, V>,
+    order: VecDeque<K>,
+    cap: usize,
+}
+
+impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
+    pub fn new(cap: usize) -> Self {
+        Bounded { map: HashMap::new(), order: VecDeque::new(), cap }
+    }
+    pub fn insert(&mut self, k: K, v: V) {
+        if self.map.insert(k.clone(), v).is_none() {
+            self.order.push_back(k);
+            while self.order.len() > self.cap {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k)
+    }
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.map.get_mut(k)
+    }
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// One virtual user of one app.
+#[derive(Debug)]
+struct User {
+    appid: String,
+    openid: String,
+    unionid: String,
+    session_key: String,
+    generation: u32,
+    key_issued_ms: i64,
+    last_refresh_ms: Option<i64>,
+    logins: u64,
+    /// Draws taken from this user's random stream so far.
+    draws: u64,
+    clock_offset_ms: i64,
+    rotation: Option<Rotation>,
+    faults: Option<Faults>,
+}
+
+type UserKey = Arc<str>;
+
+#[derive(Debug)]
+struct Code {
+    user: UserKey,
+    issued_ms: i64,
+    generation: u32,
+    exchanged: Option<u32>,
+}
+
+/// Ground truth for one sealed payload.
+#[derive(Debug, Clone, Serialize)]
+pub struct PayloadTruth {
+    pub appid: String,
+    pub user: String,
+    pub api: String,
+    pub sealed_generation: u32,
+    pub sealed_ms: i64,
+}
+
+/// What the mock knows about an iv at the time of asking.
+#[derive(Debug, Clone, Serialize)]
+pub struct IvTruth {
+    #[serde(flatten)]
+    pub payload: PayloadTruth,
+    pub current_generation: u32,
+    pub age_ms: i64,
+}
+
+/// What the mock knows about a login code.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeTruth {
+    pub user: String,
+    pub issued_generation: u32,
+    /// The generation jscode2session returned for it; `None` until exchanged.
+    pub exchanged_generation: Option<u32>,
+    pub current_generation: u32,
+    pub age_ms: i64,
+}
+
+/// The outcome of a client-side `wx.login`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginOutcome {
+    pub code: String,
+    pub generation: u32,
+    pub rotated: bool,
+    pub logins: u64,
+}
+
+/// A payload sealed for the client side (getUserInfo and siblings).
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    pub plaintext: serde_json::Value,
+    pub encrypted_data: String,
+    pub iv: String,
+    pub session_key: String,
+    pub generation: u32,
+    pub openid: String,
+    pub unionid: String,
+}
+
+#[derive(Debug)]
+struct Token {
+    appid: String,
+    expires_ms: i64,
+}
+
+/// All mutable state of the mock. Wrapped in a mutex by [`super::Mock`].
+#[derive(Debug)]
+pub struct MockState {
+    pub seed: u64,
+    pub apps: Vec<App>,
+    pub rotation: Rotation,
+    pub faults: Faults,
+    pub clock_offset_ms: i64,
+    users: Bounded<UserKey, User>,
+    openids: Bounded<String, UserKey>,
+    codes: Bounded<String, Code>,
+    phone_codes: Bounded<String, (UserKey, i64, bool)>,
+    payloads: Bounded<String, PayloadTruth>,
+    tokens: Bounded<String, Token>,
+    stable_tokens: HashMap<String, String>,
+    /// Non-outcome randomness (tokens, request ids, fault draws).
+    rng: ChaCha8Rng,
+}
+
+/// FNV-1a: a hash that is stable across Rust versions, for seeding streams.
+fn stable_hash(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.iter().chain(&[0xff]) {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+fn alnum(rng: &mut ChaCha8Rng, len: usize) -> String {
+    const CHARS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    (0..len).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl MockState {
+    pub fn new(config: MockConfig) -> Self {
+        MockState {
+            seed: config.seed,
+            apps: config.apps,
+            rotation: config.rotation,
+            faults: config.faults,
+            clock_offset_ms: 0,
+            users: Bounded::new(TABLE_CAP),
+            openids: Bounded::new(TABLE_CAP),
+            codes: Bounded::new(TABLE_CAP),
+            phone_codes: Bounded::new(TABLE_CAP),
+            payloads: Bounded::new(TABLE_CAP),
+            tokens: Bounded::new(10_000),
+            stable_tokens: HashMap::new(),
+            rng: ChaCha8Rng::seed_from_u64(stable_hash(&[b"mock", &config.seed.to_le_bytes()])),
+        }
+    }
+
+    /// The mock's clock (wall clock plus the global skew), in ms.
+    pub fn now_ms(&self) -> i64 {
+        wall_ms() + self.clock_offset_ms
+    }
+
+    fn user_now_ms(&self, key: &UserKey) -> i64 {
+        self.now_ms() + self.users.get(key).map_or(0, |u| u.clock_offset_ms)
+    }
+
+    pub fn app(&self, appid: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.appid == appid)
+    }
+
+    /// The next random stream of a user: draw n of (seed, appid, user).
+    fn user_rng(&mut self, key: &UserKey) -> ChaCha8Rng {
+        let seed = self.seed;
+        let user = self.users.get_mut(key).expect("user exists before drawing");
+        user.draws += 1;
+        ChaCha8Rng::seed_from_u64(stable_hash(&[&seed.to_le_bytes(), key.as_bytes(), &user.draws.to_le_bytes()]))
+    }
+
+    /// Looks a user up, creating them on first touch as a returning user who
+    /// already holds a generation-1 session_key.
+    fn user(&mut self, appid: &str, user: &str) -> Result<UserKey, String> {
+        if self.app(appid).is_none() {
+            return Err(format!("unknown appid `{appid}`: the mock knows {}", self.appids().join(", ")));
+        }
+        let key: UserKey = format!("{appid}/{user}").into();
+        if self.users.get(&key).is_none() {
+            let mut rng = ChaCha8Rng::seed_from_u64(stable_hash(&[&self.seed.to_le_bytes(), key.as_bytes()]));
+            let openid = format!("o{}", alnum(&mut rng, 27));
+            let unionid = format!("o{}", alnum(&mut rng, 27));
+            let session_key = b64(&rng.random::<[u8; 16]>());
+            let now = self.now_ms();
+            self.openids.insert(openid.clone(), key.clone());
+            self.users.insert(
+                key.clone(),
+                User {
+                    appid: appid.into(),
+                    openid,
+                    unionid,
+                    session_key,
+                    generation: 1,
+                    key_issued_ms: now,
+                    last_refresh_ms: None,
+                    logins: 0,
+                    draws: 0,
+                    clock_offset_ms: 0,
+                    rotation: None,
+                    faults: None,
+                },
+            );
+        }
+        Ok(key)
+    }
+
+    pub fn appids(&self) -> Vec<String> {
+        self.apps.iter().map(|a| a.appid.clone()).collect()
+    }
+
+    /// Client side `wx.login`: maybe refreshes the session_key (by the
+    /// user's rotation policy), then issues a one-time code.
+    pub fn login(
+        &mut self,
+        appid: &str,
+        user: &str,
+        rotation: Option<Rotation>,
+        faults: Option<Faults>,
+    ) -> Result<LoginOutcome, String> {
+        let key = self.user(appid, user)?;
+        let now = self.user_now_ms(&key);
+        let mut rng = self.user_rng(&key);
+        let global = self.rotation;
+        let u = self.users.get_mut(&key).expect("user was just created");
+        if rotation.is_some() {
+            u.rotation = rotation;
+        }
+        if faults.is_some() {
+            u.faults = faults;
+        }
+        let rotation = u.rotation.unwrap_or(global);
+        u.logins += 1;
+        // Draw first, so the stream advances the same whether or not a
+        // period or TTL rule overrides the policy.
+        let drawn = match rotation.policy {
+            RotationPolicy::Never => false,
+            RotationPolicy::Always => true,
+            RotationPolicy::Probability(p) => rng.random_bool(p),
+            RotationPolicy::Every(n) => u.logins.is_multiple_of(n as u64),
+        };
+        let expired = rotation.ttl_secs.is_some_and(|t| (now - u.key_issued_ms) as f64 > t * 1000.0);
+        let too_soon =
+            rotation.min_period_secs.zip(u.last_refresh_ms).is_some_and(|(p, last)| ((now - last) as f64) < p * 1000.0);
+        let rotated = expired || (drawn && !too_soon);
+        if rotated {
+            u.session_key = b64(&rng.random::<[u8; 16]>());
+            u.generation += 1;
+            u.key_issued_ms = now;
+            u.last_refresh_ms = Some(now);
+        }
+        let code = format!("0{}", alnum(&mut rng, 31));
+        let outcome = LoginOutcome { code: code.clone(), generation: u.generation, rotated, logins: u.logins };
+        self.codes.insert(code, Code { user: key, issued_ms: now, generation: outcome.generation, exchanged: None });
+        Ok(outcome)
+    }
+
+    /// Client side: seals `plaintext` (a watermark is added) with the user's
+    /// current session_key and a fresh iv, and records the ground truth.
+    pub fn seal(
+        &mut self,
+        appid: &str,
+        user: &str,
+        api: &str,
+        mut plaintext: serde_json::Value,
+        watermark_appid: Option<&str>,
+    ) -> Result<Sealed, String> {
+        let key = self.user(appid, user)?;
+        let now = self.user_now_ms(&key);
+        let mut rng = self.user_rng(&key);
+        let u = self.users.get(&key).expect("user exists");
+        plaintext["watermark"] = serde_json::json!({
+            "timestamp": now / 1000,
+            "appid": watermark_appid.unwrap_or(appid),
+        });
+        let iv_bytes: [u8; 16] = rng.random();
+        let key_bytes: [u8; 16] = crate::wechat::crypto::b64_decode16(&u.session_key).expect("mock keys are valid");
+        let body = serde_json::to_vec(&plaintext).expect("JSON values serialize");
+        let sealed = Sealed {
+            encrypted_data: crate::wechat::seal(&key_bytes, &iv_bytes, &body),
+            iv: b64(&iv_bytes),
+            plaintext,
+            session_key: u.session_key.clone(),
+            generation: u.generation,
+            openid: u.openid.clone(),
+            unionid: u.unionid.clone(),
+        };
+        let truth = PayloadTruth {
+            appid: appid.into(),
+            user: user.into(),
+            api: api.into(),
+            sealed_generation: sealed.generation,
+            sealed_ms: now,
+        };
+        self.payloads.insert(sealed.iv.clone(), truth);
+        Ok(sealed)
+    }
+
+    /// The user's openid and unionid, for building plaintexts before sealing.
+    pub fn identity(&mut self, appid: &str, user: &str) -> Result<(String, String), String> {
+        let key = self.user(appid, user)?;
+        let u = self.users.get(&key).expect("user exists");
+        Ok((u.openid.clone(), u.unionid.clone()))
+    }
+
+    /// Client side `wx.checkSession`: false once the TTL has passed.
+    pub fn check_session(&mut self, appid: &str, user: &str) -> Result<bool, String> {
+        let key = self.user(appid, user)?;
+        let now = self.user_now_ms(&key);
+        let global = self.rotation;
+        let u = self.users.get(&key).expect("user exists");
+        let ttl = u.rotation.unwrap_or(global).ttl_secs;
+        Ok(u.logins > 0 && ttl.is_none_or(|t| ((now - u.key_issued_ms) as f64) <= t * 1000.0))
+    }
+
+    /// Client side: the newer `getPhoneNumber` returns a one-time code.
+    pub fn phone_code(&mut self, appid: &str, user: &str) -> Result<String, String> {
+        let key = self.user(appid, user)?;
+        let now = self.user_now_ms(&key);
+        let code = alnum(&mut self.user_rng(&key), 64).to_lowercase();
+        self.phone_codes.insert(code.clone(), (key, now, false));
+        Ok(code)
+    }
+
+    /// A user's deterministic phone number.
+    pub fn phone_number(&self, appid: &str, user: &str) -> String {
+        let h = stable_hash(&[&self.seed.to_le_bytes(), appid.as_bytes(), user.as_bytes(), b"phone"]);
+        format!("138{:08}", h % 100_000_000)
+    }
+
+    /// Moves the clock: one user's (for expiring their codes without
+    /// touching other flows) or, with no user, everyone's.
+    pub fn advance_clock(&mut self, target: Option<(&str, &str)>, ms: i64) -> Result<(), String> {
+        match target {
+            Some((appid, user)) => {
+                let key = self.user(appid, user)?;
+                self.users.get_mut(&key).expect("user exists").clock_offset_ms += ms;
+            }
+            None => self.clock_offset_ms += ms,
+        }
+        Ok(())
+    }
+
+    /// Sets a user's rotation policy without logging in.
+    pub fn set_user_rotation(&mut self, appid: &str, user: &str, rotation: Rotation) -> Result<(), String> {
+        let key = self.user(appid, user)?;
+        self.users.get_mut(&key).expect("user exists").rotation = Some(rotation);
+        Ok(())
+    }
+
+    pub fn iv_truth(&self, iv: &str) -> Option<IvTruth> {
+        let p = self.payloads.get(&iv.to_string())?;
+        let key: UserKey = format!("{}/{}", p.appid, p.user).into();
+        let u = self.users.get(&key)?;
+        Some(IvTruth {
+            payload: p.clone(),
+            current_generation: u.generation,
+            age_ms: self.user_now_ms(&key) - p.sealed_ms,
+        })
+    }
+
+    pub fn code_truth(&self, code: &str) -> Option<CodeTruth> {
+        let c = self.codes.get(&code.to_string())?;
+        let u = self.users.get(&c.user)?;
+        Some(CodeTruth {
+            user: c.user.split_once('/').map_or("", |(_, u)| u).to_string(),
+            issued_generation: c.generation,
+            exchanged_generation: c.exchanged,
+            current_generation: u.generation,
+            age_ms: self.user_now_ms(&c.user) - c.issued_ms,
+        })
+    }
+
+    /// The fault in force for an endpoint: the user's own, else the global.
+    pub fn fault_for(&self, endpoint: &str, user: Option<&UserKey>) -> Option<Fault> {
+        let own = user.and_then(|k| self.users.get(k)).and_then(|u| u.faults.as_ref());
+        own.unwrap_or(&self.faults).get(endpoint).copied()
+    }
+
+    /// The user a login code belongs to (for per-user faults).
+    pub fn code_owner(&self, code: &str) -> Option<UserKey> {
+        self.codes.get(&code.to_string()).map(|c| c.user.clone())
+    }
+
+    /// Draws latency and whether to inject the fault's errcode.
+    pub fn draw_fault(&mut self, fault: &Fault) -> (u64, Option<ApiError>) {
+        let jitter = if fault.jitter_ms > 0 { self.rng.random_range(0..=fault.jitter_ms) } else { 0 };
+        let hit = fault.rate > 0.0 && self.rng.random_bool(fault.rate.min(1.0));
+        (fault.latency_ms + jitter, fault.errcode.filter(|_| hit).and_then(ApiError::from_code))
+    }
+
+    /// A request id for errmsg suffixes.
+    pub fn rid(&mut self) -> String {
+        let [a, b, c]: [u32; 3] = self.rng.random();
+        format!("{a:08x}-{b:08x}-{c:08x}")
+    }
+
+    fn check_app(&self, appid: Option<&str>, secret: Option<&str>) -> Result<&App, ApiError> {
+        let appid = appid.filter(|s| !s.is_empty()).ok_or(api::APPID_MISSING)?;
+        let secret = secret.filter(|s| !s.is_empty()).ok_or(api::APPSECRET_MISSING)?;
+        let app = self.app(appid).ok_or(api::INVALID_APPID)?;
+        if app.secret != secret {
+            return Err(api::INVALID_APPSECRET);
+        }
+        Ok(app)
+    }
+
+    /// Server API `jscode2session`: parameter checks in the real service's
+    /// order, then the one-use, five-minute code rules.
+    pub fn jscode2session(
+        &mut self,
+        appid: Option<&str>,
+        secret: Option<&str>,
+        js_code: Option<&str>,
+    ) -> Result<api::Code2Session, ApiError> {
+        let app = self.check_app(appid, secret)?;
+        let unionid_bound = app.unionid;
+        let app_id = app.appid.clone();
+        let js_code = js_code.filter(|s| !s.is_empty()).ok_or(api::MISSING_CODE)?;
+        let owner = self.code_owner(js_code).ok_or(api::INVALID_CODE)?;
+        let now = self.user_now_ms(&owner);
+        let user = self.users.get(&owner).ok_or(api::INVALID_CODE)?;
+        if user.appid != app_id {
+            return Err(api::INVALID_CODE);
+        }
+        let (generation, session_key, openid, unionid) =
+            (user.generation, user.session_key.clone(), user.openid.clone(), user.unionid.clone());
+        let code = self.codes.get_mut(&js_code.to_string()).ok_or(api::INVALID_CODE)?;
+        if code.exchanged.is_some() {
+            return Err(api::CODE_BEEN_USED);
+        }
+        if now - code.issued_ms > CODE_TTL_MS {
+            return Err(api::INVALID_CODE);
+        }
+        code.exchanged = Some(generation);
+        Ok(api::Code2Session {
+            openid: Some(openid),
+            session_key: Some(session_key),
+            unionid: unionid_bound.then_some(unionid),
+            errcode: None,
+            errmsg: None,
+        })
+    }
+
+    /// Server API `/cgi-bin/token` and `/cgi-bin/stable_token`.
+    pub fn access_token(
+        &mut self,
+        appid: Option<&str>,
+        secret: Option<&str>,
+        stable: bool,
+        force_refresh: bool,
+    ) -> Result<(String, i64), ApiError> {
+        let appid = self.check_app(appid, secret)?.appid.clone();
+        let now = self.now_ms();
+        if stable
+            && !force_refresh
+            && let Some(t) = self.stable_tokens.get(&appid)
+            && let Some(tok) = self.tokens.get(t)
+            && tok.expires_ms > now
+        {
+            return Ok((t.clone(), (tok.expires_ms - now) / 1000));
+        }
+        let token = format!("{}_{}", self.rid().replace('-', ""), alnum(&mut self.rng, 96));
+        self.tokens.insert(token.clone(), Token { appid: appid.clone(), expires_ms: now + TOKEN_TTL_MS });
+        if stable {
+            self.stable_tokens.insert(appid, token.clone());
+        }
+        Ok((token, TOKEN_TTL_MS / 1000))
+    }
+
+    /// Checks an `access_token` query parameter; returns its appid.
+    pub fn check_token(&self, token: Option<&str>) -> Result<String, ApiError> {
+        let token = token.filter(|s| !s.is_empty()).ok_or(api::ACCESS_TOKEN_MISSING)?;
+        let t = self.tokens.get(&token.to_string()).ok_or(api::INVALID_CREDENTIAL)?;
+        if t.expires_ms <= self.now_ms() {
+            return Err(api::ACCESS_TOKEN_EXPIRED);
+        }
+        Ok(t.appid.clone())
+    }
+
+    fn user_by_openid(&self, appid: &str, openid: Option<&str>) -> Result<UserKey, ApiError> {
+        let key = openid.and_then(|o| self.openids.get(&o.to_string())).ok_or(api::INVALID_OPENID)?;
+        match self.users.get(key) {
+            Some(u) if u.appid == appid => Ok(key.clone()),
+            _ => Err(api::INVALID_OPENID),
+        }
+    }
+
+    fn check_user_signature(
+        &self,
+        key: &UserKey,
+        signature: Option<&str>,
+        sig_method: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if sig_method != Some("hmac_sha256") {
+            return Err(api::INVALID_SIG_METHOD);
+        }
+        let u = self.users.get(key).ok_or(api::INVALID_OPENID)?;
+        let expected = crate::wechat::hmac_sha256_hex(u.session_key.as_bytes(), b"");
+        if signature != Some(expected.as_str()) {
+            return Err(api::INVALID_SIGNATURE);
+        }
+        Ok(())
+    }
+
+    /// Server API `/wxa/checksession`.
+    pub fn server_check_session(
+        &self,
+        token: Option<&str>,
+        openid: Option<&str>,
+        signature: Option<&str>,
+        sig_method: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let appid = self.check_token(token)?;
+        let key = self.user_by_openid(&appid, openid)?;
+        self.check_user_signature(&key, signature, sig_method)
+    }
+
+    /// Server API `/wxa/resetusersessionkey`: rotates the key server-side.
+    pub fn reset_session_key(
+        &mut self,
+        token: Option<&str>,
+        openid: Option<&str>,
+        signature: Option<&str>,
+        sig_method: Option<&str>,
+    ) -> Result<(String, String), ApiError> {
+        let appid = self.check_token(token)?;
+        let key = self.user_by_openid(&appid, openid)?;
+        self.check_user_signature(&key, signature, sig_method)?;
+        let now = self.user_now_ms(&key);
+        let mut rng = self.user_rng(&key);
+        let u = self.users.get_mut(&key).ok_or(api::INVALID_OPENID)?;
+        u.session_key = b64(&rng.random::<[u8; 16]>());
+        u.generation += 1;
+        u.key_issued_ms = now;
+        u.last_refresh_ms = Some(now);
+        Ok((u.openid.clone(), u.session_key.clone()))
+    }
+
+    /// Server API `getuserphonenumber`: exchanges a one-use phone code.
+    pub fn exchange_phone_code(
+        &mut self,
+        token: Option<&str>,
+        code: Option<&str>,
+    ) -> Result<(String, String), ApiError> {
+        let appid = self.check_token(token)?;
+        let code = code.filter(|c| !c.is_empty()).ok_or(api::INVALID_CODE)?;
+        let (owner, issued, used) = self.phone_codes.get(&code.to_string()).cloned().ok_or(api::INVALID_CODE)?;
+        let now = self.user_now_ms(&owner);
+        let user = owner.split_once('/').map_or("", |(_, u)| u).to_string();
+        if used || now - issued > CODE_TTL_MS || !owner.starts_with(&format!("{appid}/")) {
+            return Err(api::INVALID_CODE);
+        }
+        if let Some(entry) = self.phone_codes.get_mut(&code.to_string()) {
+            entry.2 = true;
+        }
+        Ok((appid, user))
+    }
+
+    /// Table sizes, for the memory checks of long runs.
+    pub fn table_sizes(&self) -> [usize; 4] {
+        [self.users.len(), self.codes.len(), self.payloads.len(), self.tokens.len()]
+    }
+}
