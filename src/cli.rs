@@ -1,6 +1,7 @@
 //! Command-line types (clap). No logic here.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(name = "wxflow", version, about = "Finds login bugs in WeChat Mini Programs before users do")]
@@ -11,6 +12,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run flows headless against the mock and a backend; exit 0 when every flow met its expectation.
+    Run(RunArgs),
+    /// Check flow files without running them (exit 2 on errors).
+    Validate(ValidateArgs),
+    /// Print a JSON Schema: for flow files (default) or the JSON report.
+    Schema(SchemaArgs),
     /// Decrypt a Mini Program's encryptedData, as WeChat's official sample does.
     Decrypt(DecryptArgs),
     /// Run the mock WeChat service (server API + client side).
@@ -80,4 +87,74 @@ pub struct BackendArgs {
     /// The Mini Program's secret.
     #[arg(long, requires = "appid")]
     pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Flow files or directories [default: ./flows].
+    pub paths: Vec<PathBuf>,
+    /// A running mock WeChat service (default: start one on a free loopback port).
+    #[arg(long, value_name = "URL")]
+    pub mock: Option<String>,
+    /// The backend under test (default: the built-in reference backend). Needs --mock.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Seed for the mock's keys, ivs, codes and rotation draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Override every flow's rotation policy: never, always, 0.3, every:N.
+    #[arg(long)]
+    pub rotation: Option<String>,
+    /// Write a report: json=PATH or junit=PATH (repeatable).
+    #[arg(long = "report", value_name = "KIND=PATH")]
+    pub reports: Vec<String>,
+    /// Show secrets (session_key, appsecret, tokens) in output and reports.
+    #[arg(long)]
+    pub reveal_secrets: bool,
+    /// Iterations per flow.
+    #[arg(long)]
+    pub repeat: Option<u64>,
+    /// Iterations in flight at once (with --rate: at most) [default: 1, with --rate 256].
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Run each flow for this long, e.g. 30s.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Open model: start this many iterations per second, however fast they finish.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Draw iterations from a pool of this many users (so one user can log in twice at once).
+    #[arg(long)]
+    pub users: Option<u64>,
+    /// Re-run exactly iteration I of seed S, alone, in full detail: S:I.
+    #[arg(long, value_name = "S:I")]
+    pub replay: Option<String>,
+    /// Stop a flow at its first failed iteration and print how to reproduce it.
+    #[arg(long)]
+    pub until_fail: bool,
+    /// Fail the run when a flow's failure rate exceeds this (0..1).
+    #[arg(long)]
+    pub max_failure_rate: Option<f64>,
+    /// Fail the run when a latency percentile exceeds a limit: STEP:PCT=DUR, e.g. server:p99=500ms or total:p99=1s.
+    #[arg(long = "max-latency", value_name = "STEP:PCT=DUR")]
+    pub max_latency: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Flow files or directories [default: ./flows].
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema.
+    #[arg(value_enum, default_value_t = SchemaKind::Flow)]
+    pub kind: SchemaKind,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaKind {
+    Flow,
+    Report,
 }

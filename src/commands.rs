@@ -113,3 +113,30 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
     until_ctrl_c(stop).await;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `wxflow validate`: checks flows; exit 0 when all are valid, else 2.
+pub fn validate(args: crate::cli::ValidateArgs) -> Result<ExitCode, InvalidInput> {
+    let paths = if args.paths.is_empty() { vec![std::path::PathBuf::from("flows")] } else { args.paths };
+    let flows = crate::run::load_flows(&paths)?;
+    for f in &flows {
+        println!("ok  {}  {} steps  {}", f.file, f.steps.len(), f.name);
+    }
+    println!("{} flow{} valid", flows.len(), if flows.len() == 1 { "" } else { "s" });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The published JSON Schemas.
+pub const FLOW_SCHEMA: &str = include_str!("../schemas/flow.schema.json");
+pub const REPORT_SCHEMA: &str = include_str!("../schemas/report.schema.json");
+
+/// `wxflow schema [flow|report]`.
+pub fn schema(args: crate::cli::SchemaArgs) -> Result<ExitCode, InvalidInput> {
+    print!(
+        "{}",
+        match args.kind {
+            crate::cli::SchemaKind::Flow => FLOW_SCHEMA,
+            crate::cli::SchemaKind::Report => REPORT_SCHEMA,
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}

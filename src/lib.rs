@@ -8,6 +8,12 @@
 pub mod backend;
 pub mod cli;
 pub mod commands;
+pub mod engine;
+pub mod flow;
+pub mod load;
 pub mod mock;
+pub mod report;
+pub mod run;
 pub mod serve;
+pub mod stats;
 pub mod wechat;

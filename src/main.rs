@@ -7,6 +7,9 @@ use wxflow::commands::{self, EXIT_INVALID};
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Some(Command::Run(a)) => wxflow::run::run(a).await,
+        Some(Command::Validate(a)) => commands::validate(a),
+        Some(Command::Schema(a)) => commands::schema(a),
         Some(Command::Decrypt(a)) => commands::decrypt(a),
         Some(Command::Mock(a)) => commands::mock(a).await,
         Some(Command::Backend(a)) => commands::backend(a).await,

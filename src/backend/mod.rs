@@ -4,6 +4,10 @@
 //! `POST /api/login` with `{code, encryptedData, iv, rawData, signature}`
 //! (JSON, or form-encoded) → jscode2session → signature check → decrypt →
 //! watermark check → `200 {"code":0,"data":{"token","user_id"}}`.
+//! `POST /api/phone` with `{code, encryptedData, iv}` (older
+//! getPhoneNumber) or `{phone_code}` (newer: exchanged at
+//! `getuserphonenumber` with an access token the backend caches) →
+//! `200 {"code":0,"data":{"phoneNumber","purePhoneNumber","countryCode"}}`.
 //! Every failure is a non-2xx status with `{"code": <int>, "msg": "…"}`;
 //! bad input never causes a 500.
 
@@ -47,14 +51,17 @@ pub struct BackendConfig {
 struct Backend {
     config: BackendConfig,
     http: reqwest::Client,
+    /// The cached access token and when it stops being used.
+    token: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
 }
 
 /// The backend as a router.
 pub fn app(config: BackendConfig) -> Router {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
-    let state = Arc::new(Backend { config, http });
+    let state = Arc::new(Backend { config, http, token: tokio::sync::Mutex::new(None) });
     Router::new()
         .route("/api/login", post(login))
+        .route("/api/phone", post(phone))
         .route("/healthz", get(|| async { Json(json!({ "ok": true })) }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
@@ -73,16 +80,27 @@ fn malformed(msg: impl Into<String>) -> Failure {
     Failure(StatusCode::BAD_REQUEST, codes::MALFORMED_BODY, msg.into())
 }
 
-/// The five fields of a login, read from a JSON or form-encoded body.
-struct LoginBody {
-    code: String,
-    encrypted_data: String,
-    iv: String,
-    raw_data: String,
-    signature: String,
+/// A JSON or form-encoded body as an object of fields.
+struct Fields(serde_json::Map<String, Value>);
+
+impl Fields {
+    fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    fn get(&self, name: &str) -> Result<String, Failure> {
+        let bad = |msg: String| Failure(StatusCode::BAD_REQUEST, codes::BAD_FIELD, msg);
+        match self.0.get(name) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+            Some(Value::String(_)) => Err(bad(format!("field `{name}` is empty"))),
+            Some(_) => Err(bad(format!("field `{name}` must be a string"))),
+            None => Err(bad(format!("missing field `{name}`"))),
+        }
+    }
 }
 
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<LoginBody, Failure> {
+fn parse_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Fields, Failure> {
+    let body = body.map_err(|e| Failure(e.status(), codes::MALFORMED_BODY, format!("cannot read body: {e}")))?;
     let is_form = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -90,36 +108,18 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<LoginBody, Failure> {
         // `curl -d '{…}'` labels JSON as a form: trust the body's first byte.
         && !body.trim_ascii_start().starts_with(b"{");
     let object: serde_json::Map<String, Value> = if is_form {
-        form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect()
+        form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect()
     } else {
         if body.is_empty() {
             return Err(malformed("empty body: expected JSON {code, encryptedData, iv, rawData, signature}"));
         }
-        match serde_json::from_slice(body) {
+        match serde_json::from_slice(&body) {
             Ok(Value::Object(o)) => o,
             Ok(_) => return Err(malformed("body must be a JSON object {code, encryptedData, iv, rawData, signature}")),
             Err(e) => return Err(malformed(format!("body is not JSON: {e}"))),
         }
     };
-    let field = |name: &str| -> Result<String, Failure> {
-        match object.get(name) {
-            Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-            Some(Value::String(_)) => {
-                Err(Failure(StatusCode::BAD_REQUEST, codes::BAD_FIELD, format!("field `{name}` is empty")))
-            }
-            Some(_) => {
-                Err(Failure(StatusCode::BAD_REQUEST, codes::BAD_FIELD, format!("field `{name}` must be a string")))
-            }
-            None => Err(Failure(StatusCode::BAD_REQUEST, codes::BAD_FIELD, format!("missing field `{name}`"))),
-        }
-    };
-    Ok(LoginBody {
-        code: field("code")?,
-        encrypted_data: field("encryptedData")?,
-        iv: field("iv")?,
-        raw_data: field("rawData")?,
-        signature: field("signature")?,
-    })
+    Ok(Fields(object))
 }
 
 async fn login(State(b): State<Arc<Backend>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
@@ -130,24 +130,25 @@ async fn login(State(b): State<Arc<Backend>>, headers: HeaderMap, body: Result<B
 }
 
 async fn try_login(b: &Backend, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, Failure> {
-    let body = body.map_err(|e| Failure(e.status(), codes::MALFORMED_BODY, format!("cannot read body: {e}")))?;
-    let login = parse_body(headers, &body)?;
-    let session = code2session(b, &login.code).await?;
-    let (Some(openid), Some(session_key)) = (session.openid, session.session_key) else {
-        return Err(Failure(
-            StatusCode::BAD_GATEWAY,
-            codes::WECHAT_UNREACHABLE,
-            "jscode2session returned no session_key".into(),
-        ));
-    };
-    if !wechat::signature(&login.raw_data, &session_key).eq_ignore_ascii_case(&login.signature) {
+    let f = parse_body(headers, body)?;
+    let (code, encrypted_data, iv) = (f.get("code")?, f.get("encryptedData")?, f.get("iv")?);
+    let (raw_data, signature) = (f.get("rawData")?, f.get("signature")?);
+    let (openid, session_key) = code2session(b, &code).await?;
+    if !wechat::signature(&raw_data, &session_key).eq_ignore_ascii_case(&signature) {
         return Err(Failure(
             StatusCode::UNAUTHORIZED,
             codes::SIGNATURE_MISMATCH,
             "signature mismatch: sha1(rawData + session_key) differs; rawData was altered or was signed with an older session_key".into(),
         ));
     }
-    wechat::decrypt(&session_key, &login.iv, &login.encrypted_data, Some(&b.config.appid)).map_err(|e| {
+    open(b, &session_key, &iv, &encrypted_data)?;
+    let token: [u8; 16] = rand::random();
+    Ok(json!({ "code": 0, "data": { "token": wechat::hex(&token), "user_id": user_id(&openid) } }))
+}
+
+/// Decrypts and checks the watermark, mapping errors to the backend's codes.
+fn open(b: &Backend, session_key: &str, iv: &str, encrypted_data: &str) -> Result<Value, Failure> {
+    wechat::decrypt(session_key, iv, encrypted_data, Some(&b.config.appid)).map_err(|e| {
         let code = match e {
             DecryptError::IllegalBuffer(BufferFault::WatermarkAppid { .. }) => codes::WATERMARK_MISMATCH,
             _ => e.code() as i64,
@@ -158,9 +159,87 @@ async fn try_login(b: &Backend, headers: &HeaderMap, body: Result<Bytes, BytesRe
             StatusCode::BAD_REQUEST
         };
         Failure(status, code, format!("decrypt failed: {e}"))
-    })?;
-    let token: [u8; 16] = rand::random();
-    Ok(json!({ "code": 0, "data": { "token": wechat::hex(&token), "user_id": user_id(&openid) } }))
+    })
+}
+
+async fn phone(State(b): State<Arc<Backend>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    match try_phone(&b, &headers, body).await {
+        Ok(v) => Json(v).into_response(),
+        Err(f) => f.into_response(),
+    }
+}
+
+async fn try_phone(b: &Backend, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, Failure> {
+    let f = parse_body(headers, body)?;
+    let info = if f.has("phone_code") {
+        phone_by_code(b, &f.get("phone_code")?).await?
+    } else {
+        let (code, encrypted_data, iv) = (f.get("code")?, f.get("encryptedData")?, f.get("iv")?);
+        let (_, session_key) = code2session(b, &code).await?;
+        open(b, &session_key, &iv, &encrypted_data)?
+    };
+    Ok(json!({ "code": 0, "data": {
+        "phoneNumber": info["phoneNumber"],
+        "purePhoneNumber": info["purePhoneNumber"],
+        // WeChat documents countryCode as a number and as a string: accept both.
+        "countryCode": info["countryCode"].as_str().map_or_else(|| info["countryCode"].to_string(), String::from),
+    }}))
+}
+
+/// The newer getPhoneNumber: exchange the phone code with an access token,
+/// fetching a new token once if WeChat says the cached one is bad.
+async fn phone_by_code(b: &Backend, phone_code: &str) -> Result<Value, Failure> {
+    for attempt in 0..2 {
+        let token = access_token(b, attempt > 0).await?;
+        let url = format!("{}/wxa/business/getuserphonenumber", b.config.wechat_api.trim_end_matches('/'));
+        let v =
+            wechat_call(b.http.post(&url).query(&[("access_token", token)]).json(&json!({ "code": phone_code })), &url)
+                .await?;
+        match v["errcode"].as_i64().unwrap_or(0) {
+            0 => return Ok(v["phone_info"].clone()),
+            40001 | 42001 if attempt == 0 => continue,
+            code => return Err(wechat_error(code, &v)),
+        }
+    }
+    Err(Failure(StatusCode::BAD_GATEWAY, codes::WECHAT_UNREACHABLE, "access token rejected twice".into()))
+}
+
+async fn access_token(b: &Backend, refresh: bool) -> Result<String, Failure> {
+    let mut cached = b.token.lock().await;
+    if !refresh
+        && let Some((t, until)) = cached.as_ref()
+        && *until > std::time::Instant::now()
+    {
+        return Ok(t.clone());
+    }
+    let url = format!("{}/cgi-bin/token", b.config.wechat_api.trim_end_matches('/'));
+    let req = b.http.get(&url).query(&[
+        ("grant_type", "client_credential"),
+        ("appid", b.config.appid.as_str()),
+        ("secret", b.config.secret.as_str()),
+    ]);
+    let v = wechat_call(req, &url).await?;
+    let Some(token) = v["access_token"].as_str() else {
+        return Err(wechat_error(v["errcode"].as_i64().unwrap_or(-1), &v));
+    };
+    // Renew five minutes early, as WeChat advises.
+    let life = v["expires_in"].as_u64().unwrap_or(7200).saturating_sub(300);
+    *cached = Some((token.to_string(), std::time::Instant::now() + Duration::from_secs(life)));
+    Ok(token.to_string())
+}
+
+/// Sends a WeChat API request; parses the body as JSON whatever its type
+/// (WeChat labels JSON as text/plain).
+async fn wechat_call(req: reqwest::RequestBuilder, url: &str) -> Result<Value, Failure> {
+    let unreachable = |e: String| Failure(StatusCode::BAD_GATEWAY, codes::WECHAT_UNREACHABLE, e);
+    let resp = req.send().await.map_err(|e| unreachable(format!("WeChat API at {url} failed: {e}")))?;
+    let text = resp.text().await.map_err(|e| unreachable(format!("WeChat API body: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| unreachable(format!("WeChat API at {url} answered non-JSON ({e})")))
+}
+
+fn wechat_error(code: i64, v: &Value) -> Failure {
+    let status = if matches!(code, 40029 | 40163 | 40226) { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_GATEWAY };
+    Failure(status, code, format!("WeChat: {}", v["errmsg"].as_str().unwrap_or("")))
 }
 
 /// A stable numeric user id for an openid (the reference backend keeps no
@@ -170,31 +249,24 @@ fn user_id(openid: &str) -> u64 {
     u64::from_str_radix(&digest[..12], 16).unwrap_or(0)
 }
 
-async fn code2session(b: &Backend, code: &str) -> Result<Code2Session, Failure> {
+/// jscode2session: returns (openid, session_key).
+async fn code2session(b: &Backend, code: &str) -> Result<(String, String), Failure> {
     let url = format!("{}/sns/jscode2session", b.config.wechat_api.trim_end_matches('/'));
-    let unreachable = |e: String| Failure(StatusCode::BAD_GATEWAY, codes::WECHAT_UNREACHABLE, e);
-    let resp = b
-        .http
-        .get(&url)
-        .query(&[
-            ("appid", b.config.appid.as_str()),
-            ("secret", b.config.secret.as_str()),
-            ("js_code", code),
-            ("grant_type", "authorization_code"),
-        ])
-        .send()
-        .await
-        .map_err(|e| unreachable(format!("jscode2session at {url} failed: {e}")))?;
-    // WeChat labels JSON as text/plain: parse the body whatever its type.
-    let text = resp.text().await.map_err(|e| unreachable(format!("jscode2session body: {e}")))?;
-    let session: Code2Session =
-        serde_json::from_str(&text).map_err(|e| unreachable(format!("jscode2session answered non-JSON ({e})")))?;
-    match session.errcode {
-        None | Some(0) => Ok(session),
-        Some(code) => {
-            let status =
-                if matches!(code, 40029 | 40163 | 40226) { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_GATEWAY };
-            Err(Failure(status, code, format!("jscode2session: {}", session.errmsg.unwrap_or_default())))
-        }
+    let req = b.http.get(&url).query(&[
+        ("appid", b.config.appid.as_str()),
+        ("secret", b.config.secret.as_str()),
+        ("js_code", code),
+        ("grant_type", "authorization_code"),
+    ]);
+    let v = wechat_call(req, &url).await?;
+    let session: Code2Session = serde_json::from_value(v.clone()).unwrap_or_default();
+    match (session.errcode.unwrap_or(0), session.openid, session.session_key) {
+        (0, Some(openid), Some(key)) => Ok((openid, key)),
+        (0, _, _) => Err(Failure(
+            StatusCode::BAD_GATEWAY,
+            codes::WECHAT_UNREACHABLE,
+            "jscode2session returned no session_key".into(),
+        )),
+        (code, _, _) => Err(wechat_error(code, &v)),
     }
 }

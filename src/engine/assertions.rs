@@ -1,0 +1,136 @@
+//! Assertions and captures on an http step's answer.
+
+use crate::flow::model::{Capture, HttpStep, Predicate};
+use crate::flow::template::as_text;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// An answer as the assertions see it.
+pub struct Answer<'a> {
+    pub status: u16,
+    pub headers: &'a BTreeMap<String, String>,
+    pub text: &'a str,
+    pub json: Option<&'a Value>,
+    pub duration: Duration,
+}
+
+fn num(v: &Value) -> Option<f64> {
+    v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// Checks one predicate against an optional value; `Err` says why not.
+pub fn test(pred: &Predicate, v: Option<&Value>) -> Result<(), String> {
+    let shown = v.map_or("nothing".to_string(), |v| v.to_string());
+    let ok = match pred {
+        Predicate::Exists(want) => v.is_some() == *want,
+        _ => match v {
+            None => false,
+            Some(v) => match pred {
+                Predicate::Equals(e) => v == e || (num(v).is_some() && num(v) == num(e) && !e.is_string()),
+                Predicate::NotEquals(e) => v != e,
+                Predicate::Matches(r) => r.is_match(&as_text(v)),
+                Predicate::Contains(s) => as_text(v).contains(s.as_str()),
+                Predicate::Lt(n) => num(v).is_some_and(|x| x < *n),
+                Predicate::Le(n) => num(v).is_some_and(|x| x <= *n),
+                Predicate::Gt(n) => num(v).is_some_and(|x| x > *n),
+                Predicate::Ge(n) => num(v).is_some_and(|x| x >= *n),
+                Predicate::Exists(_) => unreachable!("handled above"),
+            },
+        },
+    };
+    if ok { Ok(()) } else { Err(format!("expected {}, got {shown}", describe(pred))) }
+}
+
+fn describe(p: &Predicate) -> String {
+    match p {
+        Predicate::Equals(v) => format!("{v}"),
+        Predicate::NotEquals(v) => format!("not {v}"),
+        Predicate::Exists(true) => "a value".into(),
+        Predicate::Exists(false) => "no value".into(),
+        Predicate::Matches(r) => format!("a match for /{}/", r.as_str()),
+        Predicate::Contains(s) => format!("text containing {s:?}"),
+        Predicate::Lt(n) => format!("< {n}"),
+        Predicate::Le(n) => format!("<= {n}"),
+        Predicate::Gt(n) => format!("> {n}"),
+        Predicate::Ge(n) => format!(">= {n}"),
+    }
+}
+
+/// Every failed assertion, in order.
+pub fn check(step: &HttpStep, a: &Answer) -> Vec<String> {
+    let mut failures = vec![];
+    if let Some(s) = &step.status
+        && !s.accepts(a.status)
+    {
+        let want = match s {
+            crate::flow::model::StatusSpec::One(n) => n.to_string(),
+            crate::flow::model::StatusSpec::Any(l) => format!("one of {l:?}"),
+        };
+        failures.push(format!("status {} ≠ {want}", a.status));
+    }
+    for (text, path, pred) in &step.jsonpath {
+        let found = a.json.and_then(|j| path.query(j).first());
+        if let Err(e) = test(pred, found) {
+            let why = if a.json.is_none() { " (the body is not JSON)" } else { "" };
+            failures.push(format!("{text}: {e}{why}"));
+        }
+    }
+    for (name, pred) in &step.headers {
+        let v = a.headers.get(name).map(|h| Value::String(h.clone()));
+        if let Err(e) = test(pred, v.as_ref()) {
+            failures.push(format!("header {name}: {e}"));
+        }
+    }
+    if let Some(pred) = &step.body
+        && let Err(e) = test(pred, Some(&Value::String(a.text.to_string())))
+    {
+        failures.push(format!("body: {e}"));
+    }
+    if let Some(max) = step.max_duration
+        && a.duration > max
+    {
+        failures.push(format!("took {:.0} ms > {:.0} ms", a.duration.as_secs_f64() * 1e3, max.as_secs_f64() * 1e3));
+    }
+    failures
+}
+
+/// Evaluates the captures; `Err` names the first that found nothing.
+pub fn capture(step: &HttpStep, a: &Answer) -> Result<BTreeMap<String, Value>, String> {
+    let mut out = BTreeMap::new();
+    for (name, cap) in &step.captures {
+        let v = match cap {
+            Capture::JsonPath(p) => a.json.and_then(|j| p.query(j).first().cloned()),
+            Capture::Header(h) => a.headers.get(h).map(|v| Value::String(v.clone())),
+            Capture::Regex(r) => r
+                .captures(a.text)
+                .map(|c| Value::String(c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str()).to_string())),
+        };
+        match v {
+            Some(v) => {
+                out.insert(name.clone(), v);
+            }
+            None => return Err(format!("capture `{name}` found nothing in the answer")),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn predicates_compare_as_documented() {
+        assert!(test(&Predicate::Equals(json!(0)), Some(&json!(0))).is_ok());
+        assert!(test(&Predicate::Equals(json!(0)), Some(&json!(0.0))).is_ok());
+        assert!(test(&Predicate::Equals(json!("0")), Some(&json!(0))).is_err());
+        assert!(test(&Predicate::Exists(true), None).is_err());
+        assert!(test(&Predicate::Exists(false), None).is_ok());
+        assert!(test(&Predicate::Matches(regex::Regex::new("^ab").unwrap()), Some(&json!("abc"))).is_ok());
+        assert!(test(&Predicate::Gt(3.0), Some(&json!(4))).is_ok());
+        assert!(test(&Predicate::Lt(3.0), Some(&json!("x"))).is_err());
+        assert_eq!(test(&Predicate::Equals(json!(0)), Some(&json!(-41003))).unwrap_err(), "expected 0, got -41003");
+    }
+}

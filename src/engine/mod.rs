@@ -1,0 +1,526 @@
+//! Runs one flow as one virtual user: step executors, assertions, ground
+//! truth freshness, diagnosis. Emits [`RunEvent`]s; never imports a view.
+
+pub mod assertions;
+pub mod diagnose;
+pub mod result;
+
+pub use result::{Exchange, FlowResult, Freshness, Outcome, PayloadUse, RunEvent, StepResult};
+
+use crate::flow::model::{ExpectedOutcome, HttpStep, SleepClock, StepKind, WxApi, WxArgs};
+use crate::flow::template::{render_text, render_value};
+use crate::flow::{Cause, Flow};
+use crate::mock::{CLIENT_PREFIX, Rotation};
+use diagnose::Transport;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::Sender;
+
+/// Bodies kept in results are cut past this many bytes.
+const KEPT_BODY: usize = 16 * 1024;
+/// Answers are read up to this many bytes.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// What every iteration of a run shares.
+#[derive(Clone)]
+pub struct Engine {
+    http: reqwest::Client,
+    pub mock_url: String,
+    pub target: String,
+    pub seed: u64,
+    /// Overrides every flow's rotation policy (`--rotation`).
+    pub rotation: Option<Rotation>,
+    pub reveal_secrets: bool,
+}
+
+/// A payload or code a wx step produced, remembered for later steps.
+struct Produced {
+    step: String,
+    iv: Option<String>,
+    has_plus: bool,
+    code: Option<String>,
+    generation: Option<u32>,
+    at: Instant,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+impl Engine {
+    pub fn new(mock_url: &str, target: &str, seed: u64, rotation: Option<Rotation>, reveal_secrets: bool) -> Self {
+        let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap_or_default();
+        Engine {
+            http,
+            mock_url: mock_url.trim_end_matches('/').into(),
+            target: target.trim_end_matches('/').into(),
+            seed,
+            rotation,
+            reveal_secrets,
+        }
+    }
+
+    /// The virtual user of an iteration: its own unless a pool is shared.
+    pub fn user_for(flow: &Flow, seed: u64, iteration: u64) -> String {
+        format!("{}-s{seed}-i{iteration}", flow.id)
+    }
+
+    /// Runs `flow` once as `user`; step events go to `events` if given.
+    pub async fn run(&self, flow: &Flow, iteration: u64, user: &str, events: Option<&Sender<RunEvent>>) -> FlowResult {
+        let started = Instant::now();
+        let mut scope = serde_json::Map::new();
+        scope.insert("target".into(), json!(self.target));
+        scope.insert("mock".into(), json!(self.mock_url));
+        scope.insert("user".into(), json!(user));
+        scope.insert("seed".into(), json!(self.seed));
+        scope.insert("iteration".into(), json!(iteration));
+        for (k, v) in &flow.vars {
+            let v = render_value(v, &scope).unwrap_or_else(|_| v.clone());
+            scope.insert(k.clone(), v);
+        }
+        let mut produced: Vec<Produced> = vec![];
+        let mut steps = vec![];
+        let mut stopped = false;
+        for step in &flow.steps {
+            if stopped {
+                steps.push(StepResult::skipped(&step.id, step.label()));
+                continue;
+            }
+            let t0 = Instant::now();
+            let mut r = match &step.kind {
+                StepKind::Wx { api, args } => self.wx(flow, &step.id, *api, args, user, &mut produced).await,
+                StepKind::Http(h) => self.http_step(&step.id, h, &scope, &produced).await,
+                StepKind::Sleep { duration, clock } => self.sleep(&step.id, *duration, *clock, user).await,
+            };
+            r.kind = step.label();
+            r.start_ms = ms(t0 - started);
+            if r.duration_ms == 0.0 {
+                r.duration_ms = ms(t0.elapsed());
+            }
+            if let Some(v) = &r.value {
+                scope.insert(step.id.clone(), v.clone());
+            }
+            for (k, v) in &r.captures {
+                scope.insert(k.clone(), v.clone());
+            }
+            if r.outcome == Outcome::Fail && !step.continue_on_error {
+                stopped = true;
+            }
+            r.captures = r.captures.into_iter().map(|(k, v)| (k.clone(), self.mask_value(&k, v))).collect();
+            if let Some(tx) = events {
+                let _ = tx.send(RunEvent::Step { flow: flow.id.clone(), iteration, step: Box::new(r.clone()) }).await;
+            }
+            steps.push(r);
+        }
+        let failed = steps.iter().find(|s| s.outcome == Outcome::Fail);
+        let passed = failed.is_none();
+        let cause = failed.and_then(|s| s.cause);
+        let diagnosis = failed.and_then(|s| s.diagnosis.clone().or_else(|| s.reason.clone()));
+        let expectation_met = match flow.expect.outcome {
+            ExpectedOutcome::Pass => passed,
+            ExpectedOutcome::Fail => !passed && flow.expect.cause.is_none_or(|c| Some(c) == cause),
+        };
+        FlowResult {
+            flow: flow.id.clone(),
+            name: flow.name.clone(),
+            file: flow.file.clone(),
+            iteration,
+            seed: self.seed,
+            user: user.into(),
+            passed,
+            expected: flow.expect.clone(),
+            expectation_met,
+            cause,
+            diagnosis,
+            duration_ms: ms(started.elapsed()),
+            steps,
+        }
+    }
+
+    async fn post_mock(&self, path: &str, body: &Value) -> Result<(u16, Value), String> {
+        let url = format!("{}{CLIENT_PREFIX}{path}", self.mock_url);
+        let resp = self
+            .http
+            .post(&url)
+            .json(body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| format!("mock at {url}: {}", error_chain(&e)))?;
+        let status = resp.status().as_u16();
+        let v = resp.json().await.map_err(|e| format!("mock at {url} answered non-JSON: {e}"))?;
+        Ok((status, v))
+    }
+
+    async fn wx(
+        &self,
+        flow: &Flow,
+        id: &str,
+        api: WxApi,
+        args: &WxArgs,
+        user: &str,
+        produced: &mut Vec<Produced>,
+    ) -> StepResult {
+        let mut r = StepResult::skipped(id, String::new());
+        let mut body = json!({ "user": user });
+        if api == WxApi::Login {
+            if let Some(rot) = self.rotation.or(flow.mock.rotation) {
+                body["rotation"] = json!(rot);
+            }
+            if let Some(f) = &flow.mock.faults {
+                body["faults"] = json!(f);
+            }
+        }
+        if let Some(w) = &args.watermark_appid {
+            body["watermark_appid"] = json!(w);
+        }
+        if let Some(m) = args.mode {
+            body["mode"] = json!(m);
+        }
+        let path = format!("/client/{}", api.route());
+        r.http_requests = 1;
+        let t0 = Instant::now();
+        let answer = self.post_mock(&path, &body).await;
+        r.duration_ms = ms(t0.elapsed());
+        r.exchange = Some(Exchange {
+            method: "POST".into(),
+            url: format!("{}{CLIENT_PREFIX}{path}", self.mock_url),
+            request_body: body.to_string(),
+            status: answer.as_ref().ok().map(|a| a.0),
+            response_body: answer.as_ref().map(|a| a.1.to_string()).unwrap_or_default(),
+            ..Exchange::default()
+        });
+        let mut v = match answer {
+            Ok((200, v)) => v,
+            Ok((status, v)) => {
+                return fail(
+                    r,
+                    Cause::Mock,
+                    format!("the mock refused wx.{} (HTTP {status}): {}", api.route(), v["error"]),
+                );
+            }
+            Err(e) => return fail(r, Cause::Connection, e),
+        };
+        if let Some(truth) = v.get("wxflow").cloned() {
+            for (k, x) in truth.as_object().into_iter().flatten() {
+                v[k] = x.clone();
+            }
+            if let Some(o) = v.as_object_mut() {
+                o.remove("wxflow");
+            }
+        }
+        if api == WxApi::CheckSession {
+            v["valid"] = json!(v["errMsg"].as_str().is_some_and(|m| m.ends_with(":ok")));
+        }
+        let iv = v["iv"].as_str().map(String::from);
+        let generation = v["generation"].as_u64().map(|g| g as u32);
+        let has_plus = [&v["iv"], &v["encryptedData"]].iter().any(|x| x.as_str().is_some_and(|s| s.contains('+')));
+        if let Some(iv) = &iv {
+            r.payloads.push(PayloadUse {
+                from_step: id.into(),
+                iv: iv.clone(),
+                sealed_generation: generation,
+                against_generation: generation,
+                basis: "current_key",
+                age_ms: 0.0,
+                freshness: Freshness::Fresh,
+                has_plus,
+            });
+        }
+        produced.push(Produced {
+            step: id.into(),
+            iv,
+            has_plus,
+            code: v["code"].as_str().map(String::from),
+            generation,
+            at: Instant::now(),
+        });
+        r.outcome = Outcome::Pass;
+        r.value = Some(v);
+        r
+    }
+
+    async fn sleep(&self, id: &str, d: Duration, clock: SleepClock, user: &str) -> StepResult {
+        let r = StepResult { outcome: Outcome::Pass, ..StepResult::skipped(id, String::new()) };
+        match clock {
+            SleepClock::Real => {
+                tokio::time::sleep(d).await;
+                r
+            }
+            SleepClock::Mock => {
+                let body = json!({ "user": user, "advance_secs": d.as_secs_f64() });
+                match self.post_mock("/clock", &body).await {
+                    Ok((200, _)) => r,
+                    Ok((s, v)) => fail(r, Cause::Mock, format!("the mock refused to move its clock (HTTP {s}): {v}")),
+                    Err(e) => fail(r, Cause::Connection, e),
+                }
+            }
+        }
+    }
+
+    async fn http_step(
+        &self,
+        id: &str,
+        h: &HttpStep,
+        scope: &serde_json::Map<String, Value>,
+        produced: &[Produced],
+    ) -> StepResult {
+        let mut r = StepResult::skipped(id, String::new());
+        let (url, headers, body, content_type) = match render_request(h, scope) {
+            Ok(x) => x,
+            Err(e) => return fail(r, Cause::Assertion, format!("template: {e}")),
+        };
+        let mut req = self.http.request(h.method.clone(), &url).timeout(h.timeout);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        let mut exchange = Exchange {
+            method: h.method.to_string(),
+            url: self.mask_text(&url),
+            request_headers: headers.iter().map(|(k, v)| (k.clone(), self.mask_text(v))).collect(),
+            request_body: self.mask_text(&cut(&body)),
+            ..Exchange::default()
+        };
+        let sent = format!("{url}\n{body}");
+        let t0 = Instant::now();
+        r.http_requests = 1;
+        let outcome = read_answer(req.body(body)).await;
+        let duration = t0.elapsed();
+        r.duration_ms = ms(duration);
+        let (status, resp_headers, text) = match outcome {
+            Ok((status, ttfb, headers, text)) => {
+                r.ttfb_ms = Some(ms(ttfb));
+                (status, headers, text)
+            }
+            Err(t) => {
+                r.exchange = Some(exchange);
+                r.reason = Some(match &t {
+                    Transport::Timeout(m) | Transport::Connection(m) => m.clone(),
+                });
+                let (cause, diag) = diagnose::classify(&r, Some(&t), None, None, None);
+                return fail_with(r, cause, diag);
+            }
+        };
+        let json: Option<Value> = serde_json::from_str(&text).ok();
+        exchange.status = Some(status);
+        exchange.response_headers = resp_headers.iter().map(|(k, v)| (k.clone(), self.mask_text(v))).collect();
+        exchange.response_body = self.mask_text(&cut(&text));
+        r.exchange = Some(exchange);
+        let code_age = self.freshness(&mut r, produced, &sent).await;
+        let answer = assertions::Answer { status, headers: &resp_headers, text: &text, json: json.as_ref(), duration };
+        let mut failures = assertions::check(h, &answer);
+        match assertions::capture(h, &answer) {
+            Ok(c) => r.captures = c,
+            Err(e) => failures.push(e),
+        }
+        r.value = Some(json!({
+                "status": status,
+                "headers": resp_headers,
+                "body": json.clone().unwrap_or(Value::String(text.clone())),
+                "duration_ms": r.duration_ms,
+        }));
+        if failures.is_empty() {
+            r.outcome = Outcome::Pass;
+            return r;
+        }
+        r.reason = Some(failures.join("; "));
+        let (cause, diag) = diagnose::classify(&r, None, json.as_ref(), Some(status), code_age);
+        fail_with(r, cause, diag)
+    }
+
+    /// Judges every payload this request carried against the mock's ground
+    /// truth; returns the age of the login code it carried.
+    async fn freshness(&self, r: &mut StepResult, produced: &[Produced], sent: &str) -> Option<i64> {
+        let carried = |v: &str| {
+            sent.contains(v) || sent.contains(&form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
+        };
+        let mut exchanged = None;
+        let mut code_age = None;
+        for p in produced.iter().filter(|p| p.code.as_deref().is_some_and(carried)) {
+            if let Some(t) = self.truth("code", p.code.as_deref().unwrap_or_default()).await {
+                r.http_requests += 1;
+                exchanged = t["exchanged_generation"].as_u64().map(|g| g as u32).or(exchanged);
+                code_age = t["age_ms"].as_i64();
+            }
+        }
+        for p in produced.iter().filter(|p| p.iv.as_deref().is_some_and(carried)) {
+            let iv = p.iv.clone().unwrap_or_default();
+            let truth = self.truth("iv", &iv).await;
+            r.http_requests += 1;
+            let sealed =
+                truth.as_ref().and_then(|t| t["sealed_generation"].as_u64()).map(|g| g as u32).or(p.generation);
+            let current = truth.as_ref().and_then(|t| t["current_generation"].as_u64()).map(|g| g as u32);
+            let (against, basis) = match exchanged {
+                Some(g) => (Some(g), "code_exchange"),
+                None => (current, "current_key"),
+            };
+            let freshness = match (sealed, against) {
+                (Some(s), Some(a)) if s == a => Freshness::Fresh,
+                (Some(s), Some(a)) => Freshness::Stale { sealed: s, current: a },
+                _ => Freshness::Unknown,
+            };
+            r.payloads.push(PayloadUse {
+                from_step: p.step.clone(),
+                iv,
+                sealed_generation: sealed,
+                against_generation: against,
+                basis,
+                age_ms: ms(p.at.elapsed()),
+                freshness,
+                has_plus: p.has_plus,
+            });
+        }
+        code_age
+    }
+
+    async fn truth(&self, key: &str, value: &str) -> Option<Value> {
+        let url = format!("{}{CLIENT_PREFIX}/truth", self.mock_url);
+        let resp = self.http.get(url).query(&[(key, value)]).timeout(Duration::from_secs(5)).send().await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        resp.json().await.ok()
+    }
+
+    /// Masks secrets (session_key, secret, access_token) in text.
+    pub fn mask_text(&self, text: &str) -> String {
+        if self.reveal_secrets { text.to_string() } else { mask_secrets(text) }
+    }
+
+    fn mask_value(&self, key: &str, v: Value) -> Value {
+        match v {
+            Value::String(s) if !self.reveal_secrets && is_secret_key(key) => {
+                Value::String(crate::wechat::mask(&s, false))
+            }
+            Value::String(s) => Value::String(self.mask_text(&s)),
+            other => other,
+        }
+    }
+}
+
+fn is_secret_key(k: &str) -> bool {
+    matches!(k.to_lowercase().as_str(), "session_key" | "secret" | "appsecret" | "access_token")
+}
+
+/// Masks the values of secret JSON fields and query/form parameters.
+pub fn mask_secrets(text: &str) -> String {
+    static RE: std::sync::OnceLock<(regex::Regex, regex::Regex)> = std::sync::OnceLock::new();
+    let (json_re, query_re) = RE.get_or_init(|| {
+        (
+            regex::Regex::new(r#""(session_key|sessionKey|secret|appsecret|access_token)"(\s*:\s*)"([^"]*)""#)
+                .expect("valid regex"),
+            regex::Regex::new(r"\b(session_key|secret|appsecret|access_token)=([^&\s]*)").expect("valid regex"),
+        )
+    });
+    let text = json_re.replace_all(text, |c: &regex::Captures| {
+        format!("\"{}\"{}\"{}\"", &c[1], &c[2], crate::wechat::mask(&c[3], false))
+    });
+    query_re
+        .replace_all(&text, |c: &regex::Captures| format!("{}={}", &c[1], crate::wechat::mask(&c[2], false)))
+        .into_owned()
+}
+
+fn cut(text: &str) -> String {
+    if text.len() <= KEPT_BODY {
+        return text.to_string();
+    }
+    let mut end = KEPT_BODY;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}
+
+fn fail(r: StepResult, cause: Cause, reason: String) -> StepResult {
+    StepResult { reason: Some(reason.clone()), ..fail_with(r, cause, reason) }
+}
+
+fn fail_with(mut r: StepResult, cause: Cause, diagnosis: String) -> StepResult {
+    r.outcome = Outcome::Fail;
+    r.cause = Some(cause);
+    r.diagnosis = Some(diagnosis);
+    r
+}
+
+type Rendered = (String, Vec<(String, String)>, String, Option<&'static str>);
+
+fn render_request(h: &HttpStep, scope: &serde_json::Map<String, Value>) -> Result<Rendered, String> {
+    let url = render_text(&h.spec.url, scope)?;
+    let headers = h
+        .spec
+        .headers
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), render_text(v, scope)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let (body, ct) = if let Some(j) = &h.spec.json {
+        (render_value(j, scope)?.to_string(), Some("application/json"))
+    } else if let Some(form) = &h.spec.form {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form {
+            s.append_pair(k, &crate::flow::template::as_text(&render_value(v, scope)?));
+        }
+        (s.finish(), Some("application/x-www-form-urlencoded"))
+    } else if let Some(raw) = &h.spec.raw {
+        (render_text(raw, scope)?, None)
+    } else {
+        (String::new(), None)
+    };
+    let has_ct = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    Ok((url, headers, body, if has_ct { None } else { ct }))
+}
+
+/// The full chain of an error, for messages like "connection refused".
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        let t = inner.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = inner.source();
+    }
+    s
+}
+
+type Answer = (u16, Duration, BTreeMap<String, String>, String);
+
+async fn read_answer(req: reqwest::RequestBuilder) -> Result<Answer, Transport> {
+    let t0 = Instant::now();
+    let classify = |e: reqwest::Error| {
+        if e.is_timeout() { Transport::Timeout(error_chain(&e)) } else { Transport::Connection(error_chain(&e)) }
+    };
+    let mut resp = req.send().await.map_err(classify)?;
+    let ttfb = t0.elapsed();
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+        if bytes.len() + chunk.len() > MAX_BODY {
+            bytes.extend_from_slice(&chunk[..MAX_BODY - bytes.len()]);
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok((status, ttfb, headers, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_are_masked_in_json_and_queries() {
+        let t = r#"{"session_key":"tiihtNczf5v6AKRyjwEUhQ==","x":1} ?appid=wx&secret=abcdef123&js_code=1"#;
+        let m = super::mask_secrets(t);
+        assert!(!m.contains("tiihtNczf5v6AKRyjwEUhQ==") && !m.contains("abcdef123"), "{m}");
+        assert!(m.contains(r#""session_key":"tiih…(masked)""#) && m.contains("secret=abcd…(masked)"), "{m}");
+    }
+}

@@ -1,0 +1,165 @@
+//! What a run produces: plain, serialisable data that the reports, the
+//! statistics and the dashboard all read. Nothing here does I/O.
+
+use crate::flow::Cause;
+use crate::flow::model::Expectation;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Skipped,
+}
+
+/// Whether a payload was sealed with the key the backend got for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Freshness {
+    Fresh,
+    /// Sealed with generation `sealed`; the backend's key was `current`.
+    Stale {
+        sealed: u32,
+        current: u32,
+    },
+    /// The mock could not say (it did not issue this iv, or forgot it).
+    Unknown,
+}
+
+/// One iv/encryptedData a step produced or sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PayloadUse {
+    /// The step that produced it.
+    pub from_step: String,
+    pub iv: String,
+    pub sealed_generation: Option<u32>,
+    /// The generation it was judged against: what the code exchange
+    /// returned, else the user's current one.
+    pub against_generation: Option<u32>,
+    /// `code_exchange` or `current_key`.
+    pub basis: &'static str,
+    /// Milliseconds between producing and using it.
+    pub age_ms: f64,
+    pub freshness: Freshness,
+    /// Its iv or encryptedData holds a `+` (which form decoding turns
+    /// into a space).
+    #[serde(skip)]
+    pub has_plus: bool,
+}
+
+/// A request and its answer, secrets masked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    pub request_headers: BTreeMap<String, String>,
+    pub request_body: String,
+    pub status: Option<u16>,
+    pub response_headers: BTreeMap<String, String>,
+    pub response_body: String,
+}
+
+/// One step of one iteration.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub id: String,
+    /// `wx.login`, `http POST`, `sleep`.
+    pub kind: String,
+    /// Offset from the iteration's start.
+    pub start_ms: f64,
+    pub duration_ms: f64,
+    /// HTTP steps: time to the response headers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttfb_ms: Option<f64>,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub payloads: Vec<PayloadUse>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub captures: BTreeMap<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Exchange>,
+    /// This step's HTTP requests to the backend under test and the mock.
+    #[serde(skip)]
+    pub http_requests: u32,
+    /// What later templates see as `{{ <id>.… }}`.
+    #[serde(skip)]
+    pub value: Option<Value>,
+}
+
+impl StepResult {
+    pub fn skipped(id: &str, kind: String) -> Self {
+        StepResult {
+            id: id.into(),
+            kind,
+            start_ms: 0.0,
+            duration_ms: 0.0,
+            ttfb_ms: None,
+            outcome: Outcome::Skipped,
+            reason: None,
+            cause: None,
+            diagnosis: None,
+            payloads: vec![],
+            captures: BTreeMap::new(),
+            exchange: None,
+            http_requests: 0,
+            value: None,
+        }
+    }
+
+    /// The first stale payload this step sent, if any.
+    pub fn stale(&self) -> Option<(u32, u32)> {
+        self.payloads.iter().find_map(|p| match p.freshness {
+            Freshness::Stale { sealed, current } => Some((sealed, current)),
+            _ => None,
+        })
+    }
+}
+
+/// One iteration of one flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowResult {
+    /// The flow's file stem (`login-first`).
+    pub flow: String,
+    pub name: String,
+    pub file: String,
+    pub iteration: u64,
+    pub seed: u64,
+    pub user: String,
+    /// Every step passed (the login worked).
+    pub passed: bool,
+    pub expected: Expectation,
+    /// Whether this iteration showed what the flow expects.
+    pub expectation_met: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<String>,
+    pub duration_ms: f64,
+    pub steps: Vec<StepResult>,
+}
+
+impl FlowResult {
+    /// The failed step, if any.
+    pub fn failed_step(&self) -> Option<&StepResult> {
+        self.steps.iter().find(|s| s.outcome == Outcome::Fail)
+    }
+}
+
+/// What the engine reports while it runs. The run is over when every
+/// sender is dropped.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    /// A step finished (for live views).
+    Step { flow: String, iteration: u64, step: Box<StepResult> },
+    /// An iteration finished.
+    Flow(Box<FlowResult>),
+}

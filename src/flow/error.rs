@@ -1,0 +1,90 @@
+//! Flow errors as good compilers print them: `file:line:col`, the source
+//! line, a caret under the fault, and a hint.
+
+use super::locate::Pos;
+use std::fmt;
+
+/// One problem in one flow file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowError {
+    pub file: String,
+    pub pos: Option<Pos>,
+    /// How many columns the caret underlines.
+    pub width: usize,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The offending line of source, for display.
+    pub source_line: Option<String>,
+}
+
+impl std::error::Error for FlowError {}
+
+impl FlowError {
+    pub fn new(file: &str, source: &str, pos: Option<Pos>, width: usize, message: impl Into<String>) -> Self {
+        let source_line = pos.and_then(|p| source.lines().nth(p.line.saturating_sub(1))).map(str::to_string);
+        FlowError { file: file.into(), pos, width: width.max(1), message: message.into(), hint: None, source_line }
+    }
+
+    pub fn hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    /// `file:line:col`.
+    pub fn location(&self) -> String {
+        match self.pos {
+            Some(p) => format!("{}:{}:{}", self.file, p.line, p.col),
+            None => self.file.clone(),
+        }
+    }
+}
+
+impl fmt::Display for FlowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        write!(f, "  --> {}", self.location())?;
+        if let (Some(p), Some(line)) = (self.pos, &self.source_line) {
+            let n = p.line.to_string();
+            let pad = " ".repeat(n.len());
+            let indent: String =
+                line.chars().take(p.col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            write!(f, "\n{pad} |\n{n} | {line}\n{pad} | {indent}{}", "^".repeat(self.width))?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\n  = hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The closest candidate to `word`, if one is close enough to be a typo.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.chars().count() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_source_caret_and_hint() {
+        let src = "steps:\n  - id: a\n    wx.logn: {}\n";
+        let e = FlowError::new("f.yaml", src, Some(Pos { line: 3, col: 5 }), 7, "unknown step kind `wx.logn`")
+            .hint(did_you_mean("wx.logn", ["wx.login", "http"]));
+        assert_eq!(
+            e.to_string(),
+            "error: unknown step kind `wx.logn`\n  --> f.yaml:3:5\n  |\n3 |     wx.logn: {}\n  |     ^^^^^^^\n  = hint: did you mean `wx.login`?"
+        );
+    }
+
+    #[test]
+    fn suggests_only_near_misses() {
+        assert_eq!(did_you_mean("logn", ["login", "profile"]).as_deref(), Some("did you mean `login`?"));
+        assert_eq!(did_you_mean("zzzzzz", ["login", "profile"]), None);
+    }
+}

@@ -1,0 +1,88 @@
+//! YAML flows: the model, parsing with locations, checking, templating.
+
+pub mod check;
+pub mod error;
+pub mod locate;
+pub mod model;
+pub mod template;
+
+pub use check::{check, load};
+pub use error::FlowError;
+pub use model::{Cause, Flow, Step, StepKind};
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Parses `500ms`, `5s`, `2m`, `1h`, `5m1s`, `1.5s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration `{text}`");
+    let re = regex::Regex::new(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$").expect("valid regex");
+    let t = text.trim();
+    if !re.is_match(t) {
+        return Err(bad());
+    }
+    let parts = regex::Regex::new(r"(\d+(?:\.\d+)?)(ms|s|m|h)").expect("valid regex");
+    let mut secs = 0.0;
+    for cap in parts.captures_iter(t) {
+        let n: f64 = cap[1].parse().map_err(|_| bad())?;
+        secs += n * match &cap[2] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            _ => 3600.0,
+        };
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The flow files a path names: a file as is, a directory's `*.yaml` /
+/// `*.yml` sorted by name.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = vec![];
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(format!("{}: no *.yaml flow files in this directory", p.display()));
+            }
+            files.extend(found);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    Ok(files)
+}
+
+/// Loads every flow; returns the good ones and all errors.
+pub fn load_all(files: &[PathBuf]) -> (Vec<Flow>, Vec<FlowError>) {
+    let mut flows = vec![];
+    let mut errors = vec![];
+    for f in files {
+        match load(Path::new(f)) {
+            Ok(flow) => flows.push(flow),
+            Err(e) => errors.extend(e),
+        }
+    }
+    (flows, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5m1s"), Ok(Duration::from_secs(301)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+}

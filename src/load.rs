@@ -1,0 +1,130 @@
+//! Repeating a flow: a closed model (`concurrency` workers, each starting
+//! the next iteration when its last one ends) or an open model (`rate`
+//! iterations started per second whatever the backend does, so a slow
+//! backend shows as queueing). Iteration `i` of seed `S` is always the same
+//! virtual user, so it behaves the same at any concurrency.
+
+use crate::engine::{Engine, RunEvent};
+use crate::flow::Flow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, mpsc::Sender};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// How to repeat a flow.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Iterations at most (`u64::MAX` when only a duration bounds the run).
+    pub repeat: u64,
+    /// Closed model: workers. Open model: iterations in flight at most.
+    pub concurrency: usize,
+    pub duration: Option<Duration>,
+    /// Open model: iterations started per second.
+    pub rate: Option<f64>,
+    /// Draw users from a pool of this many instead of one per iteration.
+    pub users: Option<u64>,
+    /// Stop this flow at its first failed iteration.
+    pub until_fail: bool,
+    /// Number of the first iteration (`--replay S:i` runs just `i`).
+    pub first_iteration: u64,
+    /// Send an event per step (single runs and the dashboard).
+    pub step_events: bool,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            repeat: 1,
+            concurrency: 1,
+            duration: None,
+            rate: None,
+            users: None,
+            until_fail: false,
+            first_iteration: 0,
+            step_events: true,
+        }
+    }
+}
+
+impl Plan {
+    /// The virtual user of iteration `i`.
+    pub fn user(&self, flow: &Flow, seed: u64, i: u64) -> String {
+        match self.users {
+            Some(k) => format!("{}-s{seed}-pool{}", flow.id, i % k.max(1)),
+            None => Engine::user_for(flow, seed, i),
+        }
+    }
+}
+
+/// Runs `flow` by `plan` until done, `stop` is cancelled, or (with
+/// `until_fail`) an iteration fails. Events go to `tx`; the run is over when
+/// this returns and `tx` is dropped.
+pub async fn run_flow(engine: Arc<Engine>, flow: Arc<Flow>, plan: Plan, stop: CancellationToken, tx: Sender<RunEvent>) {
+    let stop = stop.child_token();
+    let deadline = plan.duration.map(|d| Instant::now() + d);
+    let over = move |stop: &CancellationToken| stop.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d);
+    let mut tasks = JoinSet::new();
+    let iteration = {
+        let (engine, flow, plan, stop, tx) = (engine.clone(), flow.clone(), plan.clone(), stop.clone(), tx.clone());
+        move |i: u64, queued: Duration| {
+            let (engine, flow, plan, stop, tx) = (engine.clone(), flow.clone(), plan.clone(), stop.clone(), tx.clone());
+            async move {
+                let user = plan.user(&flow, engine.seed, i);
+                let step_tx = plan.step_events.then_some(&tx);
+                let mut r = engine.run(&flow, i, &user, step_tx).await;
+                r.duration_ms += queued.as_secs_f64() * 1e3;
+                if plan.until_fail && !r.passed {
+                    stop.cancel();
+                }
+                let _ = tx.send(RunEvent::Flow(Box::new(r))).await;
+            }
+        }
+    };
+    match plan.rate {
+        None => {
+            let next = Arc::new(AtomicU64::new(0));
+            for _ in 0..plan.concurrency.max(1) {
+                let (next, stop, iteration, plan) = (next.clone(), stop.clone(), iteration.clone(), plan.clone());
+                tasks.spawn(async move {
+                    while !over(&stop) {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n >= plan.repeat {
+                            break;
+                        }
+                        iteration(plan.first_iteration + n, Duration::ZERO).await;
+                    }
+                });
+            }
+        }
+        Some(rate) => {
+            let slots = Arc::new(Semaphore::new(plan.concurrency.max(1)));
+            let period = Duration::from_secs_f64(1.0 / rate.max(1e-6));
+            let start = tokio::time::Instant::now();
+            for n in 0..plan.repeat {
+                let due = start + period.mul_f64(n as f64);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => {}
+                    _ = stop.cancelled() => break,
+                }
+                if over(&stop) {
+                    break;
+                }
+                let Ok(slot) = slots.clone().acquire_owned().await else { break };
+                // Time spent waiting for a free slot is queueing: it counts.
+                let queued = due.elapsed();
+                let run = iteration(plan.first_iteration + n, queued);
+                tasks.spawn(async move {
+                    run.await;
+                    drop(slot);
+                });
+                // Reap finished tasks so a long run keeps constant memory.
+                while tasks.try_join_next().is_some() {}
+            }
+        }
+    }
+    drop(tx);
+    drop(iteration);
+    while tasks.join_next().await.is_some() {}
+}

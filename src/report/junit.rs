@@ -1,0 +1,65 @@
+//! The JUnit report: one test case per flow (its expectation), flaky flows
+//! marked with flaky runs as cargo-nextest does, and one per threshold.
+
+use super::RunReport;
+use crate::stats::Verdict;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
+use std::time::Duration;
+
+pub fn to_string(r: &RunReport) -> Result<String, quick_junit::SerializeError> {
+    let mut report = Report::new("wxflow");
+    let mut suite = TestSuite::new("wxflow run");
+    suite.set_time(r.elapsed);
+    for f in &r.flows {
+        let summary = format!(
+            "{} of {} iterations failed{}",
+            f.failed,
+            f.iterations,
+            if f.causes.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    f.causes.iter().map(|(c, n)| format!("{} {n}", c.as_str())).collect::<Vec<_>>().join(", ")
+                )
+            }
+        );
+        let diagnosis = f.first_failures.values().next().and_then(|x| x.diagnosis.clone()).unwrap_or_default();
+        let mut status = if f.expectation_met() {
+            TestCaseStatus::success()
+        } else {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let expected = match &f.expected.cause {
+                Some(c) => format!("{:?} ({})", f.expected.outcome, c.as_str()).to_lowercase(),
+                None => format!("{:?}", f.expected.outcome).to_lowercase(),
+            };
+            s.set_message(format!("expected {expected}: {summary}"));
+            s.set_description(diagnosis.clone());
+            s
+        };
+        if f.verdict() == Verdict::Flaky {
+            let mut rerun = TestRerun::new(NonSuccessKind::Failure);
+            rerun.set_message(format!("flaky: {summary}"));
+            rerun.set_description(diagnosis);
+            status.add_rerun(rerun);
+        }
+        let mut case = TestCase::new(f.flow.clone(), status);
+        case.set_classname(f.file.clone());
+        case.set_time(Duration::from_secs_f64(crate::stats::Latency::of(&f.latency).mean / 1e3));
+        suite.add_test_case(case);
+    }
+    for t in &r.thresholds {
+        let status = if t.breached {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(format!("{} is {:.4}, limit {:.4}", t.metric, t.actual, t.limit));
+            s
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut case = TestCase::new(format!("threshold {}", t.metric), status);
+        case.set_classname(t.flow.clone());
+        suite.add_test_case(case);
+    }
+    report.add_test_suite(suite);
+    report.to_string()
+}

@@ -1,0 +1,66 @@
+//! Reports of a run: console text, JSON (with a published schema) and
+//! JUnit. They read only [`RunReport`] and the engine's result types.
+
+pub mod json;
+pub mod junit;
+pub mod text;
+
+use crate::stats::{FlowStats, Latency};
+use serde::Serialize;
+use std::time::Duration;
+
+/// A threshold checked after the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThresholdResult {
+    pub flow: String,
+    /// `failure_rate`, or `latency <step|total> <percentile>`.
+    pub metric: String,
+    pub limit: f64,
+    pub actual: f64,
+    pub breached: bool,
+}
+
+/// Everything a report needs.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub seed: u64,
+    pub mock: String,
+    pub target: String,
+    pub rotation_override: Option<String>,
+    pub elapsed: Duration,
+    /// Stopped early (Ctrl-C): the figures cover what finished.
+    pub interrupted: bool,
+    pub flows: Vec<FlowStats>,
+    pub thresholds: Vec<ThresholdResult>,
+}
+
+impl RunReport {
+    /// Flows that met their expectation, and those that did not.
+    pub fn met_counts(&self) -> (usize, usize) {
+        let met = self.flows.iter().filter(|f| f.expectation_met()).count();
+        (met, self.flows.len() - met)
+    }
+
+    /// Exit 0 when every flow met its expectation and no threshold broke.
+    pub fn success(&self) -> bool {
+        self.met_counts().1 == 0 && !self.thresholds.iter().any(|t| t.breached) && !self.flows.is_empty()
+    }
+
+    pub fn iterations(&self) -> u64 {
+        self.flows.iter().map(|f| f.iterations).sum()
+    }
+
+    pub fn http_requests(&self) -> u64 {
+        self.flows.iter().map(|f| f.http_requests).sum()
+    }
+
+    /// Per second over the whole run.
+    pub fn rate(&self, n: u64) -> f64 {
+        n as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// A step's or flow's latency, for reports.
+pub fn latency(h: &hdrhistogram::Histogram<u64>) -> Latency {
+    Latency::of(h)
+}

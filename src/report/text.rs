@@ -1,0 +1,190 @@
+//! Console output: a block per iteration shown in full, a summary per flow
+//! for repeated runs, and the closing `N passed, N failed` line.
+
+use super::{RunReport, latency};
+use crate::engine::{FlowResult, Freshness, Outcome, StepResult};
+use crate::flow::model::ExpectedOutcome;
+use crate::stats::{FlowStats, Latency, Verdict};
+use std::fmt::Write;
+
+/// Colour on or off (off with NO_COLOR, in CI, or when not a terminal).
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    }
+    pub fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+    pub fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+    pub fn yellow(&self, s: &str) -> String {
+        self.paint("33", s)
+    }
+    pub fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+    pub fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+}
+
+/// `fresh` / `STALE gen 1→2` for the payloads a step sent or made.
+pub fn freshness(s: &StepResult) -> String {
+    let Some(p) = s.payloads.iter().find(|p| p.freshness != Freshness::Fresh).or(s.payloads.first()) else {
+        return String::new();
+    };
+    let made_here = p.from_step == s.id;
+    match p.freshness {
+        Freshness::Fresh if made_here => format!("iv sealed gen {}", p.sealed_generation.unwrap_or(0)),
+        Freshness::Fresh => format!("fresh gen {} ({:.0} ms old)", p.sealed_generation.unwrap_or(0), p.age_ms),
+        Freshness::Stale { sealed, current } => format!("STALE gen {sealed}→{current} ({:.0} ms old)", p.age_ms),
+        Freshness::Unknown => "freshness unknown".into(),
+    }
+}
+
+fn step_note(s: &StepResult) -> String {
+    let mut note = freshness(s);
+    if let Some(v) = &s.value
+        && v["rotated"].as_bool() == Some(true)
+    {
+        note = format!("session_key rotated → gen {}", v["generation"]);
+    }
+    if let Some(reason) = &s.reason {
+        if !note.is_empty() {
+            note.push_str("  ");
+        }
+        note.push_str(reason);
+    }
+    note
+}
+
+fn expectation(r: &crate::flow::model::Expectation) -> String {
+    match (r.outcome, r.cause) {
+        (ExpectedOutcome::Pass, _) => "pass".into(),
+        (ExpectedOutcome::Fail, Some(c)) => format!("fail ({})", c.as_str()),
+        (ExpectedOutcome::Fail, None) => "fail".into(),
+    }
+}
+
+/// The header line of a flow.
+pub fn flow_header(flow: &crate::flow::Flow, st: Style) -> String {
+    format!("{} {}", st.bold(&flow.id), st.dim(&format!("· {} · {}", flow.name, flow.file)))
+}
+
+/// One iteration in full: a row per step, the diagnosis, the verdict.
+pub fn iteration(r: &FlowResult, st: Style) -> String {
+    let mut out = String::new();
+    let width = r.steps.iter().map(|s| s.id.chars().count()).max().unwrap_or(4);
+    for s in &r.steps {
+        let tag = match s.outcome {
+            Outcome::Pass => st.green("PASS"),
+            Outcome::Fail => st.red("FAIL"),
+            Outcome::Skipped => st.dim("SKIP"),
+        };
+        let dur = if s.outcome == Outcome::Skipped { String::new() } else { format!("{:.1} ms", s.duration_ms) };
+        let mut note = step_note(s);
+        if note.contains("STALE") {
+            note = st.yellow(&note);
+        }
+        let _ = writeln!(out, "  {tag}  {:width$}  {:17} {:>9}  {note}", s.id, s.kind, dur);
+        if s.outcome == Outcome::Fail
+            && let Some(d) = &s.diagnosis
+            && Some(d) != s.reason.as_ref()
+        {
+            let _ = writeln!(out, "        {} {d}", st.yellow("diagnosis:"));
+        }
+    }
+    let verdict = match (r.expectation_met, r.passed) {
+        (true, true) => st.green("✓ passed, as expected"),
+        (true, false) => st.green(&format!("✓ failed as expected ({})", r.cause.map_or("", |c| c.as_str()))),
+        (false, _) => st.red(&format!(
+            "✗ expected {}, got {}",
+            expectation(&r.expected),
+            if r.passed { "pass".to_string() } else { format!("fail ({})", r.cause.map_or("", |c| c.as_str())) }
+        )),
+    };
+    let _ = writeln!(out, "  {verdict}  {}", st.dim(&format!("{:.1} ms, user {}", r.duration_ms, r.user)));
+    out
+}
+
+fn lat(l: &Latency) -> String {
+    format!("p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1} ms", l.p50, l.p90, l.p99, l.p999, l.max)
+}
+
+/// A repeated flow's figures.
+pub fn flow_summary(f: &FlowStats, report: &RunReport, st: Style) -> String {
+    let mut out = String::new();
+    let (lo, hi) = f.failure_rate_ci95();
+    let verdict = match f.verdict() {
+        Verdict::Pass => st.green("pass"),
+        Verdict::Fail => st.red("fail"),
+        Verdict::Flaky => st.yellow("flaky"),
+        Verdict::None => st.dim("no iterations"),
+    };
+    let _ = writeln!(
+        out,
+        "  {} iterations: {} passed, {} failed · failure rate {:.2}% (95% CI {:.2}–{:.2}%) · {verdict}",
+        f.iterations,
+        f.passed,
+        f.failed,
+        f.failure_rate() * 100.0,
+        lo * 100.0,
+        hi * 100.0
+    );
+    if !f.causes.is_empty() {
+        let causes: Vec<String> = f.causes.iter().map(|(c, n)| format!("{} {n}", c.as_str())).collect();
+        let gens: Vec<String> = f.stale_generations.iter().map(|(g, n)| format!("gen {g} ×{n}")).collect();
+        let _ = writeln!(
+            out,
+            "  causes: {} · {:.0}% of failures carried a stale iv{}",
+            causes.join(", "),
+            f.stale_share() * 100.0,
+            if gens.is_empty() { String::new() } else { format!(" ({})", gens.join(", ")) }
+        );
+    }
+    let _ = writeln!(out, "  flow   {}", lat(&latency(&f.latency)));
+    for s in &f.steps {
+        let _ = writeln!(out, "  {:6} {}  {}", s.id, lat(&latency(&s.latency)), st.dim(&s.kind));
+    }
+    let secs = report.elapsed.as_secs_f64().max(1e-9);
+    let _ = writeln!(
+        out,
+        "  throughput {:.1} flows/s, {:.1} HTTP requests/s",
+        f.iterations as f64 / secs,
+        f.http_requests as f64 / secs
+    );
+    for (cause, r) in &f.first_failures {
+        let _ = writeln!(
+            out,
+            "  first {}: iteration {} · reproduce: wxflow run {} --replay {}:{}",
+            cause.as_str(),
+            r.iteration,
+            f.file,
+            r.seed,
+            r.iteration
+        );
+    }
+    out
+}
+
+/// Threshold lines and the closing `N passed, N failed` line.
+pub fn closing(r: &RunReport, st: Style) -> String {
+    let mut out = String::new();
+    for t in &r.thresholds {
+        let mark = if t.breached { st.red("✗ breached") } else { st.green("✓") };
+        let _ = writeln!(out, "threshold {} {}: {:.4} (limit {:.4}) {mark}", t.flow, t.metric, t.actual, t.limit);
+    }
+    if r.interrupted {
+        let _ = writeln!(out, "{}", st.yellow("interrupted: the figures cover the iterations that finished"));
+    }
+    let (met, not_met) = r.met_counts();
+    let line = format!("{met} passed, {not_met} failed");
+    let _ = writeln!(out, "{}", if not_met == 0 { st.green(&line) } else { st.red(&line) });
+    out
+}

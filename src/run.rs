@@ -1,0 +1,374 @@
+//! `wxflow run`: loads and checks flows, starts the embedded servers when
+//! needed, runs each flow by its plan, prints as it goes, and writes the
+//! reports, including after Ctrl-C.
+
+use crate::cli::RunArgs;
+use crate::commands::InvalidInput;
+use crate::engine::{Engine, RunEvent};
+use crate::flow::model::Threshold;
+use crate::flow::{self, Flow};
+use crate::load::{self, Plan};
+use crate::mock::{MockConfig, Rotation};
+use crate::report::text::{self, Style};
+use crate::report::{RunReport, ThresholdResult};
+use crate::stats::{FlowStats, Latency};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// How long running iterations may take to finish after Ctrl-C.
+const GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReportKind {
+    Json,
+    Junit,
+}
+
+/// Everything `run` needs, checked.
+pub struct Settings {
+    pub paths: Vec<PathBuf>,
+    pub mock: Option<String>,
+    pub target: Option<String>,
+    pub seed: u64,
+    pub rotation: Option<Rotation>,
+    pub reveal_secrets: bool,
+    pub reports: Vec<(ReportKind, PathBuf)>,
+    pub plan: Plan,
+    pub thresholds: Vec<Threshold>,
+}
+
+fn invalid(msg: impl Into<String>) -> InvalidInput {
+    InvalidInput(msg.into())
+}
+
+impl Settings {
+    pub fn from_args(a: &RunArgs) -> Result<Settings, InvalidInput> {
+        let rotation = match &a.rotation {
+            Some(r) => Some(Rotation::policy(r.parse().map_err(|e| invalid(format!("--rotation: {e}")))?)),
+            None => None,
+        };
+        let mut reports = vec![];
+        for r in &a.reports {
+            let (kind, path) =
+                r.split_once('=').ok_or_else(|| invalid(format!("--report {r}: expected json=PATH or junit=PATH")))?;
+            let kind = match kind {
+                "json" => ReportKind::Json,
+                "junit" => ReportKind::Junit,
+                other => return Err(invalid(format!("--report {r}: unknown kind `{other}` (json, junit)"))),
+            };
+            reports.push((kind, PathBuf::from(path)));
+        }
+        if a.target.is_some() && a.mock.is_none() {
+            return Err(invalid(
+                "--target needs --mock: your backend must call a mock it knows; start `wxflow mock` and pass --mock http://127.0.0.1:9000",
+            ));
+        }
+        let duration = match &a.duration {
+            Some(d) => Some(flow::parse_duration(d).map_err(|e| invalid(format!("--duration: {e}")))?),
+            None => None,
+        };
+        if let Some(r) = a.rate
+            && !(r > 0.0 && r.is_finite())
+        {
+            return Err(invalid(format!("--rate {r}: must be a positive number of iterations per second")));
+        }
+        if a.concurrency == Some(0) || a.repeat == Some(0) || a.users == Some(0) {
+            return Err(invalid("--concurrency, --repeat and --users must be at least 1"));
+        }
+        if a.until_fail && a.repeat.is_none() && duration.is_none() {
+            return Err(invalid("--until-fail needs --repeat N or --duration D to bound it"));
+        }
+        let mut seed = a.seed;
+        let mut plan = Plan {
+            repeat: a.repeat.unwrap_or(if duration.is_some() { u64::MAX } else { 1 }),
+            concurrency: a.concurrency.unwrap_or(if a.rate.is_some() { 256 } else { 1 }),
+            duration,
+            rate: a.rate,
+            users: a.users,
+            until_fail: a.until_fail,
+            first_iteration: 0,
+            step_events: false,
+        };
+        if let Some(r) = &a.replay {
+            let (s, i) = r
+                .split_once(':')
+                .and_then(|(s, i)| Some((s.parse().ok()?, i.parse().ok()?)))
+                .ok_or_else(|| invalid(format!("--replay {r}: expected SEED:ITERATION, e.g. 7:1234")))?;
+            seed = s;
+            plan = Plan { first_iteration: i, users: a.users, ..Plan::default() };
+        }
+        plan.step_events = plan.repeat == 1 && plan.duration.is_none();
+        let mut thresholds = vec![];
+        if let Some(r) = a.max_failure_rate {
+            if !(0.0..=1.0).contains(&r) {
+                return Err(invalid(format!("--max-failure-rate {r}: expected 0..1")));
+            }
+            thresholds.push(Threshold::FailureRate(r));
+        }
+        for m in &a.max_latency {
+            let bad =
+                || invalid(format!("--max-latency {m}: expected STEP:PERCENTILE=DURATION, e.g. server:p99=500ms"));
+            let (step, rest) = m.split_once(':').ok_or_else(bad)?;
+            let (pct, dur) = rest.split_once('=').ok_or_else(bad)?;
+            thresholds.push(
+                flow::check::latency_threshold(step, pct, dur)
+                    .map_err(|e| invalid(format!("--max-latency {m}: {e}")))?,
+            );
+        }
+        let paths = if a.paths.is_empty() { vec![PathBuf::from("flows")] } else { a.paths.clone() };
+        Ok(Settings {
+            paths,
+            mock: a.mock.clone(),
+            target: a.target.clone(),
+            seed,
+            rotation,
+            reveal_secrets: a.reveal_secrets,
+            reports,
+            plan,
+            thresholds,
+        })
+    }
+}
+
+/// Loads and checks flows; prints every error. `Err` means exit 2.
+pub fn load_flows(paths: &[PathBuf]) -> Result<Vec<Flow>, InvalidInput> {
+    let files = flow::discover(paths).map_err(InvalidInput)?;
+    let (flows, errors) = flow::load_all(&files);
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("{e}\n");
+        }
+        let n = errors.len();
+        return Err(invalid(format!("{n} error{} in flow files; nothing was run", if n == 1 { "" } else { "s" })));
+    }
+    Ok(flows)
+}
+
+/// Colour only on a terminal, never with NO_COLOR or in CI.
+pub fn style() -> Style {
+    let color = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("CI").is_none();
+    Style { color }
+}
+
+/// `wxflow run`.
+pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> {
+    let s = Settings::from_args(&args)?;
+    let flows = load_flows(&s.paths)?;
+    let stop = CancellationToken::new();
+    let servers = CancellationToken::new();
+    let (mock_url, target_url, label) = match (&s.mock, &s.target) {
+        (Some(m), Some(t)) => (m.clone(), t.clone(), "given"),
+        (Some(m), None) => {
+            let app = crate::mock::demo_app();
+            let config = crate::backend::BackendConfig { wechat_api: m.clone(), appid: app.appid, secret: app.secret };
+            let b = crate::serve::spawn(crate::backend::app(config), "127.0.0.1:0", servers.clone())
+                .await
+                .map_err(|e| invalid(e.to_string()))?;
+            (m.clone(), b.url(), "reference backend")
+        }
+        _ => {
+            let config = MockConfig { seed: s.seed, ..MockConfig::default() };
+            let e = crate::serve::embedded(config, servers.clone()).await.map_err(|e| invalid(e.to_string()))?;
+            (e.mock_url, e.backend_url, "embedded mock + reference backend")
+        }
+    };
+    let st = style();
+    let engine = Arc::new(Engine::new(&mock_url, &target_url, s.seed, s.rotation, s.reveal_secrets));
+    println!(
+        "{}",
+        st.dim(&format!(
+            "wxflow run · {} flow{} · seed {} · mock {mock_url} · target {target_url} ({label}){}",
+            flows.len(),
+            if flows.len() == 1 { "" } else { "s" },
+            s.seed,
+            s.rotation.map(|r| format!(" · rotation {r} (override)")).unwrap_or_default()
+        ))
+    );
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nCtrl-C: finishing running iterations (up to {}s), then reporting", GRACE.as_secs());
+                stop.cancel();
+            }
+        });
+    }
+    let started = Instant::now();
+    let mut all = vec![];
+    for flow in flows {
+        if stop.is_cancelled() {
+            break;
+        }
+        println!("\n{}", text::flow_header(&flow, st));
+        all.push(run_one(engine.clone(), Arc::new(flow), &s.plan, &stop, st).await);
+    }
+    let mut report = RunReport {
+        seed: s.seed,
+        mock: mock_url,
+        target: target_url,
+        rotation_override: s.rotation.map(|r| r.to_string()),
+        elapsed: started.elapsed(),
+        interrupted: stop.is_cancelled(),
+        flows: all,
+        thresholds: vec![],
+    };
+    report.thresholds = thresholds(&report.flows, &s.thresholds);
+    if !s.plan.step_events {
+        for f in &report.flows {
+            println!("\n{} {}", st.bold(&f.flow), st.dim("summary"));
+            print!("{}", text::flow_summary(f, &report, st));
+        }
+    }
+    println!();
+    print!("{}", text::closing(&report, st));
+    write_reports(&report, &s.reports)?;
+    servers.cancel();
+    Ok(std::process::ExitCode::from(if report.success() { 0 } else { crate::commands::EXIT_FAILED }))
+}
+
+/// Runs one flow by the plan, printing detail or progress; returns its figures.
+async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, plan: &Plan, stop: &CancellationToken, st: Style) -> FlowStats {
+    let mut stats = FlowStats::new(&flow);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let task = tokio::spawn(load::run_flow(engine, flow.clone(), plan.clone(), stop.clone(), tx));
+    let progress = Progress::new(plan, st);
+    let mut tick = tokio::time::interval(progress.every());
+    let mut grace_deadline = None;
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(RunEvent::Flow(r)) => {
+                    if plan.step_events {
+                        print!("{}", text::iteration(&r, st));
+                    }
+                    if plan.until_fail && !r.passed {
+                        println!("  first failure at iteration {} · reproduce: wxflow run {} --replay {}:{}", r.iteration, flow.file, r.seed, r.iteration);
+                    }
+                    stats.add(&r);
+                }
+                Some(RunEvent::Step { .. }) => {}
+                None => break,
+            },
+            _ = tick.tick() => progress.show(&stats),
+            _ = stop.cancelled(), if grace_deadline.is_none() => {
+                grace_deadline = Some(tokio::time::Instant::now() + GRACE);
+            }
+            _ = tokio::time::sleep_until(grace_deadline.unwrap_or_else(tokio::time::Instant::now)), if grace_deadline.is_some() => {
+                eprintln!("  {}: iterations still running after {}s were abandoned", flow.id, GRACE.as_secs());
+                task.abort();
+                break;
+            }
+        }
+    }
+    progress.finish(&stats);
+    stats
+}
+
+/// Live progress of a repeated run: a bar on a terminal, plain lines
+/// every few seconds otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    plain: bool,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(plan: &Plan, st: Style) -> Progress {
+        let repeated = !plan.step_events;
+        let tty = st.color && std::io::stderr().is_terminal();
+        let bar = (repeated && tty).then(|| {
+            let bar = if plan.repeat == u64::MAX {
+                indicatif::ProgressBar::new_spinner()
+            } else {
+                indicatif::ProgressBar::new(plan.repeat)
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("  {bar:30} {pos}/{len} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Progress { bar, plain: repeated && !tty, started: Instant::now() }
+    }
+
+    fn every(&self) -> Duration {
+        if self.bar.is_some() { Duration::from_millis(100) } else { Duration::from_secs(5) }
+    }
+
+    fn line(&self, s: &FlowStats) -> String {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        format!("{:.0} flows/s · {} failed", s.iterations as f64 / secs, s.failed)
+    }
+
+    fn show(&self, s: &FlowStats) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(s.iterations);
+            bar.set_message(self.line(s));
+        } else if self.plain && s.iterations > 0 {
+            println!("  … {} iterations · {}", s.iterations, self.line(s));
+        }
+    }
+
+    fn finish(&self, s: &FlowStats) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(s.iterations);
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Checks the flows' own thresholds and the command line's.
+pub fn thresholds(flows: &[FlowStats], cli: &[Threshold]) -> Vec<ThresholdResult> {
+    let mut out = vec![];
+    for f in flows {
+        for t in f.thresholds.iter().chain(cli) {
+            match t {
+                Threshold::FailureRate(limit) => out.push(ThresholdResult {
+                    flow: f.flow.clone(),
+                    metric: "failure_rate".into(),
+                    limit: *limit,
+                    actual: f.failure_rate(),
+                    breached: f.failure_rate() > *limit,
+                }),
+                Threshold::Latency { step, percentile, limit_ms } => {
+                    let hist = match step {
+                        None => Some(&f.latency),
+                        Some(id) => f.steps.iter().find(|s| &s.id == id).map(|s| &s.latency),
+                    };
+                    // A step this flow does not have is not this flow's limit.
+                    let Some(hist) = hist else { continue };
+                    let actual = Latency::of(hist).at(percentile).unwrap_or(0.0);
+                    out.push(ThresholdResult {
+                        flow: f.flow.clone(),
+                        metric: format!("latency {} {percentile} (ms)", step.as_deref().unwrap_or("total")),
+                        limit: *limit_ms,
+                        actual,
+                        breached: actual > *limit_ms,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn write_reports(report: &RunReport, reports: &[(ReportKind, PathBuf)]) -> Result<(), InvalidInput> {
+    for (kind, path) in reports {
+        let body = match kind {
+            ReportKind::Json => {
+                serde_json::to_string_pretty(&crate::report::json::to_value(report)).unwrap_or_default()
+            }
+            ReportKind::Junit => {
+                crate::report::junit::to_string(report).map_err(|e| invalid(format!("JUnit report: {e}")))?
+            }
+        };
+        std::fs::write(path, body).map_err(|e| invalid(format!("cannot write report {}: {e}", path.display())))?;
+        eprintln!("wrote {} report to {}", if *kind == ReportKind::Json { "JSON" } else { "JUnit" }, path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! A pure fold of iteration results into figures: counts, causes, failure
+//! rate with a Wilson interval, latency percentiles (HdrHistogram) per flow
+//! and per step, and the first failure of each cause. Memory is constant
+//! in the number of iterations.
+
+use crate::engine::{FlowResult, Outcome};
+use crate::flow::Cause;
+use crate::flow::model::Expectation;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Latencies are recorded in microseconds, up to an hour, 3 significant digits.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+fn record(h: &mut Histogram<u64>, ms: f64) {
+    h.saturating_record(((ms * 1000.0) as u64).max(1));
+}
+
+/// Percentiles of a histogram, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Latency {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl Latency {
+    pub fn of(h: &Histogram<u64>) -> Latency {
+        if h.is_empty() {
+            return Latency::default();
+        }
+        let q = |p: f64| h.value_at_quantile(p) as f64 / 1000.0;
+        Latency {
+            count: h.len(),
+            mean: h.mean() / 1000.0,
+            p50: q(0.5),
+            p90: q(0.9),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: h.max() as f64 / 1000.0,
+        }
+    }
+
+    /// The value at a named percentile (`p50`, `p90`, `p99`, `p999`, `max`).
+    pub fn at(&self, name: &str) -> Option<f64> {
+        Some(match name {
+            "p50" => self.p50,
+            "p90" => self.p90,
+            "p99" => self.p99,
+            "p999" | "p99.9" => self.p999,
+            "max" => self.max,
+            "mean" => self.mean,
+            _ => return None,
+        })
+    }
+}
+
+/// Wilson score interval at 95% for `k` successes in `n` trials.
+pub fn wilson(k: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (k, n, z) = (k as f64, n as f64, 1.959_963_984_540_054_f64);
+    let p = k / n;
+    let denom = 1.0 + z * z / n;
+    let center = (p + z * z / (2.0 * n)) / denom;
+    let half = z / denom * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    ((center - half).max(0.0), (center + half).min(1.0))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Flaky,
+    /// No iteration finished.
+    None,
+}
+
+/// One step's figures across iterations.
+#[derive(Debug, Clone)]
+pub struct StepStats {
+    pub id: String,
+    pub kind: String,
+    pub passed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub latency: Histogram<u64>,
+}
+
+/// One flow's figures across iterations.
+#[derive(Debug, Clone)]
+pub struct FlowStats {
+    pub flow: String,
+    pub name: String,
+    pub file: String,
+    pub expected: Expectation,
+    /// The flow's own thresholds, checked after the run.
+    pub thresholds: Vec<crate::flow::model::Threshold>,
+    pub iterations: u64,
+    pub passed: u64,
+    pub failed: u64,
+    /// Iterations that showed what the flow expects.
+    pub met: u64,
+    pub causes: BTreeMap<Cause, u64>,
+    /// Failures whose request carried a stale payload.
+    pub stale_failures: u64,
+    /// `"1→2"` → count, over stale failures.
+    pub stale_generations: BTreeMap<String, u64>,
+    pub http_requests: u64,
+    pub latency: Histogram<u64>,
+    pub steps: Vec<StepStats>,
+    /// The first failure of each cause, in full.
+    pub first_failures: BTreeMap<Cause, FlowResult>,
+    /// The first iteration, in full.
+    pub example: Option<FlowResult>,
+}
+
+impl FlowStats {
+    pub fn new(flow: &crate::flow::Flow) -> Self {
+        FlowStats {
+            flow: flow.id.clone(),
+            name: flow.name.clone(),
+            file: flow.file.clone(),
+            expected: flow.expect.clone(),
+            thresholds: flow.thresholds.clone(),
+            iterations: 0,
+            passed: 0,
+            failed: 0,
+            met: 0,
+            causes: BTreeMap::new(),
+            stale_failures: 0,
+            stale_generations: BTreeMap::new(),
+            http_requests: 0,
+            latency: histogram(),
+            steps: flow
+                .steps
+                .iter()
+                .map(|s| StepStats {
+                    id: s.id.clone(),
+                    kind: s.label(),
+                    passed: 0,
+                    failed: 0,
+                    skipped: 0,
+                    latency: histogram(),
+                })
+                .collect(),
+            first_failures: BTreeMap::new(),
+            example: None,
+        }
+    }
+
+    /// Folds one iteration in.
+    pub fn add(&mut self, r: &FlowResult) {
+        self.iterations += 1;
+        if r.passed {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        self.met += r.expectation_met as u64;
+        record(&mut self.latency, r.duration_ms);
+        if let Some(c) = r.cause {
+            *self.causes.entry(c).or_default() += 1;
+            self.first_failures.entry(c).or_insert_with(|| r.clone());
+        }
+        if let Some((sealed, current)) = r.failed_step().and_then(|s| s.stale()) {
+            self.stale_failures += 1;
+            *self.stale_generations.entry(format!("{sealed}→{current}")).or_default() += 1;
+        }
+        for (s, st) in r.steps.iter().zip(self.steps.iter_mut()) {
+            self.http_requests += s.http_requests as u64;
+            match s.outcome {
+                Outcome::Pass => st.passed += 1,
+                Outcome::Fail => st.failed += 1,
+                Outcome::Skipped => st.skipped += 1,
+            }
+            if s.outcome != Outcome::Skipped {
+                record(&mut st.latency, s.duration_ms);
+            }
+        }
+        if self.example.is_none() {
+            self.example = Some(r.clone());
+        }
+    }
+
+    /// Merges another fold of the same flow (e.g. from another worker).
+    pub fn merge(&mut self, o: &FlowStats) {
+        self.iterations += o.iterations;
+        self.passed += o.passed;
+        self.failed += o.failed;
+        self.met += o.met;
+        self.stale_failures += o.stale_failures;
+        self.http_requests += o.http_requests;
+        for (k, v) in &o.causes {
+            *self.causes.entry(*k).or_default() += v;
+        }
+        for (k, v) in &o.stale_generations {
+            *self.stale_generations.entry(k.clone()).or_default() += v;
+        }
+        let _ = self.latency.add(&o.latency);
+        for (a, b) in self.steps.iter_mut().zip(&o.steps) {
+            a.passed += b.passed;
+            a.failed += b.failed;
+            a.skipped += b.skipped;
+            let _ = a.latency.add(&b.latency);
+        }
+        for (c, r) in &o.first_failures {
+            let keep = self.first_failures.get(c).is_none_or(|mine| r.iteration < mine.iteration);
+            if keep {
+                self.first_failures.insert(*c, r.clone());
+            }
+        }
+        if self.example.as_ref().is_none_or(|e| o.example.as_ref().is_some_and(|x| x.iteration < e.iteration)) {
+            self.example = o.example.clone();
+        }
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        match (self.passed, self.failed) {
+            (0, 0) => Verdict::None,
+            (_, 0) => Verdict::Pass,
+            (0, _) => Verdict::Fail,
+            _ => Verdict::Flaky,
+        }
+    }
+
+    /// Every iteration showed what the flow expects.
+    pub fn expectation_met(&self) -> bool {
+        self.iterations > 0 && self.met == self.iterations
+    }
+
+    pub fn failure_rate(&self) -> f64 {
+        if self.iterations == 0 { 0.0 } else { self.failed as f64 / self.iterations as f64 }
+    }
+
+    pub fn failure_rate_ci95(&self) -> (f64, f64) {
+        wilson(self.failed, self.iterations)
+    }
+
+    /// Share of failures that carried a stale payload.
+    pub fn stale_share(&self) -> f64 {
+        if self.failed == 0 { 0.0 } else { self.stale_failures as f64 / self.failed as f64 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_matches_published_values() {
+        // 30 of 100: the Wilson 95% interval is [0.2189, 0.3958] (Newcombe 1998 method 3).
+        let (lo, hi) = wilson(30, 100);
+        assert!((lo - 0.2189).abs() < 5e-4 && (hi - 0.3958).abs() < 5e-4, "{lo} {hi}");
+        // 0 of 10: [0, 0.2775].
+        let (lo, hi) = wilson(0, 10);
+        assert!(lo == 0.0 && (hi - 0.2775).abs() < 5e-4, "{hi}");
+        assert_eq!(wilson(0, 0), (0.0, 1.0));
+    }
+
+    #[test]
+    fn percentiles_come_from_the_histogram() {
+        let mut h = histogram();
+        for ms in 1..=1000 {
+            record(&mut h, ms as f64);
+        }
+        let l = Latency::of(&h);
+        assert!((l.p50 - 500.0).abs() <= 1.0 && (l.p99 - 990.0).abs() <= 1.0, "{l:?}");
+        assert!((l.max - 1000.0).abs() <= 1.0 && (l.p999 - 999.0).abs() <= 1.0, "{l:?}");
+    }
+}
