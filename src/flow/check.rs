@@ -40,11 +40,12 @@ impl Checker<'_> {
         self.errors.push(FlowError::new(self.file, self.source, pos, width, message).hint(hint));
     }
 
-    /// An error at the key introducing `path`, underlining the key.
-    fn at_key(&mut self, path: &str, message: String, hint: Option<String>) {
-        let width = path.rsplit('.').next().map_or(1, |k| k.chars().count());
-        let pos = self.locs.key(path);
-        self.err(pos, width, message, hint);
+    /// An error at `key` of the mapping at `parent`, underlining the key
+    /// (keys such as JSONPaths may hold dots, so they come apart).
+    fn at_key(&mut self, parent: &str, key: &str, message: String, hint: Option<String>) {
+        let path = if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") };
+        let pos = self.locs.key(&path);
+        self.err(pos, key.chars().count(), message, hint);
     }
 
     /// An error at the value of `path`.
@@ -123,6 +124,7 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow) -> Flow {
     }
     if raw.steps.is_empty() {
         c.at_key(
+            "",
             "steps",
             "the flow has no steps".into(),
             Some("add at least one step, e.g. `- id: login` / `wx.login: {}`".into()),
@@ -131,10 +133,10 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow) -> Flow {
     if let Some(faults) = &raw.mock.faults
         && let Err(e) = validate_faults(faults)
     {
-        c.at_key("mock.faults", e, None);
+        c.at_key("mock", "faults", e, None);
     }
     if raw.expect.cause.is_some() && raw.expect.outcome == ExpectedOutcome::Pass {
-        c.at_key("expect.cause", "`expect.cause` needs `outcome: fail`".into(), None);
+        c.at_key("expect", "cause", "`expect.cause` needs `outcome: fail`".into(), None);
     }
     let mut known: BTreeMap<String, Known> = BUILTINS.iter().map(|b| (b.to_string(), Known::Any)).collect();
     for name in raw.vars.keys() {
@@ -153,7 +155,8 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow) -> Flow {
                 None,
             );
         }
-        if !seen.insert(rs.id.clone()) {
+        let duplicate = !seen.insert(rs.id.clone());
+        if duplicate {
             c.at_value(
                 &format!("{path}.id"),
                 rs.id.len(),
@@ -183,7 +186,9 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow) -> Flow {
                 }
                 StepKind::Sleep { .. } => ("sleep".into(), &[][..]),
             };
-            known.insert(step.id.clone(), Known::Step { kind, fields });
+            if !duplicate {
+                known.insert(step.id.clone(), Known::Step { kind, fields });
+            }
             steps.push(Step { line, ..step });
         }
     }
@@ -224,14 +229,16 @@ fn check_step(
         if let Some(args) = args {
             if args.mode.is_some() && api != WxApi::GetPhoneNumber {
                 c.at_key(
-                    &format!("{path}.{name}.mode"),
+                    &format!("{path}.{name}"),
+                    "mode",
                     format!("`mode` applies to wx.getPhoneNumber, not {name}"),
                     None,
                 );
             }
             if args.watermark_appid.is_some() && matches!(api, WxApi::Login | WxApi::CheckSession) {
                 c.at_key(
-                    &format!("{path}.{name}.watermark_appid"),
+                    &format!("{path}.{name}"),
+                    "watermark_appid",
                     format!("{name} seals no data: `watermark_appid` does not apply"),
                     None,
                 );
@@ -245,10 +252,10 @@ fn check_step(
         }
     } else {
         if rs.asserts.is_some() {
-            c.at_key(&format!("{path}.assert"), "only http steps take `assert`".into(), None);
+            c.at_key(path, "assert", "only http steps take `assert`".into(), None);
         }
         if !rs.capture.is_empty() {
-            c.at_key(&format!("{path}.capture"), "only http steps take `capture`".into(), None);
+            c.at_key(path, "capture", "only http steps take `capture`".into(), None);
         }
     }
     if let Some(sleep) = rs.sleep {
@@ -275,7 +282,8 @@ fn check_step(
         _ => {
             let second = kinds[1].0;
             c.at_key(
-                &format!("{path}.{second}"),
+                path,
+                second,
                 format!("step `{}` has two kinds, `{}` and `{second}`", rs.id, kinds[0].0),
                 Some("split it into two steps".into()),
             );
@@ -294,7 +302,7 @@ fn check_http(
 ) -> Option<HttpStep> {
     let bodies = [spec.json.is_some(), spec.form.is_some(), spec.raw.is_some()].iter().filter(|b| **b).count();
     if bodies > 1 {
-        c.at_key(path, "an http step takes one body: `json`, `form` or `raw`".into(), None);
+        c.at_key(step_path, "http", "an http step takes one body: `json`, `form` or `raw`".into(), None);
     }
     let default_method = if bodies > 0 { "POST" } else { "GET" };
     let method_text = spec.method.clone().unwrap_or_else(|| default_method.into()).to_uppercase();
@@ -328,9 +336,10 @@ fn check_http(
                 }
             }
             Err(e) => c.at_key(
-                &at,
+                &format!("{ap}.jsonpath"),
+                p,
                 format!("invalid JSONPath `{p}`: {e}"),
-                Some("JSONPath (RFC 9535) starts with `$`, e.g. `$.data.token`".into()),
+                (!p.starts_with('$')).then(|| "JSONPath (RFC 9535) starts with `$`, e.g. `$.data.token`".into()),
             ),
         }
     }
@@ -355,18 +364,16 @@ fn predicate(c: &mut Checker, path: &str, v: &Value) -> Option<Predicate> {
     let ops: Vec<&String> = o.keys().filter(|k| PREDICATE_OPS.contains(&k.as_str())).collect();
     if ops.is_empty() {
         if let Some(k) = o.keys().find(|k| did_you_mean(k, PREDICATE_OPS.iter().copied()).is_some()) {
-            c.at_key(
-                &format!("{path}.{k}"),
-                format!("unknown predicate `{k}`"),
-                did_you_mean(k, PREDICATE_OPS.iter().copied()),
-            );
+            c.at_key(path, k, format!("unknown predicate `{k}`"), did_you_mean(k, PREDICATE_OPS.iter().copied()));
             return None;
         }
         return Some(Predicate::Equals(v.clone()));
     }
     if o.len() != 1 {
+        let (parent, key) = path.rsplit_once('.').unwrap_or(("", path));
         c.at_key(
-            path,
+            parent,
+            key,
             format!("one predicate per check, found {}", o.keys().cloned().collect::<Vec<_>>().join(", ")),
             Some(format!("predicates: {}", PREDICATE_OPS.join(", "))),
         );
@@ -451,7 +458,8 @@ fn capture(c: &mut Checker, path: &str, v: &Value) -> Option<Capture> {
         },
         other => {
             c.at_key(
-                &at,
+                path,
+                other,
                 format!("unknown capture source `{other}`"),
                 did_you_mean(other, ["jsonpath", "header", "regex"]),
             );
@@ -553,13 +561,13 @@ fn check_thresholds(c: &mut Checker, raw: &RawThresholds, steps: &[Step]) -> Vec
         if step != "total" && !ids.contains(&step.as_str()) {
             let hint = did_you_mean(step, ids.iter().copied().chain(["total"]))
                 .or_else(|| Some("name a step id, or `total` for the whole flow".into()));
-            c.at_key(&path, format!("no step `{step}` to limit"), hint);
+            c.at_key("thresholds.max_latency", step, format!("no step `{step}` to limit"), hint);
             continue;
         }
         for (pct, text) in limits {
             match latency_threshold(step, pct, text) {
                 Ok(t) => out.push(t),
-                Err(e) => c.at_key(&format!("{path}.{pct}"), e, did_you_mean(pct, PERCENTILES.iter().copied())),
+                Err(e) => c.at_key(&path, pct, e, did_you_mean(pct, PERCENTILES.iter().copied())),
             }
         }
     }

@@ -94,10 +94,19 @@ impl MarkedEventReceiver for Walker {
         match ev {
             Event::Scalar(text, style, ..) => match self.child_path() {
                 None => {
-                    if let Some(Frame::Map { path, key }) = self.stack.last_mut() {
-                        self.locs.keys.insert(join(path, &text), pos);
-                        *key = Some(text);
-                    }
+                    // A quoted key's text starts one column in.
+                    let quoted = matches!(style, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted);
+                    let key_pos = Pos { col: pos.col + quoted as usize, ..pos };
+                    let map_path = match self.stack.last_mut() {
+                        Some(Frame::Map { path, key }) => {
+                            self.locs.keys.insert(join(path, &text), key_pos);
+                            *key = Some(text);
+                            path.clone()
+                        }
+                        _ => return,
+                    };
+                    // A mapping is where its first key is.
+                    self.record(&map_path, pos, false);
                 }
                 Some(path) => {
                     let quoted = matches!(style, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted);

@@ -257,11 +257,24 @@ pub struct Asserts {
     pub max_duration: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum StatusSpec {
     One(u16),
     Any(Vec<u16>),
+}
+
+impl<'de> Deserialize<'de> for StatusSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_yaml::Value::deserialize(d)?;
+        let status = |v: &serde_yaml::Value| v.as_u64().filter(|s| (100..600).contains(s)).map(|s| s as u16);
+        let list = v.as_sequence().map(|l| l.iter().map(status).collect::<Option<Vec<_>>>());
+        match (status(&v), list) {
+            (Some(s), _) => Ok(StatusSpec::One(s)),
+            (None, Some(Some(l))) => Ok(StatusSpec::Any(l)),
+            _ => Err(serde::de::Error::custom("expected an HTTP status (200) or a list of them ([200, 201])")),
+        }
+    }
 }
 
 impl StatusSpec {

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
+#[allow(unused_imports)]
+use std::path::Path;
 use tokio_util::sync::CancellationToken;
 use wxflow::mock::{MockConfig, Rotation, RotationPolicy};
 use wxflow::serve::{self, Embedded};
@@ -59,3 +61,44 @@ impl Stack {
         (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON answer {status}: {text}")))
     }
 }
+
+/// Runs the wxflow binary (off the async runtime, so in-process servers
+/// keep answering); returns (exit code, stdout, stderr).
+pub async fn wxflow(args: &[&str]) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || wxflow_blocking(&args)).await.unwrap()
+}
+
+pub fn wxflow_blocking(args: &[String]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wxflow"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Checks a JSON report against the published schema.
+pub fn assert_valid_report(report: &Value) {
+    let schema: Value = serde_json::from_str(include_str!("../../schemas/report.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(report).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "report does not match its schema: {errors:#?}");
+}
+
+pub fn flow<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["flows"].as_array().unwrap().iter().find(|f| f["flow"] == id).unwrap_or_else(|| panic!("no flow {id}"))
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[allow(unused_imports)]
+pub use serde_json::json as j;

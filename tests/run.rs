@@ -1,0 +1,244 @@
+//! `wxflow run` end to end: every shipped flow through the CLI, outcomes,
+//! freshness verdicts, reports, determinism, dead and slow backends.
+
+mod common;
+
+use common::{assert_valid_report, flow, tempdir, wxflow};
+use serde_json::Value;
+
+async fn run_with_reports(extra: &[&str]) -> (i32, String, Value, String) {
+    let dir = tempdir();
+    let json_path = dir.path().join("report.json");
+    let junit_path = dir.path().join("report.xml");
+    let (jp, xp) = (format!("json={}", json_path.display()), format!("junit={}", junit_path.display()));
+    let mut args = vec!["run", "--report", &jp, "--report", &xp];
+    args.extend_from_slice(extra);
+    let (code, out, err) = wxflow(&args).await;
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap_or_else(|_| panic!("no JSON report: {err}")))
+            .unwrap();
+    (code, out, report, std::fs::read_to_string(junit_path).unwrap())
+}
+
+fn server_step<'a>(result: &'a Value, id: &str) -> &'a Value {
+    result["steps"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_shipped_flow_meets_its_expectation_and_the_reports_say_so() {
+    let (code, out, report, junit) = run_with_reports(&[]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.trim_end().ends_with("12 passed, 0 failed"), "{out}");
+    assert_valid_report(&report);
+    assert_eq!(report["summary"]["expectations_met"], 12);
+
+    // The seed's order fails, with a stale iv judged from the mock's ground truth.
+    let uf = flow(&report, "userinfo-first");
+    assert_eq!(
+        (uf["passed"].as_u64(), uf["failed"].as_u64(), uf["expectation_met"].as_bool()),
+        (Some(0), Some(1), Some(true))
+    );
+    assert_eq!(uf["causes"]["stale_iv"], 1);
+    let server = server_step(&uf["example"], "server");
+    assert_eq!(server["outcome"], "fail");
+    let p = &server["payloads"][0];
+    assert_eq!((p["from_step"].as_str(), p["basis"].as_str()), (Some("profile"), Some("code_exchange")));
+    assert_eq!(p["freshness"], serde_json::json!({ "state": "stale", "sealed": 1, "current": 2 }));
+    assert!(server["diagnosis"].as_str().unwrap().contains("call wx.login before getUserInfo"));
+    assert!(out.contains("STALE gen 1→2"), "{out}");
+
+    // The fixed orders pass with fresh data, under the same rotate-always mock.
+    for (id, step) in [("login-first", "server"), ("button-then-refresh", "server")] {
+        let f = flow(&report, id);
+        assert_eq!((f["passed"].as_u64(), f["verdict"].as_str()), (Some(1), Some("pass")), "{id}");
+        let s = server_step(&f["example"], step);
+        assert_eq!(s["payloads"][0]["freshness"]["state"], "fresh", "{id}");
+    }
+    // The fix sends the refreshed payload, sealed with generation 2.
+    let s = server_step(&flow(&report, "button-then-refresh")["example"], "server");
+    assert_eq!(
+        (s["payloads"][0]["from_step"].as_str(), s["payloads"][0]["sealed_generation"].as_u64()),
+        (Some("refresh"), Some(2))
+    );
+
+    assert_eq!(flow(&report, "phone-before-login")["causes"]["stale_iv"], 1);
+    assert_eq!(flow(&report, "form-unencoded-plus")["causes"]["plus_as_space"], 1);
+    for id in [
+        "reused-code",
+        "tampered-rawdata",
+        "foreign-watermark",
+        "expired-code",
+        "form-plus",
+        "phone-code",
+        "phone-login-first",
+    ] {
+        assert_eq!(flow(&report, id)["verdict"], "pass", "{id}: the backend rejects correctly");
+    }
+
+    // The JUnit report parses, has a case per flow, and no failures.
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    assert_eq!(cases.len(), 12);
+    assert!(cases.iter().any(|c| c.attribute("name") == Some("userinfo-first")));
+    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("failure")).count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unmet_expectation_exits_1_and_fails_in_junit() {
+    // Without rotation the seed's order works, so its expectation (fail) is not met.
+    let (code, out, report, junit) = run_with_reports(&["flows/userinfo-first.yaml", "--rotation", "never"]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("expected fail (stale_iv), got pass"), "{out}");
+    assert!(out.trim_end().ends_with("0 passed, 1 failed"), "{out}");
+    assert_valid_report(&report);
+    assert_eq!(report["rotation_override"], "never");
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("failure")).count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn same_seed_gives_the_same_outcomes_and_payloads() {
+    let args = ["--seed", "31", "--rotation", "0.5", "--repeat", "12"];
+    let (_, _, a, _) = run_with_reports(&args).await;
+    let (_, _, b, _) = run_with_reports(&args).await;
+    let pick = |r: &Value| -> Vec<Value> {
+        r["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                serde_json::json!([
+                    f["flow"],
+                    f["passed"],
+                    f["failed"],
+                    f["causes"],
+                    f["example"]["steps"][0]["payloads"]
+                ])
+            })
+            .collect()
+    };
+    let strip_age = |mut v: Vec<Value>| {
+        for f in &mut v {
+            for p in f[4].as_array_mut().into_iter().flatten() {
+                p["age_ms"] = Value::Null;
+            }
+        }
+        v
+    };
+    assert_eq!(strip_age(pick(&a)), strip_age(pick(&b)));
+    // With P = 0.5 over 12 iterations the seed's order both passes and fails.
+    assert_eq!(flow(&a, "userinfo-first")["verdict"], "flaky");
+    let (_, _, c, _) = run_with_reports(&["--seed", "32", "--rotation", "0.5", "--repeat", "12"]).await;
+    assert_ne!(pick(&a), pick(&c), "another seed, other payloads");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_backend_fails_its_step_with_the_connection_error() {
+    let s = common::stack(wxflow::mock::RotationPolicy::Never, 1).await;
+    let (code, out, err) =
+        wxflow(&["run", "flows/login-first.yaml", "--mock", &s.embedded.mock_url, "--target", "http://127.0.0.1:1"])
+            .await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("FAIL  server"), "{out}");
+    assert!(out.contains("cannot reach the backend") && out.to_lowercase().contains("connection refused"), "{out}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_backend_times_out_and_the_step_says_so() {
+    let s = common::stack(wxflow::mock::RotationPolicy::Never, 1).await;
+    let slow = axum::Router::new().route(
+        "/api/login",
+        axum::routing::post(|| async {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            "late"
+        }),
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let b = wxflow::serve::spawn(slow, "127.0.0.1:0", stop.clone()).await.unwrap();
+    let dir = tempdir();
+    let flow_path = dir.path().join("slow.yaml");
+    std::fs::write(&flow_path, "name: slow\nsteps:\n  - id: login\n    wx.login: {}\n  - id: server\n    http:\n      url: \"{{ target }}/api/login\"\n      json: { code: \"{{ login.code }}\" }\n      timeout: 300ms\n").unwrap();
+    let t = std::time::Instant::now();
+    let (code, out, _) =
+        wxflow(&["run", flow_path.to_str().unwrap(), "--mock", &s.embedded.mock_url, "--target", &b.url()]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("did not answer in time"), "{out}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(4), "the timeout bounds the step");
+    stop.cancel();
+}
+
+/// A backend behind a proxy that form-decodes twice: `%2B` → `+` → ` `.
+async fn plus_mangling_backend(real: String) -> (String, tokio_util::sync::CancellationToken) {
+    let proxy = axum::Router::new().route(
+        "/api/login",
+        axum::routing::post(move |body: String| {
+            let real = real.clone();
+            async move {
+                let once: String = form_urlencoded::parse(body.as_bytes())
+                    .map(|(k, v)| format!("{k}={}", v.replace('+', " ")))
+                    .collect::<Vec<_>>()
+                    .join("&");
+                let resp = reqwest::Client::new()
+                    .post(format!("{real}/api/login"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(once.replace(' ', "+"))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = axum::http::StatusCode::from_u16(resp.status().as_u16()).unwrap();
+                (status, [("content-type", "application/json")], resp.text().await.unwrap())
+            }
+        }),
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let p = wxflow::serve::spawn(proxy, "127.0.0.1:0", stop.clone()).await.unwrap();
+    (p.url(), stop)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backend_that_turns_plus_into_space_is_caught_and_diagnosed() {
+    let s = common::stack(wxflow::mock::RotationPolicy::Never, 1).await;
+    let (proxy, stop) = plus_mangling_backend(s.embedded.backend_url.clone()).await;
+    let (code, out, _) =
+        wxflow(&["run", "flows/form-plus.yaml", "--mock", &s.embedded.mock_url, "--target", &proxy]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("turned '+' into a space"), "{out}");
+    // Against the correct backend the same flow passes.
+    let (code, out, _) =
+        wxflow(&["run", "flows/form-plus.yaml", "--mock", &s.embedded.mock_url, "--target", &s.embedded.backend_url])
+            .await;
+    assert_eq!(code, 0, "{out}");
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_are_masked_unless_revealed() {
+    let dir = tempdir();
+    let flow_path = dir.path().join("echo.yaml");
+    // A flow that puts the demo secret in a URL, as a careless script might.
+    std::fs::write(&flow_path, "name: echo\nvars: { secret: 9f8e7d6c5b4a39281706f5e4d3c2b1a0 }\nsteps:\n  - id: h\n    http:\n      url: \"{{ mock }}/sns/jscode2session?appid=x&secret={{ secret }}&js_code=y\"\n    assert: { status: 500 }\n").unwrap();
+    let report = dir.path().join("r.json");
+    let rp = format!("json={}", report.display());
+    wxflow(&["run", flow_path.to_str().unwrap(), "--report", &rp]).await;
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(!text.contains("9f8e7d6c5b4a39281706f5e4d3c2b1a0") && text.contains("9f8e…(masked)"), "{text}");
+    wxflow(&["run", flow_path.to_str().unwrap(), "--report", &rp, "--reveal-secrets"]).await;
+    assert!(std::fs::read_to_string(&report).unwrap().contains("9f8e7d6c5b4a39281706f5e4d3c2b1a0"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_flags_exit_2_with_a_clear_message() {
+    for (args, needle) in [
+        (vec!["run", "--rotation", "often"], "invalid rotation policy"),
+        (vec!["run", "--target", "http://127.0.0.1:1"], "--target needs --mock"),
+        (vec!["run", "--report", "xml=out.xml"], "unknown kind `xml`"),
+        (vec!["run", "nope/"], "no such file or directory"),
+        (vec!["run", "--replay", "7"], "expected SEED:ITERATION"),
+        (vec!["run", "--until-fail"], "needs --repeat"),
+    ] {
+        let (code, _, err) = wxflow(&args).await;
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
