@@ -133,6 +133,23 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The command that re-runs iteration `i` of `file` alone, with every
+    /// setting that shapes its outcome.
+    pub fn reproduce(&self, file: &str, seed: u64, i: u64) -> String {
+        let mut cmd = format!("wxflow run {file} --replay {seed}:{i}");
+        if let Some(r) = self.rotation {
+            cmd += &format!(" --rotation {}", r.policy);
+        }
+        if let (Some(m), Some(t)) = (&self.mock, &self.target) {
+            cmd += &format!(" --mock {m} --target {t}");
+        } else if let Some(m) = &self.mock {
+            cmd += &format!(" --mock {m}");
+        }
+        cmd
+    }
+}
+
 /// Loads and checks flows; prints every error. `Err` means exit 2.
 pub fn load_flows(paths: &[PathBuf]) -> Result<Vec<Flow>, InvalidInput> {
     let files = flow::discover(paths).map_err(InvalidInput)?;
@@ -205,7 +222,10 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
             break;
         }
         println!("\n{}", text::flow_header(&flow, st));
-        all.push(run_one(engine.clone(), Arc::new(flow), &s.plan, &stop, st).await);
+        let mut stats = run_one(engine.clone(), Arc::new(flow), &s, &stop, st).await;
+        stats.reproduce =
+            stats.first_failures.iter().map(|(c, r)| (*c, s.reproduce(&stats.file, r.seed, r.iteration))).collect();
+        all.push(stats);
     }
     let mut report = RunReport {
         seed: s.seed,
@@ -221,7 +241,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     if !s.plan.step_events {
         for f in &report.flows {
             println!("\n{} {}", st.bold(&f.flow), st.dim("summary"));
-            print!("{}", text::flow_summary(f, &report, st));
+            print!("{}", text::flow_summary(f, st));
         }
     }
     println!();
@@ -232,8 +252,10 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
 }
 
 /// Runs one flow by the plan, printing detail or progress; returns its figures.
-async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, plan: &Plan, stop: &CancellationToken, st: Style) -> FlowStats {
+async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, stop: &CancellationToken, st: Style) -> FlowStats {
+    let plan = &s.plan;
     let mut stats = FlowStats::new(&flow);
+    let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let task = tokio::spawn(load::run_flow(engine, flow.clone(), plan.clone(), stop.clone(), tx));
     let progress = Progress::new(plan, st);
@@ -247,7 +269,7 @@ async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, plan: &Plan, stop: &Cance
                         print!("{}", text::iteration(&r, st));
                     }
                     if plan.until_fail && !r.passed {
-                        println!("  first failure at iteration {} · reproduce: wxflow run {} --replay {}:{}", r.iteration, flow.file, r.seed, r.iteration);
+                        println!("  first failure at iteration {} · reproduce: {}", r.iteration, s.reproduce(&flow.file, r.seed, r.iteration));
                     }
                     stats.add(&r);
                 }
@@ -266,6 +288,7 @@ async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, plan: &Plan, stop: &Cance
         }
     }
     progress.finish(&stats);
+    stats.elapsed = started.elapsed();
     stats
 }
 

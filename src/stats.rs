@@ -122,6 +122,10 @@ pub struct FlowStats {
     pub first_failures: BTreeMap<Cause, FlowResult>,
     /// The first iteration, in full.
     pub example: Option<FlowResult>,
+    /// Wall time this flow ran, for its throughput.
+    pub elapsed: std::time::Duration,
+    /// The command reproducing each first failure (set by the runner).
+    pub reproduce: BTreeMap<Cause, String>,
 }
 
 impl FlowStats {
@@ -155,6 +159,8 @@ impl FlowStats {
                 .collect(),
             first_failures: BTreeMap::new(),
             example: None,
+            elapsed: std::time::Duration::ZERO,
+            reproduce: BTreeMap::new(),
         }
     }
 
@@ -195,6 +201,7 @@ impl FlowStats {
     /// Merges another fold of the same flow (e.g. from another worker).
     pub fn merge(&mut self, o: &FlowStats) {
         self.iterations += o.iterations;
+        self.elapsed = self.elapsed.max(o.elapsed);
         self.passed += o.passed;
         self.failed += o.failed;
         self.met += o.met;
@@ -246,6 +253,12 @@ impl FlowStats {
         wilson(self.failed, self.iterations)
     }
 
+    /// Iterations and HTTP requests per second of this flow's own run.
+    pub fn throughput(&self) -> (f64, f64) {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        (self.iterations as f64 / secs, self.http_requests as f64 / secs)
+    }
+
     /// Share of failures that carried a stale payload.
     pub fn stale_share(&self) -> f64 {
         if self.failed == 0 { 0.0 } else { self.stale_failures as f64 / self.failed as f64 }
@@ -265,6 +278,61 @@ mod tests {
         let (lo, hi) = wilson(0, 10);
         assert!(lo == 0.0 && (hi - 0.2775).abs() < 5e-4, "{hi}");
         assert_eq!(wilson(0, 0), (0.0, 1.0));
+    }
+
+    fn result(iteration: u64, passed: bool, cause: Option<Cause>, ms: f64) -> FlowResult {
+        FlowResult {
+            flow: "f".into(),
+            name: "f".into(),
+            file: "f.yaml".into(),
+            iteration,
+            seed: 1,
+            user: format!("u{iteration}"),
+            passed,
+            expected: Expectation::default(),
+            expectation_met: passed,
+            cause,
+            diagnosis: None,
+            duration_ms: ms,
+            steps: vec![],
+        }
+    }
+
+    fn empty() -> FlowStats {
+        let flow = crate::flow::check("f.yaml", "name: f\nsteps:\n  - id: a\n    wx.login: {}\n").unwrap();
+        FlowStats::new(&flow)
+    }
+
+    #[test]
+    fn merging_two_folds_equals_one_fold_of_everything() {
+        let all: Vec<FlowResult> = (0..100)
+            .map(|i| {
+                result(
+                    i,
+                    i % 3 != 0,
+                    (i % 3 == 0).then_some(if i % 2 == 0 { Cause::StaleIv } else { Cause::CodeReused }),
+                    i as f64,
+                )
+            })
+            .collect();
+        let mut whole = empty();
+        all.iter().for_each(|r| whole.add(r));
+        let (mut a, mut b) = (empty(), empty());
+        // Folded in a different order: the later half first.
+        all[50..].iter().for_each(|r| b.add(r));
+        all[..50].iter().for_each(|r| a.add(r));
+        b.merge(&a);
+        assert_eq!(
+            (b.iterations, b.passed, b.failed, b.met),
+            (whole.iterations, whole.passed, whole.failed, whole.met)
+        );
+        assert_eq!(b.causes, whole.causes);
+        assert_eq!(Latency::of(&b.latency), Latency::of(&whole.latency));
+        assert_eq!(b.first_failures[&Cause::StaleIv].iteration, 0, "the earliest failure wins");
+        assert_eq!(b.first_failures[&Cause::CodeReused].iteration, 3);
+        assert_eq!(b.example.as_ref().map(|e| e.iteration), Some(0));
+        assert_eq!(whole.verdict(), Verdict::Flaky);
+        assert!((whole.failure_rate() - 0.34).abs() < 1e-9);
     }
 
     #[test]

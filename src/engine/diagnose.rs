@@ -76,3 +76,72 @@ pub fn classify(
         None => (Cause::Assertion, step.reason.clone().unwrap_or_else(|| "an assertion failed".into())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::result::{Freshness, Outcome, PayloadUse};
+    use serde_json::json;
+
+    fn step(freshness: Freshness, has_plus: bool) -> StepResult {
+        let mut s = StepResult::skipped("server", "http POST".into());
+        s.outcome = Outcome::Fail;
+        s.payloads.push(PayloadUse {
+            from_step: "profile".into(),
+            iv: "iv".into(),
+            sealed_generation: Some(1),
+            against_generation: Some(2),
+            basis: "code_exchange",
+            age_ms: 1.0,
+            freshness,
+            has_plus,
+        });
+        s
+    }
+
+    fn cause(s: &StepResult, body: serde_json::Value, status: u16, age: Option<i64>) -> Cause {
+        classify(s, None, Some(&body), Some(status), age).0
+    }
+
+    #[test]
+    fn a_stale_payload_is_the_cause_whatever_the_backend_said() {
+        let s = step(Freshness::Stale { sealed: 1, current: 2 }, true);
+        let (c, d) = classify(&s, None, Some(&json!({"code": -41003})), Some(401), None);
+        assert_eq!(c, Cause::StaleIv);
+        assert!(d.contains("gen 1") && d.contains("gen 2") && d.contains("call wx.login before getUserInfo"), "{d}");
+    }
+
+    #[test]
+    fn backend_codes_map_to_their_causes_on_fresh_data() {
+        let fresh = step(Freshness::Fresh, false);
+        assert_eq!(cause(&fresh, json!({"code": 40163}), 401, None), Cause::CodeReused);
+        assert_eq!(cause(&fresh, json!({"code": 40029}), 401, Some(301_000)), Cause::CodeExpired);
+        assert_eq!(cause(&fresh, json!({"code": 40029}), 401, Some(1_000)), Cause::BackendError);
+        assert_eq!(cause(&fresh, json!({"code": -40001}), 401, None), Cause::SignatureMismatch);
+        assert_eq!(cause(&fresh, json!({"errcode": 45011}), 502, None), Cause::BackendError);
+        assert_eq!(cause(&fresh, json!({"code": 0}), 500, None), Cause::HttpStatus);
+        assert_eq!(cause(&fresh, json!({"ok": true}), 200, None), Cause::Assertion);
+    }
+
+    #[test]
+    fn plus_as_space_needs_a_plus_and_a_decrypt_code() {
+        let plus = step(Freshness::Fresh, true);
+        assert_eq!(cause(&plus, json!({"code": -41004}), 400, None), Cause::PlusAsSpace);
+        assert_eq!(cause(&plus, json!({"code": -41003}), 401, None), Cause::PlusAsSpace);
+        // A '+' cannot break the hex signature.
+        assert_eq!(cause(&plus, json!({"code": -40001}), 401, None), Cause::SignatureMismatch);
+        let no_plus = step(Freshness::Fresh, false);
+        assert_eq!(cause(&no_plus, json!({"code": -41003}), 401, None), Cause::BackendError);
+    }
+
+    #[test]
+    fn transport_failures_are_timeouts_or_connection_errors() {
+        let s = step(Freshness::Fresh, false);
+        let t = Transport::Timeout("operation timed out".into());
+        assert_eq!(classify(&s, Some(&t), None, None, None).0, Cause::Timeout);
+        let t = Transport::Connection("connection refused".into());
+        let (c, d) = classify(&s, Some(&t), None, None, None);
+        assert_eq!(c, Cause::Connection);
+        assert!(d.contains("is it running?"));
+    }
+}

@@ -565,9 +565,18 @@ fn check_thresholds(c: &mut Checker, raw: &RawThresholds, steps: &[Step]) -> Vec
             continue;
         }
         for (pct, text) in limits {
-            match latency_threshold(step, pct, text) {
-                Ok(t) => out.push(t),
-                Err(e) => c.at_key(&path, pct, e, did_you_mean(pct, PERCENTILES.iter().copied())),
+            if !PERCENTILES.contains(&pct.as_str()) && pct != "p99.9" {
+                let hint = did_you_mean(pct, PERCENTILES.iter().copied());
+                c.at_key(
+                    &path,
+                    pct,
+                    format!("unknown percentile `{pct}`: use one of {}", PERCENTILES.join(", ")),
+                    hint,
+                );
+            } else if c.duration(&format!("{path}.{pct}"), text).is_some()
+                && let Ok(t) = latency_threshold(step, pct, text)
+            {
+                out.push(t);
             }
         }
     }

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 /// Version of the report's shape; bumped on incompatible change.
 pub const REPORT_VERSION: u32 = 1;
 
-fn flow(f: &FlowStats, elapsed: f64) -> Value {
+fn flow(f: &FlowStats) -> Value {
     let (lo, hi) = f.failure_rate_ci95();
+    let (flows_per_sec, http_per_sec) = f.throughput();
     json!({
         "flow": f.flow,
         "name": f.name,
@@ -35,10 +36,11 @@ fn flow(f: &FlowStats, elapsed: f64) -> Value {
             "latency_ms": latency(&s.latency),
         })).collect::<Vec<_>>(),
         "throughput": {
-            "flows_per_sec": f.iterations as f64 / elapsed,
-            "http_requests_per_sec": f.http_requests as f64 / elapsed,
+            "flows_per_sec": flows_per_sec,
+            "http_requests_per_sec": http_per_sec,
         },
         "http_requests": f.http_requests,
+        "reproduce": f.reproduce.iter().map(|(c, cmd)| (c.as_str().to_string(), json!(cmd))).collect::<serde_json::Map<_, _>>(),
         "first_failures": f.first_failures.iter().map(|(c, r)| (c.as_str().to_string(), json!(r))).collect::<serde_json::Map<_, _>>(),
         "example": f.example,
     })
@@ -47,7 +49,6 @@ fn flow(f: &FlowStats, elapsed: f64) -> Value {
 /// The report as a JSON value.
 pub fn to_value(r: &RunReport) -> Value {
     let (met, not_met) = r.met_counts();
-    let elapsed = r.elapsed.as_secs_f64().max(1e-9);
     json!({
         "report_version": REPORT_VERSION,
         "wxflow_version": env!("CARGO_PKG_VERSION"),
@@ -70,6 +71,6 @@ pub fn to_value(r: &RunReport) -> Value {
             "success": r.success(),
         },
         "thresholds": r.thresholds,
-        "flows": r.flows.iter().map(|f| flow(f, elapsed)).collect::<Vec<_>>(),
+        "flows": r.flows.iter().map(flow).collect::<Vec<_>>(),
     })
 }

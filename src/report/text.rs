@@ -118,7 +118,7 @@ fn lat(l: &Latency) -> String {
 }
 
 /// A repeated flow's figures.
-pub fn flow_summary(f: &FlowStats, report: &RunReport, st: Style) -> String {
+pub fn flow_summary(f: &FlowStats, st: Style) -> String {
     let mut out = String::new();
     let (lo, hi) = f.failure_rate_ci95();
     let verdict = match f.verdict() {
@@ -148,27 +148,22 @@ pub fn flow_summary(f: &FlowStats, report: &RunReport, st: Style) -> String {
             if gens.is_empty() { String::new() } else { format!(" ({})", gens.join(", ")) }
         );
     }
-    let _ = writeln!(out, "  flow   {}", lat(&latency(&f.latency)));
+    let width = f.steps.iter().map(|s| s.id.chars().count()).max().unwrap_or(0).max(5);
+    let _ = writeln!(out, "  {:width$}  {}", "total", lat(&latency(&f.latency)));
     for s in &f.steps {
-        let _ = writeln!(out, "  {:6} {}  {}", s.id, lat(&latency(&s.latency)), st.dim(&s.kind));
+        let _ = writeln!(out, "  {:width$}  {}  {}", s.id, lat(&latency(&s.latency)), st.dim(&s.kind));
     }
-    let secs = report.elapsed.as_secs_f64().max(1e-9);
+    let (flows, http) = f.throughput();
+    let _ = writeln!(out, "  throughput {flows:.1} flows/s, {http:.1} HTTP requests/s");
+    let met = format!("expected {}: met in {} of {} iterations", expectation(&f.expected), f.met, f.iterations);
     let _ = writeln!(
         out,
-        "  throughput {:.1} flows/s, {:.1} HTTP requests/s",
-        f.iterations as f64 / secs,
-        f.http_requests as f64 / secs
+        "  {}",
+        if f.expectation_met() { st.green(&format!("✓ {met}")) } else { st.red(&format!("✗ {met}")) }
     );
     for (cause, r) in &f.first_failures {
-        let _ = writeln!(
-            out,
-            "  first {}: iteration {} · reproduce: wxflow run {} --replay {}:{}",
-            cause.as_str(),
-            r.iteration,
-            f.file,
-            r.seed,
-            r.iteration
-        );
+        let repro = f.reproduce.get(cause).map(|c| format!(" · reproduce: {c}")).unwrap_or_default();
+        let _ = writeln!(out, "  first {}: iteration {}{repro}", cause.as_str(), r.iteration);
     }
     out
 }
