@@ -106,9 +106,11 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
         "getPhoneNumber" if req.mode.as_deref().is_some_and(|m| m != "encrypted") => {
             Err(format!("unknown getPhoneNumber mode `{}`: expected encrypted or code", req.mode.unwrap_or_default()))
         }
-        "getUserInfo" | "getUserProfile" | "getShareInfo" | "getWeRunData" | "getPhoneNumber" => {
-            open_data(&mut s, &appid, user, &api, req.watermark_appid.as_deref())
-        }
+        "getUserInfo" => open_data(&mut s, &appid, user, "getUserInfo", req.watermark_appid.as_deref()),
+        "getUserProfile" => open_data(&mut s, &appid, user, "getUserProfile", req.watermark_appid.as_deref()),
+        "getShareInfo" => open_data(&mut s, &appid, user, "getShareInfo", req.watermark_appid.as_deref()),
+        "getWeRunData" => open_data(&mut s, &appid, user, "getWeRunData", req.watermark_appid.as_deref()),
+        "getPhoneNumber" => open_data(&mut s, &appid, user, "getPhoneNumber", req.watermark_appid.as_deref()),
         other => Err(format!(
             "unknown client API `{other}`: expected login, getUserInfo, getUserProfile, getShareInfo, getWeRunData, getPhoneNumber or checkSession"
         )),
@@ -125,7 +127,7 @@ fn open_data(
     s: &mut super::MockState,
     appid: &str,
     user: &str,
-    api: &str,
+    api: &'static str,
     watermark_appid: Option<&str>,
 ) -> Result<Value, String> {
     let (openid, unionid) = s.identity(appid, user)?;

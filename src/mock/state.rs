@@ -20,7 +20,9 @@ use std::sync::Arc;
 pub const CODE_TTL_MS: i64 = 5 * 60 * 1000;
 /// An access token lives two hours.
 pub const TOKEN_TTL_MS: i64 = 7200 * 1000;
-const TABLE_CAP: usize = 100_000;
+/// How many users, codes and sealed payloads the mock remembers; the oldest
+/// are forgotten past it (a long run keeps constant memory).
+pub const TABLE_CAP: usize = 50_000;
 
 /// A Mini Program registered with the mock.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -68,8 +70,10 @@ pub struct Bounded<K, V> {
 }
 
 impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
+    /// Allocated at full size up front: growing a large table by doubling
+    /// leaves freed blocks behind that the allocator keeps as RSS.
     pub fn new(cap: usize) -> Self {
-        Bounded { map: HashMap::new(), order: VecDeque::new(), cap }
+        Bounded { map: HashMap::with_capacity(cap + 1), order: VecDeque::with_capacity(cap + 1), cap }
     }
     pub fn insert(&mut self, k: K, v: V) {
         if self.map.insert(k.clone(), v).is_none() {
@@ -95,13 +99,14 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
     }
 }
 
-/// One virtual user of one app.
+/// One virtual user of one app, kept small: a long run holds up to
+/// [`TABLE_CAP`] of them. openid and unionid are derived from the seed on
+/// demand.
 #[derive(Debug)]
 struct User {
-    appid: String,
-    openid: String,
-    unionid: String,
-    session_key: String,
+    /// Index into the mock's apps.
+    app: u16,
+    session_key: [u8; 16],
     generation: u32,
     key_issued_ms: i64,
     last_refresh_ms: Option<i64>,
@@ -110,10 +115,22 @@ struct User {
     draws: u64,
     clock_offset_ms: i64,
     rotation: Option<Rotation>,
-    faults: Option<Faults>,
+    faults: Option<Box<Faults>>,
 }
 
 type UserKey = Arc<str>;
+/// A login code: `0` and 31 alphanumerics.
+type CodeKey = [u8; 32];
+/// An iv, decoded.
+type IvKey = [u8; 16];
+
+fn code_key(code: &str) -> Option<CodeKey> {
+    code.as_bytes().try_into().ok()
+}
+
+fn iv_key(iv: &str) -> Option<IvKey> {
+    crate::wechat::crypto::b64_decode16(iv)
+}
 
 #[derive(Debug)]
 struct Code {
@@ -121,6 +138,15 @@ struct Code {
     issued_ms: i64,
     generation: u32,
     exchanged: Option<u32>,
+}
+
+/// What the ledger keeps per sealed payload.
+#[derive(Debug)]
+struct Sealing {
+    user: UserKey,
+    api: &'static str,
+    generation: u32,
+    sealed_ms: i64,
 }
 
 /// Ground truth for one sealed payload.
@@ -189,10 +215,10 @@ pub struct MockState {
     pub faults: Faults,
     pub clock_offset_ms: i64,
     users: Bounded<UserKey, User>,
-    openids: Bounded<String, UserKey>,
-    codes: Bounded<String, Code>,
+    openids: Bounded<[u8; 28], UserKey>,
+    codes: Bounded<CodeKey, Code>,
     phone_codes: Bounded<String, (UserKey, i64, bool)>,
-    payloads: Bounded<String, PayloadTruth>,
+    payloads: Bounded<IvKey, Sealing>,
     tokens: Bounded<String, Token>,
     stable_tokens: HashMap<String, String>,
     /// Non-outcome randomness (tokens, request ids, fault draws).
@@ -231,7 +257,7 @@ impl MockState {
             users: Bounded::new(TABLE_CAP),
             openids: Bounded::new(TABLE_CAP),
             codes: Bounded::new(TABLE_CAP),
-            phone_codes: Bounded::new(TABLE_CAP),
+            phone_codes: Bounded::new(10_000),
             payloads: Bounded::new(TABLE_CAP),
             tokens: Bounded::new(10_000),
             stable_tokens: HashMap::new(),
@@ -263,23 +289,20 @@ impl MockState {
     /// Looks a user up, creating them on first touch as a returning user who
     /// already holds a generation-1 session_key.
     fn user(&mut self, appid: &str, user: &str) -> Result<UserKey, String> {
-        if self.app(appid).is_none() {
+        let Some(app) = self.apps.iter().position(|a| a.appid == appid) else {
             return Err(format!("unknown appid `{appid}`: the mock knows {}", self.appids().join(", ")));
-        }
+        };
         let key: UserKey = format!("{appid}/{user}").into();
         if self.users.get(&key).is_none() {
-            let mut rng = ChaCha8Rng::seed_from_u64(stable_hash(&[&self.seed.to_le_bytes(), key.as_bytes()]));
-            let openid = format!("o{}", alnum(&mut rng, 27));
-            let unionid = format!("o{}", alnum(&mut rng, 27));
-            let session_key = b64(&rng.random::<[u8; 16]>());
+            let (openid, _, session_key) = self.derive(&key);
             let now = self.now_ms();
-            self.openids.insert(openid.clone(), key.clone());
+            if let Ok(k) = openid.as_bytes().try_into() {
+                self.openids.insert(k, key.clone());
+            }
             self.users.insert(
                 key.clone(),
                 User {
-                    appid: appid.into(),
-                    openid,
-                    unionid,
+                    app: app as u16,
                     session_key,
                     generation: 1,
                     key_issued_ms: now,
@@ -293,6 +316,18 @@ impl MockState {
             );
         }
         Ok(key)
+    }
+
+    /// A user's openid, unionid and first session_key, from (seed, appid, user).
+    fn derive(&self, key: &UserKey) -> (String, String, [u8; 16]) {
+        let mut rng = ChaCha8Rng::seed_from_u64(stable_hash(&[&self.seed.to_le_bytes(), key.as_bytes()]));
+        let openid = format!("o{}", alnum(&mut rng, 27));
+        let unionid = format!("o{}", alnum(&mut rng, 27));
+        (openid, unionid, rng.random())
+    }
+
+    fn appid_of(&self, u: &User) -> &str {
+        self.apps.get(u.app as usize).map_or("", |a| a.appid.as_str())
     }
 
     pub fn appids(&self) -> Vec<String> {
@@ -316,8 +351,8 @@ impl MockState {
         if rotation.is_some() {
             u.rotation = rotation;
         }
-        if faults.is_some() {
-            u.faults = faults;
+        if let Some(f) = faults {
+            u.faults = Some(Box::new(f));
         }
         let rotation = u.rotation.unwrap_or(global);
         u.logins += 1;
@@ -334,14 +369,16 @@ impl MockState {
             rotation.min_period_secs.zip(u.last_refresh_ms).is_some_and(|(p, last)| ((now - last) as f64) < p * 1000.0);
         let rotated = expired || (drawn && !too_soon);
         if rotated {
-            u.session_key = b64(&rng.random::<[u8; 16]>());
+            u.session_key = rng.random();
             u.generation += 1;
             u.key_issued_ms = now;
             u.last_refresh_ms = Some(now);
         }
         let code = format!("0{}", alnum(&mut rng, 31));
         let outcome = LoginOutcome { code: code.clone(), generation: u.generation, rotated, logins: u.logins };
-        self.codes.insert(code, Code { user: key, issued_ms: now, generation: outcome.generation, exchanged: None });
+        if let Some(k) = code_key(&code) {
+            self.codes.insert(k, Code { user: key, issued_ms: now, generation: outcome.generation, exchanged: None });
+        }
         Ok(outcome)
     }
 
@@ -351,7 +388,7 @@ impl MockState {
         &mut self,
         appid: &str,
         user: &str,
-        api: &str,
+        api: &'static str,
         mut plaintext: serde_json::Value,
         watermark_appid: Option<&str>,
     ) -> Result<Sealed, String> {
@@ -363,34 +400,27 @@ impl MockState {
             "timestamp": now / 1000,
             "appid": watermark_appid.unwrap_or(appid),
         });
-        let iv_bytes: [u8; 16] = rng.random();
-        let key_bytes: [u8; 16] = crate::wechat::crypto::b64_decode16(&u.session_key).expect("mock keys are valid");
+        let iv: IvKey = rng.random();
         let body = serde_json::to_vec(&plaintext).expect("JSON values serialize");
-        let sealed = Sealed {
-            encrypted_data: crate::wechat::seal(&key_bytes, &iv_bytes, &body),
-            iv: b64(&iv_bytes),
+        let (generation, session_key) = (u.generation, u.session_key);
+        let (openid, unionid, _) = self.derive(&key);
+        self.payloads.insert(iv, Sealing { user: key, api, generation, sealed_ms: now });
+        Ok(Sealed {
+            encrypted_data: crate::wechat::seal(&session_key, &iv, &body),
+            iv: b64(&iv),
             plaintext,
-            session_key: u.session_key.clone(),
-            generation: u.generation,
-            openid: u.openid.clone(),
-            unionid: u.unionid.clone(),
-        };
-        let truth = PayloadTruth {
-            appid: appid.into(),
-            user: user.into(),
-            api: api.into(),
-            sealed_generation: sealed.generation,
-            sealed_ms: now,
-        };
-        self.payloads.insert(sealed.iv.clone(), truth);
-        Ok(sealed)
+            session_key: b64(&session_key),
+            generation,
+            openid,
+            unionid,
+        })
     }
 
     /// The user's openid and unionid, for building plaintexts before sealing.
     pub fn identity(&mut self, appid: &str, user: &str) -> Result<(String, String), String> {
         let key = self.user(appid, user)?;
-        let u = self.users.get(&key).expect("user exists");
-        Ok((u.openid.clone(), u.unionid.clone()))
+        let (openid, unionid, _) = self.derive(&key);
+        Ok((openid, unionid))
     }
 
     /// Client side `wx.checkSession`: false once the TTL has passed.
@@ -439,18 +469,24 @@ impl MockState {
     }
 
     pub fn iv_truth(&self, iv: &str) -> Option<IvTruth> {
-        let p = self.payloads.get(&iv.to_string())?;
-        let key: UserKey = format!("{}/{}", p.appid, p.user).into();
-        let u = self.users.get(&key)?;
+        let p = self.payloads.get(&iv_key(iv)?)?;
+        let u = self.users.get(&p.user)?;
+        let (appid, user) = p.user.split_once('/').unwrap_or(("", &p.user));
         Some(IvTruth {
-            payload: p.clone(),
+            payload: PayloadTruth {
+                appid: appid.into(),
+                user: user.into(),
+                api: p.api.into(),
+                sealed_generation: p.generation,
+                sealed_ms: p.sealed_ms,
+            },
             current_generation: u.generation,
-            age_ms: self.user_now_ms(&key) - p.sealed_ms,
+            age_ms: self.user_now_ms(&p.user) - p.sealed_ms,
         })
     }
 
     pub fn code_truth(&self, code: &str) -> Option<CodeTruth> {
-        let c = self.codes.get(&code.to_string())?;
+        let c = self.codes.get(&code_key(code)?)?;
         let u = self.users.get(&c.user)?;
         Some(CodeTruth {
             user: c.user.split_once('/').map_or("", |(_, u)| u).to_string(),
@@ -463,13 +499,13 @@ impl MockState {
 
     /// The fault in force for an endpoint: the user's own, else the global.
     pub fn fault_for(&self, endpoint: &str, user: Option<&UserKey>) -> Option<Fault> {
-        let own = user.and_then(|k| self.users.get(k)).and_then(|u| u.faults.as_ref());
+        let own = user.and_then(|k| self.users.get(k)).and_then(|u| u.faults.as_deref());
         own.unwrap_or(&self.faults).get(endpoint).copied()
     }
 
     /// The user a login code belongs to (for per-user faults).
     pub fn code_owner(&self, code: &str) -> Option<UserKey> {
-        self.codes.get(&code.to_string()).map(|c| c.user.clone())
+        self.codes.get(&code_key(code)?).map(|c| c.user.clone())
     }
 
     /// Draws latency and whether to inject the fault's errcode.
@@ -510,12 +546,12 @@ impl MockState {
         let owner = self.code_owner(js_code).ok_or(api::INVALID_CODE)?;
         let now = self.user_now_ms(&owner);
         let user = self.users.get(&owner).ok_or(api::INVALID_CODE)?;
-        if user.appid != app_id {
+        if self.appid_of(user) != app_id {
             return Err(api::INVALID_CODE);
         }
-        let (generation, session_key, openid, unionid) =
-            (user.generation, user.session_key.clone(), user.openid.clone(), user.unionid.clone());
-        let code = self.codes.get_mut(&js_code.to_string()).ok_or(api::INVALID_CODE)?;
+        let (generation, session_key) = (user.generation, user.session_key);
+        let (openid, unionid, _) = self.derive(&owner);
+        let code = code_key(js_code).and_then(|k| self.codes.get_mut(&k)).ok_or(api::INVALID_CODE)?;
         if code.exchanged.is_some() {
             return Err(api::CODE_BEEN_USED);
         }
@@ -525,7 +561,7 @@ impl MockState {
         code.exchanged = Some(generation);
         Ok(api::Code2Session {
             openid: Some(openid),
-            session_key: Some(session_key),
+            session_key: Some(b64(&session_key)),
             unionid: unionid_bound.then_some(unionid),
             errcode: None,
             errmsg: None,
@@ -569,9 +605,12 @@ impl MockState {
     }
 
     fn user_by_openid(&self, appid: &str, openid: Option<&str>) -> Result<UserKey, ApiError> {
-        let key = openid.and_then(|o| self.openids.get(&o.to_string())).ok_or(api::INVALID_OPENID)?;
+        let key = openid
+            .and_then(|o| o.as_bytes().try_into().ok())
+            .and_then(|k: [u8; 28]| self.openids.get(&k))
+            .ok_or(api::INVALID_OPENID)?;
         match self.users.get(key) {
-            Some(u) if u.appid == appid => Ok(key.clone()),
+            Some(u) if self.appid_of(u) == appid => Ok(key.clone()),
             _ => Err(api::INVALID_OPENID),
         }
     }
@@ -586,7 +625,7 @@ impl MockState {
             return Err(api::INVALID_SIG_METHOD);
         }
         let u = self.users.get(key).ok_or(api::INVALID_OPENID)?;
-        let expected = crate::wechat::hmac_sha256_hex(u.session_key.as_bytes(), b"");
+        let expected = crate::wechat::hmac_sha256_hex(b64(&u.session_key).as_bytes(), b"");
         if signature != Some(expected.as_str()) {
             return Err(api::INVALID_SIGNATURE);
         }
@@ -619,12 +658,13 @@ impl MockState {
         self.check_user_signature(&key, signature, sig_method)?;
         let now = self.user_now_ms(&key);
         let mut rng = self.user_rng(&key);
+        let (openid, _, _) = self.derive(&key);
         let u = self.users.get_mut(&key).ok_or(api::INVALID_OPENID)?;
-        u.session_key = b64(&rng.random::<[u8; 16]>());
+        u.session_key = rng.random();
         u.generation += 1;
         u.key_issued_ms = now;
         u.last_refresh_ms = Some(now);
-        Ok((u.openid.clone(), u.session_key.clone()))
+        Ok((openid, b64(&u.session_key)))
     }
 
     /// Server API `getuserphonenumber`: exchanges a one-use phone code.
