@@ -87,8 +87,5 @@ async fn main() {
     println!("  wx.* step on loopback (1 HTTP request)      {wx_us:8.2} µs");
     println!("  http step on loopback (backend + jscode2session + 2 ground-truth lookups) {http_us:8.2} µs");
     println!("  whole login-first iteration                 {whole:8.2} µs");
-    println!(
-        "  runner's own work per http step: {:.1}% of the step",
-        100.0 * (idle_step + render_assert) / http_us
-    );
+    println!("  runner's own work per http step: {:.1}% of the step", 100.0 * (idle_step + render_assert) / http_us);
 }

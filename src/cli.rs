@@ -14,6 +14,8 @@ pub struct Cli {
 pub enum Command {
     /// Run flows headless against the mock and a backend; exit 0 when every flow met its expectation.
     Run(RunArgs),
+    /// Open the terminal dashboard over flows (headless `run` when not a terminal or in CI).
+    Tui(TuiArgs),
     /// Check flow files without running them (exit 2 on errors).
     Validate(ValidateArgs),
     /// Print a JSON Schema: for flow files (default) or the JSON report.
@@ -157,4 +159,19 @@ pub struct SchemaArgs {
 pub enum SchemaKind {
     Flow,
     Report,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct TuiArgs {
+    /// Flow files or directories [default: ./flows].
+    pub paths: Vec<PathBuf>,
+    /// A running mock WeChat service (default: start one on a free loopback port).
+    #[arg(long, value_name = "URL")]
+    pub mock: Option<String>,
+    /// The backend under test (default: the built-in reference backend). Needs --mock.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Seed for the mock and the load runs.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }

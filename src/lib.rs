@@ -16,4 +16,5 @@ pub mod report;
 pub mod run;
 pub mod serve;
 pub mod stats;
+pub mod tui;
 pub mod wechat;

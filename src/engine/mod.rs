@@ -14,6 +14,7 @@ use crate::mock::{CLIENT_PREFIX, Rotation};
 use diagnose::Transport;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
 
@@ -29,8 +30,9 @@ pub struct Engine {
     pub mock_url: String,
     pub target: String,
     pub seed: u64,
-    /// Overrides every flow's rotation policy (`--rotation`).
-    pub rotation: Option<Rotation>,
+    /// Overrides every flow's rotation policy (`--rotation`); the dashboard
+    /// changes it while a load run goes on.
+    rotation: Arc<RwLock<Option<Rotation>>>,
     pub reveal_secrets: bool,
 }
 
@@ -56,9 +58,19 @@ impl Engine {
             mock_url: mock_url.trim_end_matches('/').into(),
             target: target.trim_end_matches('/').into(),
             seed,
-            rotation,
+            rotation: Arc::new(RwLock::new(rotation)),
             reveal_secrets,
         }
+    }
+
+    /// The rotation override in force.
+    pub fn rotation(&self) -> Option<Rotation> {
+        *self.rotation.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes the rotation override for every login from now on.
+    pub fn set_rotation(&self, rotation: Option<Rotation>) {
+        *self.rotation.write().unwrap_or_else(|p| p.into_inner()) = rotation;
     }
 
     /// The virtual user of an iteration: its own unless a pool is shared.
@@ -165,7 +177,7 @@ impl Engine {
         let mut r = StepResult::skipped(id, String::new());
         let mut body = json!({ "user": user });
         if api == WxApi::Login {
-            if let Some(rot) = self.rotation.or(flow.mock.rotation) {
+            if let Some(rot) = self.rotation().or(flow.mock.rotation) {
                 body["rotation"] = json!(rot);
             }
             if let Some(f) = &flow.mock.faults {

@@ -1,0 +1,275 @@
+//! The terminal dashboard: [`app`] (state, update), [`view`] (drawing),
+//! and here the event loop and the terminal guard.
+
+pub mod app;
+pub mod view;
+
+use crate::cli::TuiArgs;
+use crate::commands::InvalidInput;
+use crate::engine::{Engine, RunEvent};
+use crate::load::{self, Plan};
+use crate::mock::MockConfig;
+use app::{App, Command, FlowEntry, LoadSettings, Message};
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::StreamExt;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc::{Receiver, Sender, channel};
+use tokio_util::sync::CancellationToken;
+
+/// At most this many run events are folded between two looks at the keys.
+const EVENTS_PER_TURN: usize = 2_000;
+/// A frame every 33 ms at most (about 30 fps).
+const FRAME: Duration = Duration::from_millis(33);
+
+/// Restores the terminal when dropped: on quit, on error, and while a
+/// panic unwinds (ratatui's panic hook restores it first, too).
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Whether the dashboard can run here: a terminal, and not CI.
+pub fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+/// Loads every flow file; an invalid one is listed with its error.
+pub fn flow_entries(paths: &[std::path::PathBuf]) -> Result<Vec<FlowEntry>, InvalidInput> {
+    let files = crate::flow::discover(paths).map_err(InvalidInput)?;
+    Ok(files
+        .iter()
+        .map(|file| {
+            let id = file.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            let (flow, error) = match crate::flow::load(Path::new(file)) {
+                Ok(f) => (Some(Arc::new(f)), None),
+                Err(errors) => (None, Some(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n\n"))),
+            };
+            FlowEntry {
+                id,
+                file: file.display().to_string(),
+                flow,
+                error,
+                stats: None,
+                last: None,
+                live: vec![],
+                running: false,
+                next_iteration: 0,
+            }
+        })
+        .collect())
+}
+
+/// A run in progress: how to stop it and where its events arrive.
+struct Current {
+    started: std::time::Instant,
+    stop: CancellationToken,
+    events: Receiver<RunEvent>,
+    /// Servers started for this run alone (replays), stopped with it.
+    servers: Option<CancellationToken>,
+}
+
+async fn next_event(current: &mut Option<Current>) -> Option<RunEvent> {
+    match current {
+        Some(c) => c.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `wxflow tui`.
+pub async fn run(args: TuiArgs) -> Result<ExitCode, InvalidInput> {
+    let paths = if args.paths.is_empty() { vec![std::path::PathBuf::from("flows")] } else { args.paths.clone() };
+    let entries = flow_entries(&paths)?;
+    let servers = CancellationToken::new();
+    let (mock_url, target_url, embedded) = match (&args.mock, &args.target) {
+        (Some(m), Some(t)) => (m.clone(), t.clone(), false),
+        (None, Some(_)) => {
+            return Err(InvalidInput("--target needs --mock: your backend must call a mock it knows".into()));
+        }
+        (Some(m), None) => {
+            let app = crate::mock::demo_app();
+            let config = crate::backend::BackendConfig { wechat_api: m.clone(), appid: app.appid, secret: app.secret };
+            let b = crate::serve::spawn(crate::backend::app(config), "127.0.0.1:0", servers.clone())
+                .await
+                .map_err(|e| InvalidInput(e.to_string()))?;
+            (m.clone(), b.url(), false)
+        }
+        (None, None) => {
+            let e = crate::serve::embedded(MockConfig { seed: args.seed, ..MockConfig::default() }, servers.clone())
+                .await
+                .map_err(|e| InvalidInput(e.to_string()))?;
+            (e.mock_url, e.backend_url, true)
+        }
+    };
+    let engine = Arc::new(Engine::new(&mock_url, &target_url, args.seed, None, false));
+    let mut app = App::new(entries, args.seed, &mock_url, &target_url);
+    if let Some(faults) = mock_faults(&mock_url).await {
+        app.update(Message::MockSettings { faults });
+    }
+    let result = event_loop(&mut app, engine, embedded).await;
+    servers.cancel();
+    result.map(|()| ExitCode::SUCCESS).map_err(|e| InvalidInput(format!("terminal: {e}")))
+}
+
+async fn event_loop(app: &mut App, engine: Arc<Engine>, embedded: bool) -> std::io::Result<()> {
+    let mut terminal = ratatui::try_init()?;
+    let _guard = TerminalGuard;
+    let mut keys = EventStream::new();
+    let mut frame = tokio::time::interval(FRAME);
+    let mut second = tokio::time::interval(Duration::from_secs(1));
+    let mut current: Option<Current> = None;
+    let mut dirty = true;
+    loop {
+        tokio::select! {
+            biased;
+            key = keys.next() => match key {
+                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => {
+                    if let Some(cmd) = app.update(Message::Key(k)) {
+                        if cmd == Command::Quit {
+                            break;
+                        }
+                        execute(cmd, app, &engine, embedded, &mut current).await;
+                    }
+                    // Answer a key at once rather than at the next frame:
+                    // keys are few, so this cannot flood the terminal.
+                    terminal.draw(|f| view::draw(f, app))?;
+                    dirty = false;
+                }
+                Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            },
+            _ = tokio::signal::ctrl_c() => break,
+            ev = next_event(&mut current) => {
+                dirty = true;
+                match ev {
+                    Some(ev) => {
+                        app.update(Message::Run(ev));
+                        // Fold what is queued, bounded, so keys stay quick.
+                        for _ in 0..EVENTS_PER_TURN {
+                            match current.as_mut().map(|c| c.events.try_recv()) {
+                                Some(Ok(ev)) => { app.update(Message::Run(ev)); }
+                                _ => break,
+                            }
+                        }
+                    }
+                    None => {
+                        let mut elapsed = Duration::ZERO;
+                        if let Some(c) = current.take() {
+                            elapsed = c.started.elapsed();
+                            if let Some(s) = c.servers {
+                                s.cancel();
+                            }
+                        }
+                        app.update(Message::RunEnded(elapsed));
+                    }
+                }
+            },
+            _ = second.tick() => { app.update(Message::Second); dirty = true; }
+            _ = frame.tick() => {
+                if dirty {
+                    terminal.draw(|f| view::draw(f, app))?;
+                    dirty = false;
+                }
+            }
+        }
+    }
+    if let Some(c) = current {
+        c.stop.cancel();
+        if let Some(s) = c.servers {
+            s.cancel();
+        }
+    }
+    Ok(())
+}
+
+fn spawn_run(engine: Arc<Engine>, flow: Arc<crate::flow::Flow>, plan: Plan) -> (CancellationToken, Receiver<RunEvent>) {
+    let stop = CancellationToken::new();
+    let (tx, rx): (Sender<RunEvent>, _) = channel(8_192);
+    tokio::spawn(load::run_flow(engine, flow, plan, stop.clone(), tx));
+    (stop, rx)
+}
+
+async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bool, current: &mut Option<Current>) {
+    let flow_of = |i: usize| app.flows.get(i).and_then(|f| f.flow.clone());
+    match cmd {
+        Command::RunOnce { flow, iteration } => {
+            let Some(f) = flow_of(flow) else { return };
+            let plan = Plan { first_iteration: iteration, ..Plan::default() };
+            let (stop, events) = spawn_run(engine.clone(), f, plan);
+            *current = Some(Current { started: std::time::Instant::now(), stop, events, servers: None });
+        }
+        Command::StartLoad { flow, settings, first_iteration } => {
+            let Some(f) = flow_of(flow) else { return };
+            let (stop, events) = spawn_run(engine.clone(), f, plan_for(&settings, first_iteration));
+            *current = Some(Current { started: std::time::Instant::now(), stop, events, servers: None });
+        }
+        Command::Stop => {
+            if let Some(c) = current {
+                c.stop.cancel();
+            }
+        }
+        Command::Replay { flow, seed, iteration } => {
+            if !embedded {
+                app.update(Message::Status("replay needs the embedded mock (a running mock cannot be reset)".into()));
+                return;
+            }
+            if current.is_some() {
+                app.update(Message::Status("a run is in progress: s stops it".into()));
+                return;
+            }
+            let Some(f) = flow_of(flow) else { return };
+            let servers = CancellationToken::new();
+            let Ok(fresh) = crate::serve::embedded(MockConfig { seed, ..MockConfig::default() }, servers.clone()).await
+            else {
+                app.update(Message::Status("could not start a fresh mock for the replay".into()));
+                return;
+            };
+            let replay = Arc::new(Engine::new(&fresh.mock_url, &fresh.backend_url, seed, engine.rotation(), false));
+            let (stop, events) = spawn_run(replay, f, Plan { first_iteration: iteration, ..Plan::default() });
+            if let Some(entry) = app.flows.get_mut(flow) {
+                entry.running = true;
+            }
+            app.running = Some(app::Running { flow, load: false, total: Some(1) });
+            *current = Some(Current { started: std::time::Instant::now(), stop, events, servers: Some(servers) });
+        }
+        Command::SetRotation(r) => engine.set_rotation(Some(r)),
+        Command::SetFaults(faults) => {
+            let url = format!("{}{}/config", app.mock_url, crate::mock::CLIENT_PREFIX);
+            let sent = reqwest::Client::new()
+                .put(url)
+                .json(&serde_json::json!({ "faults": faults }))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            if let Err(e) = sent.and_then(|r| r.error_for_status()) {
+                app.update(Message::Status(format!("could not set faults on the mock: {e}")));
+            }
+        }
+        Command::Quit => {}
+    }
+}
+
+/// The plan of a load run from the panel's settings.
+pub fn plan_for(s: &LoadSettings, first_iteration: u64) -> Plan {
+    Plan {
+        repeat: s.repeat,
+        concurrency: s.concurrency,
+        rate: s.rate,
+        first_iteration,
+        step_events: false,
+        ..Plan::default()
+    }
+}
+
+async fn mock_faults(mock_url: &str) -> Option<crate::mock::Faults> {
+    let url = format!("{mock_url}{}/config", crate::mock::CLIENT_PREFIX);
+    let v: serde_json::Value = reqwest::get(url).await.ok()?.json().await.ok()?;
+    serde_json::from_value(v.get("faults")?.clone()).ok()
+}

@@ -1,0 +1,170 @@
+//! Snapshots of every dashboard view through ratatui's TestBackend, at
+//! 80×24 (the smallest supported size) and 120×40. Data is fixed, so the
+//! screens are too.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+use std::path::PathBuf;
+use wxflow::engine::{Exchange, FlowResult, Freshness, Outcome, PayloadUse, StepResult};
+use wxflow::flow::Cause;
+use wxflow::stats::FlowStats;
+use wxflow::tui::app::{App, FlowEntry, Lower};
+use wxflow::tui::view;
+
+fn step(id: &str, kind: &str, start: f64, dur: f64, outcome: Outcome) -> StepResult {
+    let mut s = StepResult::skipped(id, kind.into());
+    (s.start_ms, s.duration_ms, s.outcome) = (start, dur, outcome);
+    s
+}
+
+fn payload(from: &str, freshness: Freshness, age: f64) -> PayloadUse {
+    PayloadUse {
+        from_step: from.into(),
+        iv: "r7BXXKkLb8qrSNn05n0qiA==".into(),
+        sealed_generation: Some(1),
+        against_generation: Some(if freshness == Freshness::Fresh { 1 } else { 2 }),
+        basis: "code_exchange",
+        age_ms: age,
+        freshness,
+        has_plus: false,
+    }
+}
+
+/// A userinfo-first iteration that failed on a stale iv, timings scaled.
+fn stale_iteration(iteration: u64, scale: f64) -> FlowResult {
+    let mut profile = step("profile", "wx.getUserInfo", 0.0, 1.2 * scale, Outcome::Pass);
+    profile.payloads.push(payload("profile", Freshness::Fresh, 0.0));
+    let mut login = step("login", "wx.login", 1.3 * scale, 0.8 * scale, Outcome::Pass);
+    login.value = Some(json!({ "rotated": true, "generation": 2 }));
+    let mut server = step("server", "http POST", 2.2 * scale, 2.5 * scale, Outcome::Fail);
+    server.payloads.push(payload("profile", Freshness::Stale { sealed: 1, current: 2 }, 3.0));
+    server.reason = Some("status 401 ≠ 200; $.code: expected 0, got -40001".into());
+    server.cause = Some(Cause::StaleIv);
+    server.diagnosis = Some("encryptedData was sealed before wx.login rotated the session_key (sealed with session_key gen 1, the code exchange returned gen 2); call wx.login before getUserInfo (or call getUserInfo again after login)".into());
+    server.exchange = Some(Exchange {
+        method: "POST".into(),
+        url: "http://127.0.0.1:9100/api/login".into(),
+        request_headers: [("content-type".to_string(), "application/json".to_string())].into(),
+        request_body: r#"{"code":"0yYc2fRcdwe0pAnzD10oxj4FLrbktEWL","iv":"r7BXXKkLb8qrSNn05n0qiA=="}"#.into(),
+        status: Some(401),
+        response_headers: [("content-type".to_string(), "application/json".to_string())].into(),
+        response_body: r#"{"code":-40001,"msg":"signature mismatch"}"#.into(),
+    });
+    FlowResult {
+        flow: "userinfo-first".into(),
+        name: "The seed's original order".into(),
+        file: "flows/userinfo-first.yaml".into(),
+        iteration,
+        seed: 7,
+        user: format!("userinfo-first-s7-i{iteration}"),
+        passed: false,
+        expected: Default::default(),
+        expectation_met: true,
+        cause: Some(Cause::StaleIv),
+        diagnosis: server.diagnosis.clone(),
+        duration_ms: 4.7 * scale,
+        steps: vec![profile, login, server],
+    }
+}
+
+fn passed_iteration(iteration: u64, scale: f64) -> FlowResult {
+    let mut r = stale_iteration(iteration, scale);
+    r.passed = true;
+    r.cause = None;
+    r.diagnosis = None;
+    let server = &mut r.steps[2];
+    server.outcome = Outcome::Pass;
+    server.payloads = vec![payload("profile", Freshness::Fresh, 3.0)];
+    (server.reason, server.cause, server.diagnosis) = (None, None, None);
+    r
+}
+
+/// The shipped flows, one invalid flow, and userinfo-first after a load run.
+fn app() -> App {
+    let mut flows = wxflow::tui::flow_entries(&[PathBuf::from("flows")]).unwrap();
+    let broken = "name: broken\nsteps:\n  - id: login\n    wx.logn: {}\n";
+    let error = wxflow::flow::check("flows/broken.yaml", broken).unwrap_err();
+    flows.insert(
+        1,
+        FlowEntry {
+            id: "broken".into(),
+            file: "flows/broken.yaml".into(),
+            flow: None,
+            error: Some(error.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")),
+            stats: None,
+            last: None,
+            live: vec![],
+            running: false,
+            next_iteration: 0,
+        },
+    );
+    let mut app = App::new(flows, 7, "http://127.0.0.1:9000", "http://127.0.0.1:9100");
+    let i = app.flows.iter().position(|f| f.id == "userinfo-first").unwrap();
+    let entry = &mut app.flows[i];
+    let mut stats = FlowStats::new(entry.flow.as_ref().unwrap());
+    for n in 0..200u64 {
+        let scale = 1.0 + (n % 17) as f64 / 4.0;
+        let r = if n % 10 < 3 { stale_iteration(n, scale) } else { passed_iteration(n, scale) };
+        stats.add(&r);
+    }
+    entry.stats = Some(stats);
+    entry.last = Some(stale_iteration(42, 1.0));
+    app.selected = i;
+    app.chart = (1..=20).map(|s| (s as f64, 0.3 + ((s % 5) as f64 - 2.0) / 20.0)).collect();
+    app.flows_per_sec = 1980.0;
+    app.status = "userinfo-first finished: flaky".into();
+    app
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view::draw(f, app)).unwrap();
+    t.backend().to_string()
+}
+
+#[test]
+fn dashboard_at_80x24() {
+    insta::assert_snapshot!(screen(&app(), 80, 24));
+}
+
+#[test]
+fn dashboard_at_120x40() {
+    insta::assert_snapshot!(screen(&app(), 120, 40));
+}
+
+#[test]
+fn detail_at_80x24() {
+    let mut a = app();
+    a.lower = Lower::Detail;
+    a.selected_step = 2;
+    insta::assert_snapshot!(screen(&a, 80, 24));
+}
+
+#[test]
+fn help_at_80x24() {
+    let mut a = app();
+    a.show_help = true;
+    insta::assert_snapshot!(screen(&a, 80, 24));
+}
+
+#[test]
+fn invalid_flow_at_120x40() {
+    let mut a = app();
+    a.selected = 1;
+    insta::assert_snapshot!(screen(&a, 120, 40));
+}
+
+#[test]
+fn idle_at_80x24() {
+    let flows = wxflow::tui::flow_entries(&[PathBuf::from("flows")]).unwrap();
+    insta::assert_snapshot!(screen(&App::new(flows, 0, "http://127.0.0.1:9000", "http://127.0.0.1:9100"), 80, 24));
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    let a = app();
+    for (w, h) in [(1, 1), (10, 5), (40, 12), (80, 10), (300, 100)] {
+        screen(&a, w, h);
+    }
+}
