@@ -197,12 +197,10 @@ impl App {
                 None
             }
             Message::RunEnded(elapsed) => {
-                let Some(r) = self.running.take() else { return None };
+                let r = self.running.take()?;
                 if r.load {
                     // The last partial second still counts on the chart.
-                    self.running = Some(r.clone());
-                    self.second();
-                    self.running = None;
+                    self.sample(r.flow);
                 }
                 if let Some(f) = self.flows.get_mut(r.flow) {
                     f.running = false;
@@ -216,7 +214,9 @@ impl App {
                 None
             }
             Message::Second => {
-                self.second();
+                if let Some(flow) = self.running.as_ref().filter(|r| r.load).map(|r| r.flow) {
+                    self.sample(flow);
+                }
                 None
             }
             Message::MockSettings { faults } => {
@@ -248,9 +248,9 @@ impl App {
         }
     }
 
-    fn second(&mut self) {
-        let Some(r) = &self.running else { return };
-        let Some(stats) = self.flows.get(r.flow).and_then(|f| f.stats.as_ref()) else { return };
+    /// One point of the failure-rate chart: the second since the last.
+    fn sample(&mut self, flow: usize) {
+        let Some(stats) = self.flows.get(flow).and_then(|f| f.stats.as_ref()) else { return };
         self.seconds += 1;
         let (n, failed) = (stats.iterations - self.mark.0, stats.failed - self.mark.1);
         self.flows_per_sec = n as f64;
@@ -335,11 +335,9 @@ impl App {
             KeyCode::Tab => self.selected_step = if steps == 0 { 0 } else { (self.selected_step + 1) % steps },
             KeyCode::Enter => return self.start(false),
             KeyCode::Char('l') => return self.start(true),
-            KeyCode::Char('s') => {
-                if self.running.is_some() {
-                    self.status = "stopping: running iterations finish".into();
-                    return Some(Command::Stop);
-                }
+            KeyCode::Char('s') if self.running.is_some() => {
+                self.status = "stopping: running iterations finish".into();
+                return Some(Command::Stop);
             }
             KeyCode::Char('r') => {
                 let f = self.selected_flow()?;
