@@ -4,6 +4,7 @@
 //! * engine cost of a step that does no I/O (a `sleep: 0ms` step),
 //! * template rendering + assertions + captures of the login http step,
 //! * a real http step's duration on loopback (mock + backend in-process),
+//!
 //! so the first two can be read as a share of the third.
 
 use std::time::{Duration, Instant};
