@@ -5,11 +5,11 @@
 #
 #   benches/throughput.sh [SECONDS]      (default 10 s per measurement)
 #
-# "HTTP requests/s" counts the runner's own requests: per login-first
+# "runner req/s" counts the runner's own requests: per login-first
 # iteration 2 wx.* calls to the mock's client side, the login to the
-# backend, and 2 ground-truth lookups = 5. The backend's jscode2session call
-# to the mock (a 6th request per iteration) is made by the backend and not
-# counted.
+# backend, and 2 ground-truth lookups = 5. "all req/s" adds the backend's
+# jscode2session call to the mock, one per iteration: every request the
+# flows cause. "CPU used" is the process's CPU time over wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
@@ -43,14 +43,23 @@ trap - EXIT
 
 echo "wrk 4.1 (2 threads, 64 connections, ${SECS}s) on POST /__wxflow/client/login: ${wrk_line} requests/s"
 echo
-printf "%-12s %12s %18s %12s %12s\n" concurrency "flows/s" "HTTP requests/s" "p50 ms" "p99 ms"
+printf "%-12s %9s %16s %18s %9s %8s %8s\n" concurrency "flows/s" "runner req/s" "all req/s (+1/it)" "CPU used" "p50 ms" "p99 ms"
+ticks=$(getconf CLK_TCK)
 for c in 1 8 32 64; do
   "$bin" run flows/login-first.yaml --duration "${SECS}s" --concurrency "$c" \
-    --report "json=$out/c$c.json" >"$out/c$c.log" 2>&1 || true
-  python3 - "$out/c$c.json" "$c" <<'PY'
+    --report "json=$out/c$c.json" >"$out/c$c.log" 2>&1 &
+  pid=$!
+  sleep 1
+  # CPU time of the whole process over SECS-2 seconds of steady state.
+  cpu0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  sleep $((SECS - 2))
+  cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  wait "$pid" || true
+  cores=$(python3 -c "print(f'{($cpu1 - $cpu0) / $ticks / ($SECS - 2):.2f} cores')")
+  python3 - "$out/c$c.json" "$c" "$cores" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))
-f = r["flows"][0]
-print(f'{sys.argv[2]:<12} {f["throughput"]["flows_per_sec"]:12.0f} {f["throughput"]["http_requests_per_sec"]:18.0f} {f["latency_ms"]["p50"]:12.2f} {f["latency_ms"]["p99"]:12.2f}')
+f = json.load(open(sys.argv[1]))["flows"][0]
+fl, rq = f["throughput"]["flows_per_sec"], f["throughput"]["http_requests_per_sec"]
+print(f'{sys.argv[2]:<12} {fl:9.0f} {rq:16.0f} {rq + fl:18.0f} {sys.argv[3]:>9} {f["latency_ms"]["p50"]:8.2f} {f["latency_ms"]["p99"]:8.2f}')
 PY
 done

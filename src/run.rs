@@ -178,6 +178,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     let flows = load_flows(&s.paths)?;
     let stop = CancellationToken::new();
     let servers = CancellationToken::new();
+    let mut local = None;
     let (mock_url, target_url, label) = match (&s.mock, &s.target) {
         (Some(m), Some(t)) => (m.clone(), t.clone(), "given"),
         (Some(m), None) => {
@@ -191,11 +192,16 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
         _ => {
             let config = MockConfig { seed: s.seed, ..MockConfig::default() };
             let e = crate::serve::embedded(config, servers.clone()).await.map_err(|e| invalid(e.to_string()))?;
+            local = Some(e.mock);
             (e.mock_url, e.backend_url, "embedded mock + reference backend")
         }
     };
     let st = style();
-    let engine = Arc::new(Engine::new(&mock_url, &target_url, s.seed, s.rotation, s.reveal_secrets));
+    let mut engine = Engine::new(&mock_url, &target_url, s.seed, s.rotation, s.reveal_secrets);
+    if let Some(mock) = local {
+        engine = engine.with_local_mock(mock);
+    }
+    let engine = Arc::new(engine);
     println!(
         "{}",
         st.dim(&format!(

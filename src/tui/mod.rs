@@ -87,6 +87,7 @@ pub async fn run(args: TuiArgs) -> Result<ExitCode, InvalidInput> {
     let paths = if args.paths.is_empty() { vec![std::path::PathBuf::from("flows")] } else { args.paths.clone() };
     let entries = flow_entries(&paths)?;
     let servers = CancellationToken::new();
+    let mut local = None;
     let (mock_url, target_url, embedded) = match (&args.mock, &args.target) {
         (Some(m), Some(t)) => (m.clone(), t.clone(), false),
         (None, Some(_)) => {
@@ -104,10 +105,15 @@ pub async fn run(args: TuiArgs) -> Result<ExitCode, InvalidInput> {
             let e = crate::serve::embedded(MockConfig { seed: args.seed, ..MockConfig::default() }, servers.clone())
                 .await
                 .map_err(|e| InvalidInput(e.to_string()))?;
+            local = Some(e.mock);
             (e.mock_url, e.backend_url, true)
         }
     };
-    let engine = Arc::new(Engine::new(&mock_url, &target_url, args.seed, None, false));
+    let mut engine = Engine::new(&mock_url, &target_url, args.seed, None, false);
+    if let Some(mock) = local {
+        engine = engine.with_local_mock(mock);
+    }
+    let engine = Arc::new(engine);
     let mut app = App::new(entries, args.seed, &mock_url, &target_url);
     if let Some(faults) = mock_faults(&mock_url).await {
         app.update(Message::MockSettings { faults });
@@ -231,7 +237,10 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
                 app.update(Message::Status("could not start a fresh mock for the replay".into()));
                 return;
             };
-            let replay = Arc::new(Engine::new(&fresh.mock_url, &fresh.backend_url, seed, engine.rotation(), false));
+            let replay = Arc::new(
+                Engine::new(&fresh.mock_url, &fresh.backend_url, seed, engine.rotation(), false)
+                    .with_local_mock(fresh.mock),
+            );
             let (stop, events) = spawn_run(replay, f, Plan { first_iteration: iteration, ..Plan::default() });
             if let Some(entry) = app.flows.get_mut(flow) {
                 entry.running = true;
