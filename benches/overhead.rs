@@ -83,12 +83,13 @@ async fn main() {
     let wx_us = wx_step * 1e3 / (2 * iterations) as f64;
     stop.cancel();
 
-    println!("runner overhead (cargo bench --bench overhead; release, one thread)");
+    println!("runner overhead (cargo bench --bench overhead; release, one thread, system allocator,");
+    println!("ground truth over HTTP as against an external `wxflow mock`)");
     println!("  engine cost of a step with no I/O           {idle_step:8.2} µs");
     println!("  render + assert + capture, login http step  {render_assert:8.2} µs");
     println!("  wx.* step on loopback (1 HTTP request)      {wx_us:8.2} µs");
     println!("  http step on loopback (the backend calls jscode2session)  {http_us:8.2} µs");
-    println!("  ground-truth lookups (2) + work between steps {:6.2} µs", whole - 2.0 * wx_us - http_us);
+    println!("  2 ground-truth lookups over HTTP + the rest  {:8.2} µs", whole - 2.0 * wx_us - http_us);
     println!("  whole login-first iteration                 {whole:8.2} µs");
     println!("  runner's own work per http step: {:.1}% of the step", 100.0 * (idle_step + render_assert) / http_us);
 }

@@ -265,7 +265,7 @@ async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, stop: &Canc
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let task = tokio::spawn(load::run_flow(engine, flow.clone(), plan.clone(), stop.clone(), tx));
     let progress = Progress::new(plan, st);
-    let mut tick = tokio::time::interval(progress.every());
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + progress.every(), progress.every());
     let mut grace_deadline = None;
     loop {
         tokio::select! {

@@ -176,7 +176,11 @@ impl FlowStats {
         record(&mut self.latency, r.duration_ms);
         if let Some(c) = r.cause {
             *self.causes.entry(c).or_default() += 1;
-            self.first_failures.entry(c).or_insert_with(|| r.clone());
+            // The lowest iteration, not the first to arrive: at any
+            // concurrency the same failure is kept, so its reproducer is stable.
+            if self.first_failures.get(&c).is_none_or(|f| r.iteration < f.iteration) {
+                self.first_failures.insert(c, r.clone());
+            }
         }
         if let Some((sealed, current)) = r.failed_step().and_then(|s| s.stale()) {
             self.stale_failures += 1;
@@ -193,7 +197,7 @@ impl FlowStats {
                 record(&mut st.latency, s.duration_ms);
             }
         }
-        if self.example.is_none() {
+        if self.example.as_ref().is_none_or(|e| r.iteration < e.iteration) {
             self.example = Some(r.clone());
         }
     }

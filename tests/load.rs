@@ -58,8 +58,9 @@ async fn rotation_0_3_fails_the_seeds_order_about_30_percent_all_stale_and_repea
     );
     assert!(uf["throughput"]["flows_per_sec"].as_f64().unwrap() > 0.0);
     assert!(uf["reproduce"]["stale_iv"].as_str().unwrap().ends_with("--rotation 0.3"));
-    // The same command twice: identical counts.
+    // The same command twice: identical counts, and the same reproducer.
     let (_, _, b) = run_json(&args).await;
+    assert_eq!(uf["reproduce"], flow(&b, "userinfo-first")["reproduce"]);
     for id in ["userinfo-first", "login-first", "button-then-refresh"] {
         assert_eq!(
             (flow(&a, id)["passed"].clone(), flow(&a, id)["causes"].clone()),

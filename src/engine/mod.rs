@@ -276,7 +276,9 @@ impl Engine {
             SleepClock::Mock => {
                 let body = json!({ "user": user, "advance_secs": d.as_secs_f64() });
                 match self.post_mock("/clock", &body).await {
-                    Ok((200, _)) => r,
+                    Ok((200, _)) => {
+                        StepResult { value: Some(json!({ "mock_clock_advanced_s": d.as_secs_f64() })), ..r }
+                    }
                     Ok((s, v)) => fail(r, Cause::Mock, format!("the mock refused to move its clock (HTTP {s}): {v}")),
                     Err(e) => fail(r, Cause::Connection, e),
                 }

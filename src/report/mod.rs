@@ -35,15 +35,20 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// Flows that met their expectation, and those that did not.
-    pub fn met_counts(&self) -> (usize, usize) {
-        let met = self.flows.iter().filter(|f| f.expectation_met()).count();
-        (met, self.flows.len() - met)
+    /// Whether a flow met its expectation and broke none of its thresholds.
+    pub fn flow_ok(&self, f: &FlowStats) -> bool {
+        f.expectation_met() && !self.thresholds.iter().any(|t| t.breached && t.flow == f.flow)
     }
 
-    /// Exit 0 when every flow met its expectation and no threshold broke.
+    /// Flows that passed (see [`RunReport::flow_ok`]), and those that did not.
+    pub fn met_counts(&self) -> (usize, usize) {
+        let ok = self.flows.iter().filter(|f| self.flow_ok(f)).count();
+        (ok, self.flows.len() - ok)
+    }
+
+    /// Exit 0 when every flow passed.
     pub fn success(&self) -> bool {
-        self.met_counts().1 == 0 && !self.thresholds.iter().any(|t| t.breached) && !self.flows.is_empty()
+        self.met_counts().1 == 0 && !self.flows.is_empty()
     }
 
     pub fn iterations(&self) -> u64 {

@@ -50,10 +50,13 @@ pub fn freshness(s: &StepResult) -> String {
 
 fn step_note(s: &StepResult) -> String {
     let mut note = freshness(s);
-    if let Some(v) = &s.value
-        && v["rotated"].as_bool() == Some(true)
-    {
-        note = format!("session_key rotated → gen {}", v["generation"]);
+    if let Some(v) = &s.value {
+        if v["rotated"].as_bool() == Some(true) {
+            note = format!("session_key rotated → gen {}", v["generation"]);
+        }
+        if let Some(secs) = v["mock_clock_advanced_s"].as_f64() {
+            note = format!("mock clock +{secs:.0} s for this user");
+        }
     }
     if let Some(reason) = &s.reason {
         if !note.is_empty() {
@@ -92,7 +95,8 @@ pub fn iteration(r: &FlowResult, st: Style) -> String {
         if note.contains("STALE") {
             note = st.yellow(&note);
         }
-        let _ = writeln!(out, "  {tag}  {:width$}  {:17} {:>9}  {note}", s.id, s.kind, dur);
+        let row = format!("  {tag}  {:width$}  {:17} {:>9}  {note}", s.id, s.kind, dur);
+        let _ = writeln!(out, "{}", row.trim_end());
         if s.outcome == Outcome::Fail
             && let Some(d) = &s.diagnosis
             && Some(d) != s.reason.as_ref()
