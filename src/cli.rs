@@ -91,8 +91,9 @@ pub struct BackendArgs {
     pub secret: Option<String>,
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct RunArgs {
+/// What to run and against what: shared by `run` and `tui`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Targets {
     /// Flow files or directories [default: ./flows].
     pub paths: Vec<PathBuf>,
     /// A running mock WeChat service (default: start one on a free loopback port).
@@ -104,6 +105,17 @@ pub struct RunArgs {
     /// Seed for the mock's keys, ivs, codes and rotation draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+/// The flow paths given, or `./flows`.
+pub fn flow_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() { vec![PathBuf::from("flows")] } else { paths.to_vec() }
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub targets: Targets,
     /// Override every flow's rotation policy: never, always, 0.3, every:N.
     #[arg(long)]
     pub rotation: Option<String>,
@@ -163,15 +175,6 @@ pub enum SchemaKind {
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct TuiArgs {
-    /// Flow files or directories [default: ./flows].
-    pub paths: Vec<PathBuf>,
-    /// A running mock WeChat service (default: start one on a free loopback port).
-    #[arg(long, value_name = "URL")]
-    pub mock: Option<String>,
-    /// The backend under test (default: the built-in reference backend). Needs --mock.
-    #[arg(long, value_name = "URL")]
-    pub target: Option<String>,
-    /// Seed for the mock and the load runs.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub targets: Targets,
 }

@@ -116,8 +116,7 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
 
 /// `wxflow validate`: checks flows; exit 0 when all are valid, else 2.
 pub fn validate(args: crate::cli::ValidateArgs) -> Result<ExitCode, InvalidInput> {
-    let paths = if args.paths.is_empty() { vec![std::path::PathBuf::from("flows")] } else { args.paths };
-    let flows = crate::run::load_flows(&paths)?;
+    let flows = crate::run::load_flows(&crate::cli::flow_paths(&args.paths))?;
     for f in &flows {
         println!("ok  {}  {} steps  {}", f.file, f.steps.len(), f.name);
     }

@@ -54,22 +54,5 @@ async fn run() -> ExitCode {
 
 /// The headless equivalent of a dashboard invocation.
 fn headless(a: TuiArgs) -> RunArgs {
-    RunArgs {
-        paths: a.paths,
-        mock: a.mock,
-        target: a.target,
-        seed: a.seed,
-        rotation: None,
-        reports: vec![],
-        reveal_secrets: false,
-        repeat: None,
-        concurrency: None,
-        duration: None,
-        rate: None,
-        users: None,
-        replay: None,
-        until_fail: false,
-        max_failure_rate: None,
-        max_latency: vec![],
-    }
+    RunArgs { targets: a.targets, ..RunArgs::default() }
 }

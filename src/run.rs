@@ -8,7 +8,7 @@ use crate::engine::{Engine, RunEvent};
 use crate::flow::model::Threshold;
 use crate::flow::{self, Flow};
 use crate::load::{self, Plan};
-use crate::mock::{MockConfig, Rotation};
+use crate::mock::Rotation;
 use crate::report::text::{self, Style};
 use crate::report::{RunReport, ThresholdResult};
 use crate::stats::{FlowStats, Latency};
@@ -61,11 +61,6 @@ impl Settings {
             };
             reports.push((kind, PathBuf::from(path)));
         }
-        if a.target.is_some() && a.mock.is_none() {
-            return Err(invalid(
-                "--target needs --mock: your backend must call a mock it knows; start `wxflow mock` and pass --mock http://127.0.0.1:9000",
-            ));
-        }
         let duration = match &a.duration {
             Some(d) => Some(flow::parse_duration(d).map_err(|e| invalid(format!("--duration: {e}")))?),
             None => None,
@@ -81,7 +76,7 @@ impl Settings {
         if a.until_fail && a.repeat.is_none() && duration.is_none() {
             return Err(invalid("--until-fail needs --repeat N or --duration D to bound it"));
         }
-        let mut seed = a.seed;
+        let mut seed = a.targets.seed;
         let mut plan = Plan {
             repeat: a.repeat.unwrap_or(if duration.is_some() { u64::MAX } else { 1 }),
             concurrency: a.concurrency.unwrap_or(if a.rate.is_some() { 256 } else { 1 }),
@@ -118,11 +113,11 @@ impl Settings {
                     .map_err(|e| invalid(format!("--max-latency {m}: {e}")))?,
             );
         }
-        let paths = if a.paths.is_empty() { vec![PathBuf::from("flows")] } else { a.paths.clone() };
+        let paths = crate::cli::flow_paths(&a.targets.paths);
         Ok(Settings {
             paths,
-            mock: a.mock.clone(),
-            target: a.target.clone(),
+            mock: a.targets.mock.clone(),
+            target: a.targets.target.clone(),
             seed,
             rotation,
             reveal_secrets: a.reveal_secrets,
@@ -178,30 +173,13 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     let flows = load_flows(&s.paths)?;
     let stop = CancellationToken::new();
     let servers = CancellationToken::new();
-    let mut local = None;
-    let (mock_url, target_url, label) = match (&s.mock, &s.target) {
-        (Some(m), Some(t)) => (m.clone(), t.clone(), "given"),
-        (Some(m), None) => {
-            let app = crate::mock::demo_app();
-            let config = crate::backend::BackendConfig { wechat_api: m.clone(), appid: app.appid, secret: app.secret };
-            let b = crate::serve::spawn(crate::backend::app(config), "127.0.0.1:0", servers.clone())
-                .await
-                .map_err(|e| invalid(e.to_string()))?;
-            (m.clone(), b.url(), "reference backend")
-        }
-        _ => {
-            let config = MockConfig { seed: s.seed, ..MockConfig::default() };
-            let e = crate::serve::embedded(config, servers.clone()).await.map_err(|e| invalid(e.to_string()))?;
-            local = Some(e.mock);
-            (e.mock_url, e.backend_url, "embedded mock + reference backend")
-        }
-    };
+    let t = crate::serve::targets(s.mock.as_deref(), s.target.as_deref(), s.seed, servers.clone())
+        .await
+        .map_err(invalid)?;
+    let (mock_url, target_url, label) = (t.mock_url, t.target_url, t.label);
     let st = style();
-    let mut engine = Engine::new(&mock_url, &target_url, s.seed, s.rotation, s.reveal_secrets);
-    if let Some(mock) = local {
-        engine = engine.with_local_mock(mock);
-    }
-    let engine = Arc::new(engine);
+    let engine =
+        Arc::new(Engine::new(&mock_url, &target_url, s.seed, s.rotation, s.reveal_secrets).with_local_mock(t.local));
     println!(
         "{}",
         st.dim(&format!(

@@ -56,3 +56,45 @@ pub async fn embedded(config: MockConfig, stop: CancellationToken) -> Result<Emb
     let b = spawn(backend::app(backend_config), "127.0.0.1:0", stop).await?;
     Ok(Embedded { mock, mock_url: m.url(), backend_url: b.url() })
 }
+
+/// The mock and the target a run talks to, started here when not given.
+pub struct Targets {
+    pub mock_url: String,
+    pub target_url: String,
+    /// The mock, when it runs in this process (ground truth is read directly).
+    pub local: Option<Mock>,
+    /// How they were set up, for the header line.
+    pub label: &'static str,
+}
+
+/// `--mock`/`--target` as given: both as is; a mock alone gets a reference
+/// backend pointed at it; neither, the embedded pair seeded with `seed`.
+/// Servers started here stop when `stop` is cancelled.
+pub async fn targets(
+    mock: Option<&str>,
+    target: Option<&str>,
+    seed: u64,
+    stop: CancellationToken,
+) -> Result<Targets, String> {
+    match (mock, target) {
+        (Some(m), Some(t)) => Ok(Targets { mock_url: m.into(), target_url: t.into(), local: None, label: "given" }),
+        (None, Some(_)) => Err(
+            "--target needs --mock: your backend must call a mock it knows; start `wxflow mock` and pass --mock http://127.0.0.1:9000".into(),
+        ),
+        (Some(m), None) => {
+            let app = mock::demo_app();
+            let config = BackendConfig { wechat_api: m.into(), appid: app.appid, secret: app.secret };
+            let b = spawn(backend::app(config), "127.0.0.1:0", stop).await.map_err(|e| e.to_string())?;
+            Ok(Targets { mock_url: m.into(), target_url: b.url(), local: None, label: "reference backend" })
+        }
+        (None, None) => {
+            let e = embedded(MockConfig { seed, ..MockConfig::default() }, stop).await.map_err(|e| e.to_string())?;
+            Ok(Targets {
+                mock_url: e.mock_url,
+                target_url: e.backend_url,
+                local: Some(e.mock),
+                label: "embedded mock + reference backend",
+            })
+        }
+    }
+}

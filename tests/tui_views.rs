@@ -87,17 +87,12 @@ fn app() -> App {
     let error = wxflow::flow::check("flows/broken.yaml", broken).unwrap_err();
     flows.insert(
         1,
-        FlowEntry {
-            id: "broken".into(),
-            file: "flows/broken.yaml".into(),
-            flow: None,
-            error: Some(error.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")),
-            stats: None,
-            last: None,
-            live: vec![],
-            running: false,
-            next_iteration: 0,
-        },
+        FlowEntry::new(
+            "broken".into(),
+            "flows/broken.yaml".into(),
+            None,
+            Some(error.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")),
+        ),
     );
     let mut app = App::new(flows, 7, "http://127.0.0.1:9000", "http://127.0.0.1:9100");
     let i = app.flows.iter().position(|f| f.id == "userinfo-first").unwrap();

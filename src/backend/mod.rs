@@ -122,15 +122,13 @@ fn parse_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Resul
     Ok(Fields(object))
 }
 
-async fn login(State(b): State<Arc<Backend>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    match try_login(&b, &headers, body).await {
-        Ok(v) => Json(v).into_response(),
-        Err(f) => f.into_response(),
-    }
-}
-
-async fn try_login(b: &Backend, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, Failure> {
-    let f = parse_body(headers, body)?;
+async fn login(
+    State(b): State<Arc<Backend>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, Failure> {
+    let b = b.as_ref();
+    let f = parse_body(&headers, body)?;
     let (code, encrypted_data, iv) = (f.get("code")?, f.get("encryptedData")?, f.get("iv")?);
     let (raw_data, signature) = (f.get("rawData")?, f.get("signature")?);
     let (openid, session_key) = code2session(b, &code).await?;
@@ -143,7 +141,7 @@ async fn try_login(b: &Backend, headers: &HeaderMap, body: Result<Bytes, BytesRe
     }
     open(b, &session_key, &iv, &encrypted_data)?;
     let token: [u8; 16] = rand::random();
-    Ok(json!({ "code": 0, "data": { "token": wechat::hex(&token), "user_id": user_id(&openid) } }))
+    Ok(Json(json!({ "code": 0, "data": { "token": wechat::hex(&token), "user_id": user_id(&openid) } })))
 }
 
 /// Decrypts and checks the watermark, mapping errors to the backend's codes.
@@ -162,15 +160,13 @@ fn open(b: &Backend, session_key: &str, iv: &str, encrypted_data: &str) -> Resul
     })
 }
 
-async fn phone(State(b): State<Arc<Backend>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    match try_phone(&b, &headers, body).await {
-        Ok(v) => Json(v).into_response(),
-        Err(f) => f.into_response(),
-    }
-}
-
-async fn try_phone(b: &Backend, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, Failure> {
-    let f = parse_body(headers, body)?;
+async fn phone(
+    State(b): State<Arc<Backend>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, Failure> {
+    let b = b.as_ref();
+    let f = parse_body(&headers, body)?;
     let info = if f.has("phone_code") {
         phone_by_code(b, &f.get("phone_code")?).await?
     } else {
@@ -178,12 +174,12 @@ async fn try_phone(b: &Backend, headers: &HeaderMap, body: Result<Bytes, BytesRe
         let (_, session_key) = code2session(b, &code).await?;
         open(b, &session_key, &iv, &encrypted_data)?
     };
-    Ok(json!({ "code": 0, "data": {
+    Ok(Json(json!({ "code": 0, "data": {
         "phoneNumber": info["phoneNumber"],
         "purePhoneNumber": info["purePhoneNumber"],
         // WeChat documents countryCode as a number and as a string: accept both.
         "countryCode": info["countryCode"].as_str().map_or_else(|| info["countryCode"].to_string(), String::from),
-    }}))
+    }})))
 }
 
 /// The newer getPhoneNumber: exchange the phone code with an access token,

@@ -68,8 +68,8 @@ impl Engine {
     }
 
     /// Reads ground truth from this in-process mock instead of over HTTP.
-    pub fn with_local_mock(mut self, mock: crate::mock::Mock) -> Self {
-        self.local = Some(mock);
+    pub fn with_local_mock(mut self, mock: Option<crate::mock::Mock>) -> Self {
+        self.local = mock;
         self
     }
 

@@ -28,6 +28,11 @@ pub struct FlowEntry {
 }
 
 impl FlowEntry {
+    /// A flow file before any run: checked (`flow`) or not (`error`).
+    pub fn new(id: String, file: String, flow: Option<Arc<Flow>>, error: Option<String>) -> Self {
+        FlowEntry { id, file, flow, error, stats: None, last: None, live: vec![], running: false, next_iteration: 0 }
+    }
+
     pub fn status(&self) -> &'static str {
         if self.error.is_some() {
             return "invalid";
@@ -409,17 +414,7 @@ mod tests {
     fn entry(src: &str, id: &str) -> FlowEntry {
         let flow = crate::flow::check(&format!("flows/{id}.yaml"), src).ok().map(Arc::new);
         let error = flow.is_none().then(|| "flows/bad.yaml:3:5: error".to_string());
-        FlowEntry {
-            id: id.into(),
-            file: format!("flows/{id}.yaml"),
-            flow,
-            error,
-            stats: None,
-            last: None,
-            live: vec![],
-            running: false,
-            next_iteration: 0,
-        }
+        FlowEntry::new(id.into(), format!("flows/{id}.yaml"), flow, error)
     }
 
     const SRC: &str = "name: t\nmock: { rotation: always }\nsteps:\n  - id: login\n    wx.login: {}\n";

@@ -51,17 +51,7 @@ pub fn flow_entries(paths: &[std::path::PathBuf]) -> Result<Vec<FlowEntry>, Inva
                 Ok(f) => (Some(Arc::new(f)), None),
                 Err(errors) => (None, Some(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n\n"))),
             };
-            FlowEntry {
-                id,
-                file: file.display().to_string(),
-                flow,
-                error,
-                stats: None,
-                last: None,
-                live: vec![],
-                running: false,
-                next_iteration: 0,
-            }
+            FlowEntry::new(id, file.display().to_string(), flow, error)
         })
         .collect())
 }
@@ -84,36 +74,16 @@ async fn next_event(current: &mut Option<Current>) -> Option<RunEvent> {
 
 /// `wxflow tui`.
 pub async fn run(args: TuiArgs) -> Result<ExitCode, InvalidInput> {
-    let paths = if args.paths.is_empty() { vec![std::path::PathBuf::from("flows")] } else { args.paths.clone() };
+    let args = args.targets;
+    let paths = crate::cli::flow_paths(&args.paths);
     let entries = flow_entries(&paths)?;
     let servers = CancellationToken::new();
-    let mut local = None;
-    let (mock_url, target_url, embedded) = match (&args.mock, &args.target) {
-        (Some(m), Some(t)) => (m.clone(), t.clone(), false),
-        (None, Some(_)) => {
-            return Err(InvalidInput("--target needs --mock: your backend must call a mock it knows".into()));
-        }
-        (Some(m), None) => {
-            let app = crate::mock::demo_app();
-            let config = crate::backend::BackendConfig { wechat_api: m.clone(), appid: app.appid, secret: app.secret };
-            let b = crate::serve::spawn(crate::backend::app(config), "127.0.0.1:0", servers.clone())
-                .await
-                .map_err(|e| InvalidInput(e.to_string()))?;
-            (m.clone(), b.url(), false)
-        }
-        (None, None) => {
-            let e = crate::serve::embedded(MockConfig { seed: args.seed, ..MockConfig::default() }, servers.clone())
-                .await
-                .map_err(|e| InvalidInput(e.to_string()))?;
-            local = Some(e.mock);
-            (e.mock_url, e.backend_url, true)
-        }
-    };
-    let mut engine = Engine::new(&mock_url, &target_url, args.seed, None, false);
-    if let Some(mock) = local {
-        engine = engine.with_local_mock(mock);
-    }
-    let engine = Arc::new(engine);
+    let t = crate::serve::targets(args.mock.as_deref(), args.target.as_deref(), args.seed, servers.clone())
+        .await
+        .map_err(InvalidInput)?;
+    let embedded = t.local.is_some();
+    let (mock_url, target_url) = (t.mock_url, t.target_url);
+    let engine = Arc::new(Engine::new(&mock_url, &target_url, args.seed, None, false).with_local_mock(t.local));
     let mut app = App::new(entries, args.seed, &mock_url, &target_url);
     if let Some(faults) = mock_faults(&mock_url).await {
         app.update(Message::MockSettings { faults });
@@ -239,7 +209,7 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
             };
             let replay = Arc::new(
                 Engine::new(&fresh.mock_url, &fresh.backend_url, seed, engine.rotation(), false)
-                    .with_local_mock(fresh.mock),
+                    .with_local_mock(Some(fresh.mock)),
             );
             let (stop, events) = spawn_run(replay, f, Plan { first_iteration: iteration, ..Plan::default() });
             if let Some(entry) = app.flows.get_mut(flow) {
