@@ -14,7 +14,7 @@
 use crate::wechat::{self, DecryptError, api::Code2Session, crypto::BufferFault};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -99,6 +99,17 @@ impl Fields {
     }
 }
 
+/// A login body read straight from the request: a bad one is refused with
+/// a [`Failure`] before the handler runs.
+impl<S: Send + Sync> FromRequest<S> for Fields {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Failure> {
+        let headers = req.headers().clone();
+        parse_body(&headers, Bytes::from_request(req, state).await)
+    }
+}
+
 fn parse_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Fields, Failure> {
     let body = body.map_err(|e| Failure(e.status(), codes::MALFORMED_BODY, format!("cannot read body: {e}")))?;
     let is_form = headers
@@ -122,13 +133,8 @@ fn parse_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Resul
     Ok(Fields(object))
 }
 
-async fn login(
-    State(b): State<Arc<Backend>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, Failure> {
+async fn login(State(b): State<Arc<Backend>>, f: Fields) -> Result<Json<Value>, Failure> {
     let b = b.as_ref();
-    let f = parse_body(&headers, body)?;
     let (code, encrypted_data, iv) = (f.get("code")?, f.get("encryptedData")?, f.get("iv")?);
     let (raw_data, signature) = (f.get("rawData")?, f.get("signature")?);
     let (openid, session_key) = code2session(b, &code).await?;
@@ -160,13 +166,8 @@ fn open(b: &Backend, session_key: &str, iv: &str, encrypted_data: &str) -> Resul
     })
 }
 
-async fn phone(
-    State(b): State<Arc<Backend>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, Failure> {
+async fn phone(State(b): State<Arc<Backend>>, f: Fields) -> Result<Json<Value>, Failure> {
     let b = b.as_ref();
-    let f = parse_body(&headers, body)?;
     let info = if f.has("phone_code") {
         phone_by_code(b, &f.get("phone_code")?).await?
     } else {
