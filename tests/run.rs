@@ -140,7 +140,10 @@ async fn a_dead_backend_fails_its_step_with_the_connection_error() {
             .await;
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("FAIL  server"), "{out}");
-    assert!(out.contains("cannot reach the backend") && out.to_lowercase().contains("connection refused"), "{out}");
+    assert!(
+        out.contains("cannot reach the backend: is it running") && out.to_lowercase().contains("connection refused"),
+        "{out}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 

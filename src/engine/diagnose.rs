@@ -30,9 +30,16 @@ pub fn classify(
     code_age_ms: Option<i64>,
 ) -> (Cause, String) {
     if let Some(t) = transport {
+        // The error itself is the step's reason; the diagnosis says what it means.
         return match t {
-            Transport::Timeout(m) => (Cause::Timeout, format!("the backend did not answer in time: {m}")),
-            Transport::Connection(m) => (Cause::Connection, format!("cannot reach the backend: {m}; is it running?")),
+            Transport::Timeout(_) => (
+                Cause::Timeout,
+                "the backend did not answer in time: it is stuck or overloaded, or the step's timeout is too short"
+                    .into(),
+            ),
+            Transport::Connection(_) => {
+                (Cause::Connection, "cannot reach the backend: is it running, at that address and port?".into())
+            }
         };
     }
     if let Some((sealed, current)) = step.stale() {
