@@ -149,6 +149,6 @@ mod tests {
         let t = Transport::Connection("connection refused".into());
         let (c, d) = classify(&s, Some(&t), None, None, None);
         assert_eq!(c, Cause::Connection);
-        assert!(d.contains("is it running?"));
+        assert!(d.contains("is it running, at that address and port?"), "{d}");
     }
 }
