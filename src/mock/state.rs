@@ -91,12 +91,6 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
         self.map.get_mut(k)
     }
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
 }
 
 /// One virtual user of one app, kept small: a long run holds up to
@@ -191,13 +185,11 @@ pub struct LoginOutcome {
 /// A payload sealed for the client side (getUserInfo and siblings).
 #[derive(Debug, Clone)]
 pub struct Sealed {
-    pub plaintext: serde_json::Value,
     pub encrypted_data: String,
     pub iv: String,
+    /// The key that sealed it, for the client side's `signature`.
     pub session_key: String,
     pub generation: u32,
-    pub openid: String,
-    pub unionid: String,
 }
 
 #[derive(Debug)]
@@ -403,16 +395,12 @@ impl MockState {
         let iv: IvKey = rng.random();
         let body = serde_json::to_vec(&plaintext).expect("JSON values serialize");
         let (generation, session_key) = (u.generation, u.session_key);
-        let (openid, unionid, _) = self.derive(&key);
         self.payloads.insert(iv, Sealing { user: key, api, generation, sealed_ms: now });
         Ok(Sealed {
             encrypted_data: crate::wechat::seal(&session_key, &iv, &body),
             iv: b64(&iv),
-            plaintext,
             session_key: b64(&session_key),
             generation,
-            openid,
-            unionid,
         })
     }
 
@@ -458,13 +446,6 @@ impl MockState {
             }
             None => self.clock_offset_ms += ms,
         }
-        Ok(())
-    }
-
-    /// Sets a user's rotation policy without logging in.
-    pub fn set_user_rotation(&mut self, appid: &str, user: &str, rotation: Rotation) -> Result<(), String> {
-        let key = self.user(appid, user)?;
-        self.users.get_mut(&key).expect("user exists").rotation = Some(rotation);
         Ok(())
     }
 
@@ -685,10 +666,5 @@ impl MockState {
             entry.2 = true;
         }
         Ok((appid, user))
-    }
-
-    /// Table sizes, for the memory checks of long runs.
-    pub fn table_sizes(&self) -> [usize; 4] {
-        [self.users.len(), self.codes.len(), self.payloads.len(), self.tokens.len()]
     }
 }

@@ -1,8 +1,8 @@
 //! The JSON report. Its schema is `schemas/report.schema.json`
 //! (`wxflow schema report`); field names are a contract.
 
-use super::{RunReport, latency};
-use crate::stats::FlowStats;
+use super::RunReport;
+use crate::stats::{FlowStats, Latency};
 use serde_json::{Value, json};
 
 /// Version of the report's shape; bumped on incompatible change.
@@ -26,14 +26,14 @@ fn flow(f: &FlowStats) -> Value {
         "causes": f.causes.iter().map(|(c, n)| (c.as_str().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
         "stale_share": f.stale_share(),
         "stale_generations": f.stale_generations,
-        "latency_ms": latency(&f.latency),
+        "latency_ms": Latency::of(&f.latency),
         "steps": f.steps.iter().map(|s| json!({
             "id": s.id,
             "kind": s.kind,
             "passed": s.passed,
             "failed": s.failed,
             "skipped": s.skipped,
-            "latency_ms": latency(&s.latency),
+            "latency_ms": Latency::of(&s.latency),
         })).collect::<Vec<_>>(),
         "throughput": {
             "flows_per_sec": flows_per_sec,

@@ -5,7 +5,7 @@ pub mod json;
 pub mod junit;
 pub mod text;
 
-use crate::stats::{FlowStats, Latency};
+use crate::stats::FlowStats;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -63,9 +63,4 @@ impl RunReport {
     pub fn rate(&self, n: u64) -> f64 {
         n as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
-}
-
-/// A step's or flow's latency, for reports.
-pub fn latency(h: &hdrhistogram::Histogram<u64>) -> Latency {
-    Latency::of(h)
 }

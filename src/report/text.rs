@@ -1,7 +1,7 @@
 //! Console output: a block per iteration shown in full, a summary per flow
 //! for repeated runs, and the closing `N passed, N failed` line.
 
-use super::{RunReport, latency};
+use super::RunReport;
 use crate::engine::{FlowResult, Freshness, Outcome, StepResult};
 use crate::flow::model::ExpectedOutcome;
 use crate::stats::{FlowStats, Latency, Verdict};
@@ -153,9 +153,9 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
         );
     }
     let width = f.steps.iter().map(|s| s.id.chars().count()).max().unwrap_or(0).max(5);
-    let _ = writeln!(out, "  {:width$}  {}", "total", lat(&latency(&f.latency)));
+    let _ = writeln!(out, "  {:width$}  {}", "total", lat(&Latency::of(&f.latency)));
     for s in &f.steps {
-        let _ = writeln!(out, "  {:width$}  {}  {}", s.id, lat(&latency(&s.latency)), st.dim(&s.kind));
+        let _ = writeln!(out, "  {:width$}  {}  {}", s.id, lat(&Latency::of(&s.latency)), st.dim(&s.kind));
     }
     let (flows, http) = f.throughput();
     let _ = writeln!(out, "  throughput {flows:.1} flows/s, {http:.1} HTTP requests/s");

@@ -3,8 +3,7 @@
 
 use super::app::{App, Lower};
 use crate::engine::{Freshness, Outcome, StepResult};
-use crate::report::latency;
-use crate::stats::Verdict;
+use crate::stats::{Latency, Verdict};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -172,7 +171,7 @@ pub fn steps(frame: &mut Frame, area: Rect, app: &App) {
                 .filter(|_| repeated)
                 .and_then(|s| s.steps.get(i))
                 .map(|s| {
-                    let l = latency(&s.latency);
+                    let l = Latency::of(&s.latency);
                     format!("{:.1}/{:.1}", l.p50, l.p99)
                 })
                 .unwrap_or_default();
