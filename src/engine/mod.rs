@@ -3,25 +3,23 @@
 
 pub mod assertions;
 pub mod diagnose;
+mod http;
+
+pub use http::mask_secrets;
+use http::{cut, error_chain, is_secret_key, read_answer, render_request};
 pub mod result;
 
 pub use result::{Exchange, FlowResult, Freshness, Outcome, PayloadUse, RunEvent, StepResult};
 
 use crate::flow::model::{ExpectedOutcome, HttpStep, SleepClock, StepKind, WxApi, WxArgs};
-use crate::flow::template::{render_text, render_value};
+use crate::flow::template::render_value;
 use crate::flow::{Cause, Flow};
 use crate::mock::{CLIENT_PREFIX, Rotation};
 use diagnose::Transport;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
-
-/// Bodies kept in results are cut past this many bytes.
-const KEPT_BODY: usize = 16 * 1024;
-/// Answers are read up to this many bytes.
-const MAX_BODY: usize = 1024 * 1024;
 
 /// What every iteration of a run shares.
 #[derive(Clone)]
@@ -442,39 +440,6 @@ impl Engine {
     }
 }
 
-fn is_secret_key(k: &str) -> bool {
-    matches!(k.to_lowercase().as_str(), "session_key" | "secret" | "appsecret" | "access_token")
-}
-
-/// Masks the values of secret JSON fields and query/form parameters.
-pub fn mask_secrets(text: &str) -> String {
-    static RE: std::sync::OnceLock<(regex::Regex, regex::Regex)> = std::sync::OnceLock::new();
-    let (json_re, query_re) = RE.get_or_init(|| {
-        (
-            regex::Regex::new(r#""(session_key|sessionKey|secret|appsecret|access_token)"(\s*:\s*)"([^"]*)""#)
-                .expect("valid regex"),
-            regex::Regex::new(r"\b(session_key|secret|appsecret|access_token)=([^&\s]*)").expect("valid regex"),
-        )
-    });
-    let text = json_re.replace_all(text, |c: &regex::Captures| {
-        format!("\"{}\"{}\"{}\"", &c[1], &c[2], crate::wechat::mask(&c[3], false))
-    });
-    query_re
-        .replace_all(&text, |c: &regex::Captures| format!("{}={}", &c[1], crate::wechat::mask(&c[2], false)))
-        .into_owned()
-}
-
-fn cut(text: &str) -> String {
-    if text.len() <= KEPT_BODY {
-        return text.to_string();
-    }
-    let mut end = KEPT_BODY;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes in all)", &text[..end], text.len())
-}
-
 fn fail(r: StepResult, cause: Cause, reason: String) -> StepResult {
     StepResult { reason: Some(reason.clone()), ..fail_with(r, cause, reason) }
 }
@@ -484,83 +449,4 @@ fn fail_with(mut r: StepResult, cause: Cause, diagnosis: String) -> StepResult {
     r.cause = Some(cause);
     r.diagnosis = Some(diagnosis);
     r
-}
-
-type Rendered = (String, Vec<(String, String)>, String, Option<&'static str>);
-
-fn render_request(h: &HttpStep, scope: &serde_json::Map<String, Value>) -> Result<Rendered, String> {
-    let url = render_text(&h.spec.url, scope)?;
-    let headers = h
-        .spec
-        .headers
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), render_text(v, scope)?)))
-        .collect::<Result<Vec<_>, String>>()?;
-    let (body, ct) = if let Some(j) = &h.spec.json {
-        (render_value(j, scope)?.to_string(), Some("application/json"))
-    } else if let Some(form) = &h.spec.form {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in form {
-            s.append_pair(k, &crate::flow::template::as_text(&render_value(v, scope)?));
-        }
-        (s.finish(), Some("application/x-www-form-urlencoded"))
-    } else if let Some(raw) = &h.spec.raw {
-        (render_text(raw, scope)?, None)
-    } else {
-        (String::new(), None)
-    };
-    let has_ct = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
-    Ok((url, headers, body, if has_ct { None } else { ct }))
-}
-
-/// The full chain of an error, for messages like "connection refused".
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = inner.source();
-    }
-    s
-}
-
-type Answer = (u16, Duration, BTreeMap<String, String>, String);
-
-async fn read_answer(req: reqwest::RequestBuilder) -> Result<Answer, Transport> {
-    let t0 = Instant::now();
-    let classify = |e: reqwest::Error| {
-        if e.is_timeout() { Transport::Timeout(error_chain(&e)) } else { Transport::Connection(error_chain(&e)) }
-    };
-    let mut resp = req.send().await.map_err(classify)?;
-    let ttfb = t0.elapsed();
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-        if bytes.len() + chunk.len() > MAX_BODY {
-            bytes.extend_from_slice(&chunk[..MAX_BODY - bytes.len()]);
-            break;
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok((status, ttfb, headers, String::from_utf8_lossy(&bytes).into_owned()))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn secrets_are_masked_in_json_and_queries() {
-        let t = r#"{"session_key":"tiihtNczf5v6AKRyjwEUhQ==","x":1} ?appid=wx&secret=abcdef123&js_code=1"#;
-        let m = super::mask_secrets(t);
-        assert!(!m.contains("tiihtNczf5v6AKRyjwEUhQ==") && !m.contains("abcdef123"), "{m}");
-        assert!(m.contains(r#""session_key":"tiih…(masked)""#) && m.contains("secret=abcd…(masked)"), "{m}");
-    }
 }

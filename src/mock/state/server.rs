@@ -1,0 +1,176 @@
+//! The server API's rules on the mock's state: app credentials, access
+//! tokens, jscode2session's one-use five-minute codes, checksession,
+//! resetusersessionkey and phone-number codes. HTTP lives in
+//! `mock::server_api`; this is the logic it calls.
+
+use super::{App, CODE_TTL_MS, MockState, TOKEN_TTL_MS, Token, UserKey, alnum, b64, code_key};
+use crate::wechat::api::{self, ApiError};
+use rand::RngExt;
+
+impl MockState {
+    fn check_app(&self, appid: Option<&str>, secret: Option<&str>) -> Result<&App, ApiError> {
+        let appid = appid.filter(|s| !s.is_empty()).ok_or(api::APPID_MISSING)?;
+        let secret = secret.filter(|s| !s.is_empty()).ok_or(api::APPSECRET_MISSING)?;
+        let app = self.app(appid).ok_or(api::INVALID_APPID)?;
+        if app.secret != secret {
+            return Err(api::INVALID_APPSECRET);
+        }
+        Ok(app)
+    }
+
+    /// Server API `jscode2session`: parameter checks in the real service's
+    /// order, then the one-use, five-minute code rules.
+    pub fn jscode2session(
+        &mut self,
+        appid: Option<&str>,
+        secret: Option<&str>,
+        js_code: Option<&str>,
+    ) -> Result<api::Code2Session, ApiError> {
+        let app = self.check_app(appid, secret)?;
+        let unionid_bound = app.unionid;
+        let app_id = app.appid.clone();
+        let js_code = js_code.filter(|s| !s.is_empty()).ok_or(api::MISSING_CODE)?;
+        let owner = self.code_owner(js_code).ok_or(api::INVALID_CODE)?;
+        let now = self.user_now_ms(&owner);
+        let user = self.users.get(&owner).ok_or(api::INVALID_CODE)?;
+        if self.appid_of(user) != app_id {
+            return Err(api::INVALID_CODE);
+        }
+        let (generation, session_key) = (user.generation, user.session_key);
+        let (openid, unionid, _) = self.derive(&owner);
+        let code = code_key(js_code).and_then(|k| self.codes.get_mut(&k)).ok_or(api::INVALID_CODE)?;
+        if code.exchanged.is_some() {
+            return Err(api::CODE_BEEN_USED);
+        }
+        if now - code.issued_ms > CODE_TTL_MS {
+            return Err(api::INVALID_CODE);
+        }
+        code.exchanged = Some(generation);
+        Ok(api::Code2Session {
+            openid: Some(openid),
+            session_key: Some(b64(&session_key)),
+            unionid: unionid_bound.then_some(unionid),
+            errcode: None,
+            errmsg: None,
+        })
+    }
+
+    /// Server API `/cgi-bin/token` and `/cgi-bin/stable_token`.
+    pub fn access_token(
+        &mut self,
+        appid: Option<&str>,
+        secret: Option<&str>,
+        stable: bool,
+        force_refresh: bool,
+    ) -> Result<(String, i64), ApiError> {
+        let appid = self.check_app(appid, secret)?.appid.clone();
+        let now = self.now_ms();
+        if stable
+            && !force_refresh
+            && let Some(t) = self.stable_tokens.get(&appid)
+            && let Some(tok) = self.tokens.get(t)
+            && tok.expires_ms > now
+        {
+            return Ok((t.clone(), (tok.expires_ms - now) / 1000));
+        }
+        let token = format!("{}_{}", self.rid().replace('-', ""), alnum(&mut self.rng, 96));
+        self.tokens.insert(token.clone(), Token { appid: appid.clone(), expires_ms: now + TOKEN_TTL_MS });
+        if stable {
+            self.stable_tokens.insert(appid, token.clone());
+        }
+        Ok((token, TOKEN_TTL_MS / 1000))
+    }
+
+    /// Checks an `access_token` query parameter; returns its appid.
+    pub fn check_token(&self, token: Option<&str>) -> Result<String, ApiError> {
+        let token = token.filter(|s| !s.is_empty()).ok_or(api::ACCESS_TOKEN_MISSING)?;
+        let t = self.tokens.get(&token.to_string()).ok_or(api::INVALID_CREDENTIAL)?;
+        if t.expires_ms <= self.now_ms() {
+            return Err(api::ACCESS_TOKEN_EXPIRED);
+        }
+        Ok(t.appid.clone())
+    }
+
+    fn user_by_openid(&self, appid: &str, openid: Option<&str>) -> Result<UserKey, ApiError> {
+        let key = openid
+            .and_then(|o| o.as_bytes().try_into().ok())
+            .and_then(|k: [u8; 28]| self.openids.get(&k))
+            .ok_or(api::INVALID_OPENID)?;
+        match self.users.get(key) {
+            Some(u) if self.appid_of(u) == appid => Ok(key.clone()),
+            _ => Err(api::INVALID_OPENID),
+        }
+    }
+
+    fn check_user_signature(
+        &self,
+        key: &UserKey,
+        signature: Option<&str>,
+        sig_method: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if sig_method != Some("hmac_sha256") {
+            return Err(api::INVALID_SIG_METHOD);
+        }
+        let u = self.users.get(key).ok_or(api::INVALID_OPENID)?;
+        let expected = crate::wechat::hmac_sha256_hex(b64(&u.session_key).as_bytes(), b"");
+        if signature != Some(expected.as_str()) {
+            return Err(api::INVALID_SIGNATURE);
+        }
+        Ok(())
+    }
+
+    /// Server API `/wxa/checksession`.
+    pub fn server_check_session(
+        &self,
+        token: Option<&str>,
+        openid: Option<&str>,
+        signature: Option<&str>,
+        sig_method: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let appid = self.check_token(token)?;
+        let key = self.user_by_openid(&appid, openid)?;
+        self.check_user_signature(&key, signature, sig_method)
+    }
+
+    /// Server API `/wxa/resetusersessionkey`: rotates the key server-side.
+    pub fn reset_session_key(
+        &mut self,
+        token: Option<&str>,
+        openid: Option<&str>,
+        signature: Option<&str>,
+        sig_method: Option<&str>,
+    ) -> Result<(String, String), ApiError> {
+        let appid = self.check_token(token)?;
+        let key = self.user_by_openid(&appid, openid)?;
+        self.check_user_signature(&key, signature, sig_method)?;
+        let now = self.user_now_ms(&key);
+        let mut rng = self.user_rng(&key);
+        let (openid, _, _) = self.derive(&key);
+        let u = self.users.get_mut(&key).ok_or(api::INVALID_OPENID)?;
+        u.session_key = rng.random();
+        u.generation += 1;
+        u.key_issued_ms = now;
+        u.last_refresh_ms = Some(now);
+        Ok((openid, b64(&u.session_key)))
+    }
+
+    /// Server API `getuserphonenumber`: exchanges a one-use phone code.
+    pub fn exchange_phone_code(
+        &mut self,
+        token: Option<&str>,
+        code: Option<&str>,
+    ) -> Result<(String, String), ApiError> {
+        let appid = self.check_token(token)?;
+        let code = code.filter(|c| !c.is_empty()).ok_or(api::INVALID_CODE)?;
+        let (owner, issued, used) = self.phone_codes.get(&code.to_string()).cloned().ok_or(api::INVALID_CODE)?;
+        let now = self.user_now_ms(&owner);
+        let user = owner.split_once('/').map_or("", |(_, u)| u).to_string();
+        if used || now - issued > CODE_TTL_MS || !owner.starts_with(&format!("{appid}/")) {
+            return Err(api::INVALID_CODE);
+        }
+        if let Some(entry) = self.phone_codes.get_mut(&code.to_string()) {
+            entry.2 = true;
+        }
+        Ok((appid, user))
+    }
+}
