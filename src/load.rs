@@ -58,6 +58,31 @@ impl Plan {
     }
 }
 
+/// What every iteration of one flow's run shares.
+#[derive(Clone)]
+struct Iterations {
+    engine: Arc<Engine>,
+    flow: Arc<Flow>,
+    plan: Arc<Plan>,
+    stop: CancellationToken,
+    tx: Sender<RunEvent>,
+}
+
+impl Iterations {
+    /// Runs iteration `i`; `queued` is how long it waited past its start
+    /// time (open model), which counts in its duration.
+    async fn run(&self, i: u64, queued: Duration) {
+        let user = self.plan.user(&self.flow, self.engine.seed, i);
+        let step_tx = self.plan.step_events.then_some(&self.tx);
+        let mut r = self.engine.run(&self.flow, i, &user, step_tx).await;
+        r.duration_ms += queued.as_secs_f64() * 1e3;
+        if self.plan.until_fail && !r.passed {
+            self.stop.cancel();
+        }
+        let _ = self.tx.send(RunEvent::Flow(Box::new(r))).await;
+    }
+}
+
 /// Runs `flow` by `plan` until done, `stop` is cancelled, or (with
 /// `until_fail`) an iteration fails. Events go to `tx`; the run is over when
 /// this returns and `tx` is dropped.
@@ -65,35 +90,21 @@ pub async fn run_flow(engine: Arc<Engine>, flow: Arc<Flow>, plan: Plan, stop: Ca
     let stop = stop.child_token();
     let deadline = plan.duration.map(|d| Instant::now() + d);
     let over = move |stop: &CancellationToken| stop.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d);
+    let plan = Arc::new(plan);
+    let it = Iterations { engine, flow, plan: plan.clone(), stop: stop.clone(), tx };
     let mut tasks = JoinSet::new();
-    let iteration = {
-        let (engine, flow, plan, stop, tx) = (engine.clone(), flow.clone(), plan.clone(), stop.clone(), tx.clone());
-        move |i: u64, queued: Duration| {
-            let (engine, flow, plan, stop, tx) = (engine.clone(), flow.clone(), plan.clone(), stop.clone(), tx.clone());
-            async move {
-                let user = plan.user(&flow, engine.seed, i);
-                let step_tx = plan.step_events.then_some(&tx);
-                let mut r = engine.run(&flow, i, &user, step_tx).await;
-                r.duration_ms += queued.as_secs_f64() * 1e3;
-                if plan.until_fail && !r.passed {
-                    stop.cancel();
-                }
-                let _ = tx.send(RunEvent::Flow(Box::new(r))).await;
-            }
-        }
-    };
     match plan.rate {
         None => {
             let next = Arc::new(AtomicU64::new(0));
             for _ in 0..plan.concurrency.max(1) {
-                let (next, stop, iteration, plan) = (next.clone(), stop.clone(), iteration.clone(), plan.clone());
+                let (next, it) = (next.clone(), it.clone());
                 tasks.spawn(async move {
-                    while !over(&stop) {
+                    while !over(&it.stop) {
                         let n = next.fetch_add(1, Ordering::Relaxed);
-                        if n >= plan.repeat {
+                        if n >= it.plan.repeat {
                             break;
                         }
-                        iteration(plan.first_iteration + n, Duration::ZERO).await;
+                        it.run(it.plan.first_iteration + n, Duration::ZERO).await;
                     }
                 });
             }
@@ -114,9 +125,9 @@ pub async fn run_flow(engine: Arc<Engine>, flow: Arc<Flow>, plan: Plan, stop: Ca
                 let Ok(slot) = slots.clone().acquire_owned().await else { break };
                 // Time spent waiting for a free slot is queueing: it counts.
                 let queued = due.elapsed();
-                let run = iteration(plan.first_iteration + n, queued);
+                let it = it.clone();
                 tasks.spawn(async move {
-                    run.await;
+                    it.run(it.plan.first_iteration + n, queued).await;
                     drop(slot);
                 });
                 // Reap finished tasks so a long run keeps constant memory.
@@ -124,7 +135,7 @@ pub async fn run_flow(engine: Arc<Engine>, flow: Arc<Flow>, plan: Plan, stop: Ca
             }
         }
     }
-    drop(tx);
-    drop(iteration);
+    // The last sender goes with the last task: the run is over.
+    drop(it);
     while tasks.join_next().await.is_some() {}
 }

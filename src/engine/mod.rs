@@ -115,6 +115,8 @@ impl Engine {
             };
             r.kind = step.label();
             r.start_ms = ms(t0 - started);
+            // wx and http steps time themselves (the http step leaves out its
+            // ground-truth lookups); time the others here.
             if r.duration_ms == 0.0 {
                 r.duration_ms = ms(t0.elapsed());
             }
@@ -127,7 +129,14 @@ impl Engine {
             if r.outcome == Outcome::Fail && !step.continue_on_error {
                 stopped = true;
             }
-            r.captures = r.captures.into_iter().map(|(k, v)| (k.clone(), self.mask_value(&k, v))).collect();
+            r.captures = r
+                .captures
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = self.mask_value(&k, v);
+                    (k, v)
+                })
+                .collect();
             if let Some(tx) = events {
                 let _ = tx.send(RunEvent::Step { flow: flow.id.clone(), iteration, step: Box::new(r.clone()) }).await;
             }
