@@ -43,7 +43,7 @@ impl Default for Plan {
             users: None,
             until_fail: false,
             first_iteration: 0,
-            step_events: true,
+            step_events: false,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Settings {
     pub reveal_secrets: bool,
     pub reports: Vec<(ReportKind, PathBuf)>,
     pub plan: Plan,
+    /// One iteration per flow: print each in full instead of a summary.
+    pub detail: bool,
     pub thresholds: Vec<Threshold>,
 }
 
@@ -85,6 +87,7 @@ impl Settings {
             users: a.users,
             until_fail: a.until_fail,
             first_iteration: 0,
+            // The headless runner prints whole iterations; step events are for the dashboard.
             step_events: false,
         };
         if let Some(r) = &a.replay {
@@ -95,7 +98,7 @@ impl Settings {
             seed = s;
             plan = Plan { first_iteration: i, users: a.users, ..Plan::default() };
         }
-        plan.step_events = plan.repeat == 1 && plan.duration.is_none();
+        let detail = plan.repeat == 1 && plan.duration.is_none();
         let mut thresholds = vec![];
         if let Some(r) = a.max_failure_rate {
             if !(0.0..=1.0).contains(&r) {
@@ -123,6 +126,7 @@ impl Settings {
             reveal_secrets: a.reveal_secrets,
             reports,
             plan,
+            detail,
             thresholds,
         })
     }
@@ -222,7 +226,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
         thresholds: vec![],
     };
     report.thresholds = thresholds(&report.flows, &s.thresholds);
-    if !s.plan.step_events {
+    if !s.detail {
         for f in &report.flows {
             println!("\n{} {}", st.bold(&f.flow), st.dim("summary"));
             print!("{}", text::flow_summary(f, st));
@@ -242,18 +246,15 @@ async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, stop: &Canc
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let task = tokio::spawn(load::run_flow(engine, flow.clone(), plan.clone(), stop.clone(), tx));
-    let progress = Progress::new(plan, st);
+    let progress = Progress::new(plan, s.detail, st);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + progress.every(), progress.every());
     let mut grace_deadline = None;
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(RunEvent::Flow(r)) => {
-                    if plan.step_events {
+                    if s.detail {
                         print!("{}", text::iteration(&r, st));
-                    }
-                    if plan.until_fail && !r.passed {
-                        println!("  first failure at iteration {} · reproduce: {}", r.iteration, s.reproduce(&flow.file, r.seed, r.iteration));
                     }
                     stats.add(&r);
                 }
@@ -273,6 +274,17 @@ async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, stop: &Canc
     }
     progress.finish(&stats);
     stats.elapsed = started.elapsed();
+    // Iterations in flight when the first failure stopped the run may fail
+    // too: name the lowest, which is what --replay reproduces.
+    if plan.until_fail
+        && let Some(r) = stats.first_failures.values().min_by_key(|r| r.iteration)
+    {
+        println!(
+            "  first failure at iteration {} · reproduce: {}",
+            r.iteration,
+            s.reproduce(&flow.file, r.seed, r.iteration)
+        );
+    }
     stats
 }
 
@@ -285,8 +297,8 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(plan: &Plan, st: Style) -> Progress {
-        let repeated = !plan.step_events;
+    fn new(plan: &Plan, detail: bool, st: Style) -> Progress {
+        let repeated = !detail;
         let tty = st.color && std::io::stderr().is_terminal();
         let bar = (repeated && tty).then(|| {
             let bar = if plan.repeat == u64::MAX {

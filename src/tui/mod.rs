@@ -177,7 +177,7 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
     match cmd {
         Command::RunOnce { flow, iteration } => {
             let Some(f) = flow_of(flow) else { return };
-            let plan = Plan { first_iteration: iteration, ..Plan::default() };
+            let plan = Plan { first_iteration: iteration, step_events: true, ..Plan::default() };
             let (stop, events) = spawn_run(engine.clone(), f, plan);
             *current = Some(Current { started: std::time::Instant::now(), stop, events, servers: None });
         }
@@ -211,7 +211,8 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
                 Engine::new(&fresh.mock_url, &fresh.backend_url, seed, engine.rotation(), false)
                     .with_local_mock(Some(fresh.mock)),
             );
-            let (stop, events) = spawn_run(replay, f, Plan { first_iteration: iteration, ..Plan::default() });
+            let plan = Plan { first_iteration: iteration, step_events: true, ..Plan::default() };
+            let (stop, events) = spawn_run(replay, f, plan);
             if let Some(entry) = app.flows.get_mut(flow) {
                 entry.running = true;
             }
@@ -237,14 +238,7 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
 
 /// The plan of a load run from the panel's settings.
 pub fn plan_for(s: &LoadSettings, first_iteration: u64) -> Plan {
-    Plan {
-        repeat: s.repeat,
-        concurrency: s.concurrency,
-        rate: s.rate,
-        first_iteration,
-        step_events: false,
-        ..Plan::default()
-    }
+    Plan { repeat: s.repeat, concurrency: s.concurrency, rate: s.rate, first_iteration, ..Plan::default() }
 }
 
 async fn mock_faults(mock_url: &str) -> Option<crate::mock::Faults> {
