@@ -15,7 +15,7 @@ const MI_OPTION_PURGE_DELAY: i32 = 15;
 
 fn main() -> ExitCode {
     // Commit arena memory as it is used and return freed memory at once:
-    // with them (and mimalloc's `no_thp`) a long run peaks near 73 MB RSS,
+    // with them (and mimalloc's `no_thp`) a long run peaks at 73-80 MB RSS,
     // without them near 91 MB (benches/memory.sh), at the same speed.
     // SAFETY: plain option setters, called before any other thread exists.
     unsafe {
