@@ -231,12 +231,10 @@ impl Engine {
             }
             Err(e) => return fail(r, Cause::Connection, e),
         };
-        if let Some(truth) = v.get("wxflow").cloned() {
-            for (k, x) in truth.as_object().into_iter().flatten() {
-                v[k] = x.clone();
-            }
-            if let Some(o) = v.as_object_mut() {
-                o.remove("wxflow");
+        // The mock's truth (generation, rotated) becomes plain result fields.
+        if let Some(Value::Object(truth)) = v.as_object_mut().and_then(|o| o.remove("wxflow")) {
+            for (k, x) in truth {
+                v[k] = x;
             }
         }
         if api == WxApi::CheckSession {

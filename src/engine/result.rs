@@ -115,6 +115,12 @@ impl StepResult {
         }
     }
 
+    /// The payload a one-line verdict is about: the first that was not
+    /// fresh, else the first.
+    pub fn verdict_payload(&self) -> Option<&PayloadUse> {
+        self.payloads.iter().find(|p| p.freshness != Freshness::Fresh).or(self.payloads.first())
+    }
+
     /// The first stale payload this step sent, if any.
     pub fn stale(&self) -> Option<(u32, u32)> {
         self.payloads.iter().find_map(|p| match p.freshness {

@@ -85,6 +85,17 @@ pub struct Expectation {
     pub cause: Option<Cause>,
 }
 
+/// `pass`, `fail`, or `fail (stale_iv)`.
+impl std::fmt::Display for Expectation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.outcome, self.cause) {
+            (ExpectedOutcome::Pass, _) => f.write_str("pass"),
+            (ExpectedOutcome::Fail, None) => f.write_str("fail"),
+            (ExpectedOutcome::Fail, Some(c)) => write!(f, "fail ({})", c.as_str()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExpectedOutcome {

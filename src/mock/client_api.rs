@@ -63,6 +63,9 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
 }
 
+/// The client APIs that return open data sealed with the session_key.
+const OPEN_DATA_APIS: &[&str] = &["getUserInfo", "getUserProfile", "getShareInfo", "getWeRunData", "getPhoneNumber"];
+
 /// The anonymised profile WeChat has returned since 2021.
 fn user_info() -> Value {
     json!({
@@ -106,14 +109,13 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
         "getPhoneNumber" if req.mode.as_deref().is_some_and(|m| m != "encrypted") => {
             Err(format!("unknown getPhoneNumber mode `{}`: expected encrypted or code", req.mode.unwrap_or_default()))
         }
-        "getUserInfo" => open_data(&mut s, &appid, user, "getUserInfo", req.watermark_appid.as_deref()),
-        "getUserProfile" => open_data(&mut s, &appid, user, "getUserProfile", req.watermark_appid.as_deref()),
-        "getShareInfo" => open_data(&mut s, &appid, user, "getShareInfo", req.watermark_appid.as_deref()),
-        "getWeRunData" => open_data(&mut s, &appid, user, "getWeRunData", req.watermark_appid.as_deref()),
-        "getPhoneNumber" => open_data(&mut s, &appid, user, "getPhoneNumber", req.watermark_appid.as_deref()),
-        other => Err(format!(
-            "unknown client API `{other}`: expected login, getUserInfo, getUserProfile, getShareInfo, getWeRunData, getPhoneNumber or checkSession"
-        )),
+        other => match OPEN_DATA_APIS.iter().find(|a| **a == other) {
+            Some(api) => open_data(&mut s, &appid, user, api, req.watermark_appid.as_deref()),
+            None => Err(format!(
+                "unknown client API `{other}`: expected login, checkSession or {}",
+                OPEN_DATA_APIS.join(", ")
+            )),
+        },
     };
     match result {
         Ok(v) => Json(v).into_response(),

@@ -29,11 +29,7 @@ pub fn to_string(r: &RunReport) -> Result<String, quick_junit::SerializeError> {
             TestCaseStatus::success()
         } else {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            let expected = match &f.expected.cause {
-                Some(c) => format!("{:?} ({})", f.expected.outcome, c.as_str()).to_lowercase(),
-                None => format!("{:?}", f.expected.outcome).to_lowercase(),
-            };
-            s.set_message(format!("expected {expected}: {summary}"));
+            s.set_message(format!("expected {}: {summary}", f.expected));
             s.set_description(diagnosis.clone());
             s
         };

@@ -3,7 +3,6 @@
 
 use super::RunReport;
 use crate::engine::{FlowResult, Freshness, Outcome, StepResult};
-use crate::flow::model::ExpectedOutcome;
 use crate::stats::{FlowStats, Latency, Verdict};
 use std::fmt::Write;
 
@@ -36,7 +35,7 @@ impl Style {
 
 /// `fresh` / `STALE gen 1→2` for the payloads a step sent or made.
 pub fn freshness(s: &StepResult) -> String {
-    let Some(p) = s.payloads.iter().find(|p| p.freshness != Freshness::Fresh).or(s.payloads.first()) else {
+    let Some(p) = s.verdict_payload() else {
         return String::new();
     };
     let made_here = p.from_step == s.id;
@@ -65,14 +64,6 @@ fn step_note(s: &StepResult) -> String {
         note.push_str(reason);
     }
     note
-}
-
-fn expectation(r: &crate::flow::model::Expectation) -> String {
-    match (r.outcome, r.cause) {
-        (ExpectedOutcome::Pass, _) => "pass".into(),
-        (ExpectedOutcome::Fail, Some(c)) => format!("fail ({})", c.as_str()),
-        (ExpectedOutcome::Fail, None) => "fail".into(),
-    }
 }
 
 /// The header line of a flow.
@@ -109,7 +100,7 @@ pub fn iteration(r: &FlowResult, st: Style) -> String {
         (true, false) => st.green(&format!("✓ failed as expected ({})", r.cause.map_or("", |c| c.as_str()))),
         (false, _) => st.red(&format!(
             "✗ expected {}, got {}",
-            expectation(&r.expected),
+            r.expected,
             if r.passed { "pass".to_string() } else { format!("fail ({})", r.cause.map_or("", |c| c.as_str())) }
         )),
     };
@@ -159,7 +150,7 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
     }
     let (flows, http) = f.throughput();
     let _ = writeln!(out, "  throughput {flows:.1} flows/s, {http:.1} HTTP requests/s");
-    let met = format!("expected {}: met in {} of {} iterations", expectation(&f.expected), f.met, f.iterations);
+    let met = format!("expected {}: met in {} of {} iterations", f.expected, f.met, f.iterations);
     let _ = writeln!(
         out,
         "  {}",

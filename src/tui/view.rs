@@ -106,7 +106,7 @@ pub fn flows(frame: &mut Frame, area: Rect, app: &App) {
 
 /// `fresh 2ms` / `STALE gen 1→2 3ms` / `sealed gen 1`.
 pub fn freshness(s: &StepResult) -> Span<'static> {
-    let Some(p) = s.payloads.iter().find(|p| p.freshness != Freshness::Fresh).or(s.payloads.first()) else {
+    let Some(p) = s.verdict_payload() else {
         return Span::raw("");
     };
     match p.freshness {
