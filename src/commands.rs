@@ -3,7 +3,8 @@
 use crate::cli::{BackendArgs, DecryptArgs, MockArgs};
 use crate::mock::rotation::parse_fault_arg;
 use crate::mock::{App, Faults, MockConfig, Rotation, demo_app};
-use crate::wechat::{self, mask};
+use crate::redact::mask;
+use crate::wechat;
 use std::io::Read;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -38,7 +39,7 @@ pub fn decrypt(args: DecryptArgs) -> Result<ExitCode, InvalidInput> {
     let data = read_data(&args.data)?;
     match wechat::decrypt(&args.session_key, &args.iv, &data, args.appid.as_deref()) {
         Ok(value) => {
-            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            crate::outln!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -65,8 +66,9 @@ pub fn mock_config(args: &MockArgs) -> Result<MockConfig, InvalidInput> {
     Ok(MockConfig { seed: args.seed, apps, rotation, faults })
 }
 
-async fn until_ctrl_c(stop: CancellationToken) {
-    let _ = tokio::signal::ctrl_c().await;
+/// Serves until SIGINT, SIGTERM or SIGHUP.
+async fn until_signal(stop: CancellationToken) {
+    crate::signals::any().await;
     eprintln!("\nstopping");
     stop.cancel();
 }
@@ -79,18 +81,18 @@ pub async fn mock(args: MockArgs) -> Result<ExitCode, InvalidInput> {
     let running = crate::serve::spawn(crate::mock::app(mock), &args.addr, stop.clone())
         .await
         .map_err(|e| InvalidInput(e.to_string()))?;
-    println!("wxflow mock WeChat service on {}", running.url());
+    crate::outln!("wxflow mock WeChat service on {}", running.url());
     for app in &config.apps {
-        println!("  app     appid={} secret={}", app.appid, mask(&app.secret, args.reveal_secrets));
+        crate::outln!("  app     appid={} secret={}", app.appid, mask(&app.secret, args.reveal_secrets));
     }
-    println!("  seed    {}   rotation {}", config.seed, config.rotation);
+    crate::outln!("  seed    {}   rotation {}", config.seed, config.rotation);
     for (name, f) in &config.faults {
-        println!("  fault   {name}: {}", serde_json::to_string(f).unwrap_or_default());
+        crate::outln!("  fault   {name}: {}", serde_json::to_string(f).unwrap_or_default());
     }
-    println!("  server API  {0}/sns/jscode2session, {0}/cgi-bin/token, …", running.url());
-    println!("  client side {}{}/client/login, …/getUserInfo, …", running.url(), crate::mock::CLIENT_PREFIX);
-    println!("Ctrl-C to stop");
-    until_ctrl_c(stop).await;
+    crate::outln!("  server API  {0}/sns/jscode2session, {0}/cgi-bin/token, …", running.url());
+    crate::outln!("  client side {}{}/client/login, …/getUserInfo, …", running.url(), crate::mock::CLIENT_PREFIX);
+    crate::outln!("Ctrl-C (or SIGTERM) to stop");
+    until_signal(stop).await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -106,11 +108,11 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
     let running = crate::serve::spawn(crate::backend::app(config.clone()), &args.addr, stop.clone())
         .await
         .map_err(|e| InvalidInput(e.to_string()))?;
-    println!("wxflow reference backend on {}", running.url());
-    println!("  POST {}/api/login   GET {}/healthz", running.url(), running.url());
-    println!("  WeChat API {}   appid {}", config.wechat_api, config.appid);
-    println!("Ctrl-C to stop");
-    until_ctrl_c(stop).await;
+    crate::outln!("wxflow reference backend on {}", running.url());
+    crate::outln!("  POST {}/api/login   GET {}/healthz", running.url(), running.url());
+    crate::outln!("  WeChat API {}   appid {}", config.wechat_api, config.appid);
+    crate::outln!("Ctrl-C (or SIGTERM) to stop");
+    until_signal(stop).await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -118,9 +120,9 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
 pub fn validate(args: crate::cli::ValidateArgs) -> Result<ExitCode, InvalidInput> {
     let flows = crate::run::load_flows(&crate::cli::flow_paths(&args.paths))?;
     for f in &flows {
-        println!("ok  {}  {} steps  {}", f.file, f.steps.len(), f.name);
+        crate::outln!("ok  {}  {} steps  {}", f.file, f.steps.len(), f.name);
     }
-    println!("{} flow{} valid", flows.len(), if flows.len() == 1 { "" } else { "s" });
+    crate::outln!("{} flow{} valid", flows.len(), if flows.len() == 1 { "" } else { "s" });
     Ok(ExitCode::SUCCESS)
 }
 
@@ -130,7 +132,7 @@ pub const REPORT_SCHEMA: &str = include_str!("../schemas/report.schema.json");
 
 /// `wxflow schema [flow|report]`.
 pub fn schema(args: crate::cli::SchemaArgs) -> Result<ExitCode, InvalidInput> {
-    print!(
+    crate::out!(
         "{}",
         match args.kind {
             crate::cli::SchemaKind::Flow => FLOW_SCHEMA,

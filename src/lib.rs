@@ -12,9 +12,46 @@ pub mod engine;
 pub mod flow;
 pub mod load;
 pub mod mock;
+pub mod redact;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod signals;
 pub mod stats;
 pub mod tui;
 pub mod wechat;
+
+/// `print!` to stdout that never panics: with stdout closed (`wxflow run |
+/// head -1`) the text is lost, never the run or its reports.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `println!` that never panics; see [`out!`].
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// The full chain of an error as one line, for messages like "error
+/// sending request: connection refused".
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        let t = inner.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = inner.source();
+    }
+    s
+}

@@ -25,7 +25,7 @@ pub struct Plan {
     pub rate: Option<f64>,
     /// Draw users from a pool of this many instead of one per iteration.
     pub users: Option<u64>,
-    /// Stop this flow at its first failed iteration.
+    /// Stop this flow at its first iteration that breaks its expectation.
     pub until_fail: bool,
     /// Number of the first iteration (`--replay S:i` runs just `i`).
     pub first_iteration: u64,
@@ -76,7 +76,9 @@ impl Iterations {
         let step_tx = self.plan.step_events.then_some(&self.tx);
         let mut r = self.engine.run(&self.flow, i, &user, step_tx).await;
         r.duration_ms += queued.as_secs_f64() * 1e3;
-        if self.plan.until_fail && !r.passed {
+        // Stop at the first iteration that breaks the flow's expectation: for
+        // a flow that expects failure, that is a login that worked.
+        if self.plan.until_fail && !r.expectation_met {
             self.stop.cancel();
         }
         let _ = self.tx.send(RunEvent::Flow(Box::new(r))).await;

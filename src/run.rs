@@ -11,6 +11,7 @@ use crate::load::{self, Plan};
 use crate::mock::Rotation;
 use crate::report::text::{self, Style};
 use crate::report::{RunReport, ThresholdResult};
+use crate::signals::Signals;
 use crate::stats::{FlowStats, Latency};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -133,10 +134,26 @@ impl Settings {
 }
 
 impl Settings {
-    /// The command that re-runs iteration `i` of `file` alone, with every
-    /// setting that shapes its outcome.
+    /// The command that reproduces iteration `i` of `file`, with every
+    /// setting that shapes its outcome: `--replay` alone, or with shared
+    /// users (`--users`, where a failure can come from two iterations racing)
+    /// the whole load that showed it, since one iteration alone cannot race.
     pub fn reproduce(&self, file: &str, seed: u64, i: u64) -> String {
-        let mut cmd = format!("wxflow run {file} --replay {seed}:{i}");
+        let mut cmd = match self.plan.users {
+            Some(users) => {
+                let mut c = format!("wxflow run {file} --seed {seed} --users {users}");
+                match self.plan.duration {
+                    Some(d) => c += &format!(" --duration {}ms", d.as_millis()),
+                    None => c += &format!(" --repeat {}", self.plan.repeat),
+                }
+                c += &format!(" --concurrency {}", self.plan.concurrency);
+                if let Some(rate) = self.plan.rate {
+                    c += &format!(" --rate {rate}");
+                }
+                c
+            }
+            None => format!("wxflow run {file} --replay {seed}:{i}"),
+        };
         if let Some(r) = self.rotation {
             cmd += &format!(" --rotation {}", r.policy);
         }
@@ -175,44 +192,44 @@ pub fn style() -> Style {
 pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> {
     let s = Settings::from_args(&args)?;
     let flows = load_flows(&s.paths)?;
-    let stop = CancellationToken::new();
+    check_report_paths(&s.reports, &flows)?;
+    let signals = Signals::listen();
     let servers = CancellationToken::new();
     let t = crate::serve::targets(s.mock.as_deref(), s.target.as_deref(), s.seed, servers.clone())
         .await
         .map_err(invalid)?;
-    let (mock_url, target_url, label) = (t.mock_url, t.target_url, t.label);
     let st = style();
-    let engine =
-        Arc::new(Engine::new(&mock_url, &target_url, s.seed, s.rotation, s.reveal_secrets).with_local_mock(t.local));
-    println!(
+    let engine = Arc::new(
+        Engine::new(&t.mock_url, &t.target_url, s.seed, s.rotation, s.reveal_secrets)
+            .with_local_mock(t.local)
+            .with_appid(t.appid)
+            .with_known_secrets(t.secrets),
+    );
+    let (mock_url, target_url) = (t.mock_url, t.target_url);
+    crate::outln!(
         "{}",
         st.dim(&format!(
-            "wxflow run · {} flow{} · seed {} · mock {mock_url} · target {target_url} ({label}){}",
+            "wxflow run · {} flow{} · seed {} · mock {mock_url} · target {target_url} ({}){}",
             flows.len(),
             if flows.len() == 1 { "" } else { "s" },
             s.seed,
+            t.label,
             s.rotation.map(|r| format!(" · rotation {r} (override)")).unwrap_or_default()
         ))
     );
-    {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nCtrl-C: finishing running iterations (up to {}s), then reporting", GRACE.as_secs());
-                stop.cancel();
-            }
-        });
-    }
     let started = Instant::now();
     let mut all = vec![];
     for flow in flows {
-        if stop.is_cancelled() {
-            break;
+        if signals.graceful.is_cancelled() {
+            // Never started: still in every report, as not run.
+            all.push(FlowStats { interrupted: true, ..FlowStats::new(&flow) });
+            continue;
         }
-        println!("\n{}", text::flow_header(&flow, st));
-        let mut stats = run_one(engine.clone(), Arc::new(flow), &s, &stop, st).await;
+        crate::outln!("\n{}", text::flow_header(&flow, st));
+        let mut stats = run_one(engine.clone(), Arc::new(flow), &s, &signals, st).await;
         stats.reproduce =
             stats.first_failures.iter().map(|(c, r)| (*c, s.reproduce(&stats.file, r.seed, r.iteration))).collect();
+        stats.reproduce_whole_load = s.plan.users.is_some();
         all.push(stats);
     }
     let mut report = RunReport {
@@ -221,30 +238,37 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
         target: target_url,
         rotation_override: s.rotation.map(|r| r.to_string()),
         elapsed: started.elapsed(),
-        interrupted: stop.is_cancelled(),
+        interrupted: signals.exit_code().is_some(),
         flows: all,
         thresholds: vec![],
     };
     report.thresholds = thresholds(&report.flows, &s.thresholds);
     if !s.detail {
-        for f in &report.flows {
-            println!("\n{} {}", st.bold(&f.flow), st.dim("summary"));
-            print!("{}", text::flow_summary(f, st));
+        for f in report.flows.iter().filter(|f| f.iterations > 0) {
+            crate::outln!("\n{} {}", st.bold(&f.flow), st.dim("summary"));
+            crate::out!("{}", text::flow_summary(f, st));
         }
     }
-    println!();
-    print!("{}", text::closing(&report, st));
-    write_reports(&report, &s.reports)?;
+    crate::outln!();
+    crate::out!("{}", text::closing(&report, st));
+    let written = write_reports(&report, &s.reports);
     servers.cancel();
-    Ok(std::process::ExitCode::from(if report.success() { 0 } else { crate::commands::EXIT_FAILED }))
+    let code = match (signals.exit_code(), written) {
+        (Some(code), _) => code,
+        (None, Err(())) => crate::commands::EXIT_INVALID,
+        (None, Ok(())) if report.success() => 0,
+        (None, Ok(())) => crate::commands::EXIT_FAILED,
+    };
+    Ok(std::process::ExitCode::from(code))
 }
 
 /// Runs one flow by the plan, printing detail or progress; returns its figures.
-async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, stop: &CancellationToken, st: Style) -> FlowStats {
+async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, signals: &Signals, st: Style) -> FlowStats {
     let plan = &s.plan;
     let mut stats = FlowStats::new(&flow);
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let stop = signals.graceful.clone();
     let task = tokio::spawn(load::run_flow(engine, flow.clone(), plan.clone(), stop.clone(), tx));
     let progress = Progress::new(plan, s.detail, st);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + progress.every(), progress.every());
@@ -254,7 +278,7 @@ async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, stop: &Canc
             ev = rx.recv() => match ev {
                 Some(RunEvent::Flow(r)) => {
                     if s.detail {
-                        print!("{}", text::iteration(&r, st));
+                        crate::out!("{}", text::iteration(&r, st));
                     }
                     stats.add(&r);
                 }
@@ -265,6 +289,10 @@ async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, stop: &Canc
             _ = stop.cancelled(), if grace_deadline.is_none() => {
                 grace_deadline = Some(tokio::time::Instant::now() + GRACE);
             }
+            _ = signals.hard.cancelled() => {
+                task.abort();
+                break;
+            }
             _ = tokio::time::sleep_until(grace_deadline.unwrap_or_else(tokio::time::Instant::now)), if grace_deadline.is_some() => {
                 eprintln!("  {}: iterations still running after {}s were abandoned", flow.id, GRACE.as_secs());
                 task.abort();
@@ -274,15 +302,16 @@ async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, stop: &Canc
     }
     progress.finish(&stats);
     stats.elapsed = started.elapsed();
-    // Iterations in flight when the first failure stopped the run may fail
-    // too: name the lowest, which is what --replay reproduces.
+    stats.interrupted = stop.is_cancelled();
+    // Iterations in flight when the first unmet expectation stopped the run
+    // may break it too: name the lowest, which is what the reproducer shows.
     if plan.until_fail
-        && let Some(r) = stats.first_failures.values().min_by_key(|r| r.iteration)
+        && let Some(i) = stats.first_unmet
     {
-        println!(
-            "  first failure at iteration {} · reproduce: {}",
-            r.iteration,
-            s.reproduce(&flow.file, r.seed, r.iteration)
+        crate::outln!(
+            "  first iteration that broke the expectation ({}): {i} · reproduce: {}",
+            flow.expect,
+            s.reproduce(&flow.file, s.seed, i)
         );
     }
     stats
@@ -329,7 +358,7 @@ impl Progress {
             bar.set_position(s.iterations);
             bar.set_message(self.line(s));
         } else if self.plain && s.iterations > 0 {
-            println!("  … {} iterations · {}", s.iterations, self.line(s));
+            crate::outln!("  … {} iterations · {}", s.iterations, self.line(s));
         }
     }
 
@@ -376,18 +405,79 @@ pub fn thresholds(flows: &[FlowStats], cli: &[Threshold]) -> Vec<ThresholdResult
     out
 }
 
-fn write_reports(report: &RunReport, reports: &[(ReportKind, PathBuf)]) -> Result<(), InvalidInput> {
+/// Refuses, before anything runs, report paths that could not be written
+/// at the end: a missing parent, a directory, no write permission, two
+/// reports on one path, or a report over one of the flow files.
+pub fn check_report_paths(reports: &[(ReportKind, PathBuf)], flows: &[Flow]) -> Result<(), InvalidInput> {
+    let canon = |p: &std::path::Path| -> Option<PathBuf> {
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.canonicalize().ok()?,
+            _ => std::env::current_dir().ok()?,
+        };
+        Some(parent.join(p.file_name()?))
+    };
+    let flow_files: Vec<PathBuf> = flows.iter().filter_map(|f| std::fs::canonicalize(&f.file).ok()).collect();
+    let mut seen: Vec<PathBuf> = vec![];
+    for (_, path) in reports {
+        let shown = path.display();
+        if path.is_dir() {
+            return Err(invalid(format!("--report {shown}: is a directory; name a file")));
+        }
+        let Some(full) = canon(path) else {
+            return Err(invalid(format!("--report {shown}: its directory does not exist")));
+        };
+        if seen.contains(&full) {
+            return Err(invalid(format!("--report {shown}: two reports on one path; give each its own")));
+        }
+        if flow_files.contains(&full) {
+            return Err(invalid(format!(
+                "--report {shown}: is one of the flow files being run; it would be overwritten"
+            )));
+        }
+        let existed = full.exists();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&full)
+            .map_err(|e| invalid(format!("--report {shown}: cannot be written: {e}")))?;
+        if !existed {
+            let _ = std::fs::remove_file(&full);
+        }
+        seen.push(full);
+    }
+    Ok(())
+}
+
+/// Writes every report, each whole or not at all (a temporary file renamed
+/// into place). One that fails does not stop the others; `Err` if any failed.
+fn write_reports(report: &RunReport, reports: &[(ReportKind, PathBuf)]) -> Result<(), ()> {
+    let mut ok = true;
     for (kind, path) in reports {
         let body = match kind {
             ReportKind::Json => {
-                serde_json::to_string_pretty(&crate::report::json::to_value(report)).unwrap_or_default()
+                Ok(serde_json::to_string_pretty(&crate::report::json::to_value(report)).unwrap_or_default())
             }
-            ReportKind::Junit => {
-                crate::report::junit::to_string(report).map_err(|e| invalid(format!("JUnit report: {e}")))?
-            }
+            ReportKind::Junit => crate::report::junit::to_string(report).map_err(|e| format!("JUnit report: {e}")),
         };
-        std::fs::write(path, body).map_err(|e| invalid(format!("cannot write report {}: {e}", path.display())))?;
-        eprintln!("wrote {} report to {}", if *kind == ReportKind::Json { "JSON" } else { "JUnit" }, path.display());
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".wxflow-tmp");
+        let written = body.and_then(|body| {
+            std::fs::write(&tmp, body)
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .map_err(|e| format!("cannot write report {}: {e}", path.display()))
+        });
+        match written {
+            Ok(()) => eprintln!(
+                "wrote {} report to {}",
+                if *kind == ReportKind::Json { "JSON" } else { "JUnit" },
+                path.display()
+            ),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                eprintln!("error: {e}");
+                ok = false;
+            }
+        }
     }
-    Ok(())
+    if ok { Ok(()) } else { Err(()) }
 }

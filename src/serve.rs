@@ -65,6 +65,11 @@ pub struct Targets {
     pub local: Option<Mock>,
     /// How they were set up, for the header line.
     pub label: &'static str,
+    /// The app the flows log in to, when it must be named (the mock's first
+    /// app otherwise).
+    pub appid: Option<String>,
+    /// Secrets the runner knows, masked by value in everything it prints.
+    pub secrets: Vec<String>,
 }
 
 /// `--mock`/`--target` as given: both as is; a mock alone gets a reference
@@ -76,25 +81,63 @@ pub async fn targets(
     seed: u64,
     stop: CancellationToken,
 ) -> Result<Targets, String> {
+    let demo = mock::demo_app();
     match (mock, target) {
-        (Some(m), Some(t)) => Ok(Targets { mock_url: m.into(), target_url: t.into(), local: None, label: "given" }),
+        (Some(m), Some(t)) => Ok(Targets {
+            mock_url: m.into(),
+            target_url: t.into(),
+            local: None,
+            label: "given",
+            appid: None,
+            secrets: vec![demo.secret],
+        }),
         (None, Some(_)) => Err(
             "--target needs --mock: your backend must call a mock it knows; start `wxflow mock` and pass --mock http://127.0.0.1:9000".into(),
         ),
         (Some(m), None) => {
-            let app = mock::demo_app();
-            let config = BackendConfig { wechat_api: m.into(), appid: app.appid, secret: app.secret };
+            // The reference backend knows the demo app's secret, not the
+            // secrets the mock was started with: the flows log in to the demo
+            // app (every wxflow mock serves it) so both sides use one app.
+            if let Some(apps) = mock_apps(m).await
+                && !apps.contains(&demo.appid)
+            {
+                return Err(format!(
+                    "the mock at {m} does not serve the demo app {} (it serves {}): the built-in reference backend can only log in to it; pass --target with your backend for those apps",
+                    demo.appid,
+                    apps.join(", ")
+                ));
+            }
+            let config = BackendConfig { wechat_api: m.into(), appid: demo.appid.clone(), secret: demo.secret.clone() };
             let b = spawn(backend::app(config), "127.0.0.1:0", stop).await.map_err(|e| e.to_string())?;
-            Ok(Targets { mock_url: m.into(), target_url: b.url(), local: None, label: "reference backend" })
+            Ok(Targets {
+                mock_url: m.into(),
+                target_url: b.url(),
+                local: None,
+                label: "reference backend",
+                appid: Some(demo.appid),
+                secrets: vec![demo.secret],
+            })
         }
         (None, None) => {
-            let e = embedded(MockConfig { seed, ..MockConfig::default() }, stop).await.map_err(|e| e.to_string())?;
+            let config = MockConfig { seed, ..MockConfig::default() };
+            let secrets = config.apps.iter().map(|a| a.secret.clone()).collect();
+            let e = embedded(config, stop).await.map_err(|e| e.to_string())?;
             Ok(Targets {
                 mock_url: e.mock_url,
                 target_url: e.backend_url,
                 local: Some(e.mock),
                 label: "embedded mock + reference backend",
+                appid: None,
+                secrets,
             })
         }
     }
+}
+
+/// The appids a running mock serves, if it answers.
+async fn mock_apps(mock_url: &str) -> Option<Vec<String>> {
+    let url = format!("{}{}/config", mock_url.trim_end_matches('/'), mock::CLIENT_PREFIX);
+    let resp = reqwest::Client::new().get(url).timeout(std::time::Duration::from_secs(5)).send().await.ok()?;
+    let config: serde_json::Value = resp.json().await.ok()?;
+    config["apps"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
 }

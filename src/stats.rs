@@ -120,12 +120,19 @@ pub struct FlowStats {
     pub steps: Vec<StepStats>,
     /// The first failure of each cause, in full.
     pub first_failures: BTreeMap<Cause, FlowResult>,
+    /// The lowest iteration that did not show what the flow expects.
+    pub first_unmet: Option<u64>,
     /// The first iteration, in full.
     pub example: Option<FlowResult>,
     /// Wall time this flow ran, for its throughput.
     pub elapsed: std::time::Duration,
     /// The command reproducing each first failure (set by the runner).
     pub reproduce: BTreeMap<Cause, String>,
+    /// The reproducers re-run the whole load (shared users race), not one
+    /// iteration.
+    pub reproduce_whole_load: bool,
+    /// A signal cut this flow short, or it never started.
+    pub interrupted: bool,
 }
 
 impl FlowStats {
@@ -158,9 +165,12 @@ impl FlowStats {
                 })
                 .collect(),
             first_failures: BTreeMap::new(),
+            first_unmet: None,
             example: None,
             elapsed: std::time::Duration::ZERO,
             reproduce: BTreeMap::new(),
+            reproduce_whole_load: false,
+            interrupted: false,
         }
     }
 
@@ -173,6 +183,9 @@ impl FlowStats {
             self.failed += 1;
         }
         self.met += r.expectation_met as u64;
+        if !r.expectation_met && self.first_unmet.is_none_or(|i| r.iteration < i) {
+            self.first_unmet = Some(r.iteration);
+        }
         record(&mut self.latency, r.duration_ms);
         if let Some(c) = r.cause {
             *self.causes.entry(c).or_default() += 1;
@@ -205,6 +218,7 @@ impl FlowStats {
     /// Merges another fold of the same flow (e.g. from another worker).
     pub fn merge(&mut self, o: &FlowStats) {
         self.iterations += o.iterations;
+        self.interrupted |= o.interrupted;
         self.elapsed = self.elapsed.max(o.elapsed);
         self.passed += o.passed;
         self.failed += o.failed;
@@ -229,6 +243,11 @@ impl FlowStats {
             if keep {
                 self.first_failures.insert(*c, r.clone());
             }
+        }
+        if let Some(i) = o.first_unmet
+            && self.first_unmet.is_none_or(|mine| i < mine)
+        {
+            self.first_unmet = Some(i);
         }
         if self.example.as_ref().is_none_or(|e| o.example.as_ref().is_some_and(|x| x.iteration < e.iteration)) {
             self.example = o.example.clone();

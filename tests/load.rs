@@ -160,7 +160,25 @@ async fn a_user_pool_makes_racing_logins_visible_as_stale_iv() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn until_fail_stops_at_the_first_failure_and_prints_its_reproducer() {
+async fn until_fail_stops_at_the_first_iteration_that_breaks_the_expectation() {
+    // userinfo-first with its expectation turned to pass: the first stale
+    // login breaks it.
+    let dir = tempdir();
+    let flow_path = dir.path().join("seed-order.yaml");
+    let text = std::fs::read_to_string("flows/userinfo-first.yaml").unwrap();
+    std::fs::write(&flow_path, text.replace("outcome: fail\n  cause: stale_iv", "outcome: pass")).unwrap();
+    let fp = flow_path.to_str().unwrap();
+    let (code, out, r) = run_json(&[fp, "--rotation", "0.3", "--seed", "3", "--repeat", "5000", "--until-fail"]).await;
+    assert_eq!(code, 1);
+    let f = &r["flows"][0];
+    assert!(f["iterations"].as_u64().unwrap() < 100, "stopped early: {}", f["iterations"]);
+    assert!(f["failed"].as_u64().unwrap() >= 1);
+    let first = f["first_unmet"].as_u64().unwrap();
+    assert!(out.contains(&format!("first iteration that broke the expectation (pass): {first}")), "{out}");
+    assert!(out.contains(&format!("--replay 3:{first}")), "{out}");
+
+    // The shipped flow expects the failure: a stale login meets it, so the
+    // run stops at the first login that *worked*.
     let (code, out, r) = run_json(&[
         "flows/userinfo-first.yaml",
         "--rotation",
@@ -175,8 +193,14 @@ async fn until_fail_stops_at_the_first_failure_and_prints_its_reproducer() {
     assert_eq!(code, 1);
     let f = flow(&r, "userinfo-first");
     assert!(f["iterations"].as_u64().unwrap() < 100, "stopped early: {}", f["iterations"]);
-    assert_eq!(f["failed"], 1);
-    assert!(out.contains("first failure at iteration") && out.contains("--replay 3:"), "{out}");
+    assert!(f["passed"].as_u64().unwrap() >= 1, "{f}");
+    let first = f["first_unmet"].as_u64().unwrap();
+    assert!(out.contains(&format!("broke the expectation (fail (stale_iv)): {first}")), "{out}");
+    // Its reproducer shows that login working.
+    let (code, out, _) =
+        wxflow(&["run", "flows/userinfo-first.yaml", "--replay", &format!("3:{first}"), "--rotation", "0.3"]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("expected fail (stale_iv), got pass"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -186,14 +210,15 @@ async fn the_open_model_starts_iterations_at_the_given_rate() {
     assert!((50..=101).contains(&n), "about 100 iterations in 1 s at 100/s, got {n}: {out}");
 }
 
+/// Starts a long run of two flows, sends `signal` once 1.5 s in (twice if
+/// `twice`), and returns (exit code, stdout, JSON report, JUnit report).
 #[cfg(unix)]
-#[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_stops_cleanly_and_still_writes_every_report() {
+async fn cut_short(signal: &str, twice: bool) -> (Option<i32>, String, Value, String) {
     let dir = tempdir();
     let (json, xml) = (dir.path().join("r.json"), dir.path().join("r.xml"));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_wxflow"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["run", "flows/login-first.yaml", "--duration", "60s", "--concurrency", "4"])
+        .args(["run", "flows/login-first.yaml", "flows/userinfo-first.yaml", "--duration", "60s", "--concurrency", "4"])
         .arg("--report")
         .arg(format!("json={}", json.display()))
         .arg("--report")
@@ -204,17 +229,47 @@ async fn ctrl_c_stops_cleanly_and_still_writes_every_report() {
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let kill = || assert!(std::process::Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    kill();
+    if twice {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        kill();
+    }
     let t = std::time::Instant::now();
     let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
     assert!(t.elapsed() < std::time::Duration::from_secs(15), "stopped within the grace period");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("interrupted"), "{stdout}");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_valid_report(&report);
+    (out.status.code(), stdout, report, std::fs::read_to_string(&xml).unwrap())
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_sigterm_and_sighup_stop_cleanly_write_every_report_and_exit_128_plus_the_signal() {
+    for (signal, code) in [("-INT", 130), ("-TERM", 143), ("-HUP", 129)] {
+        let (status, stdout, report, junit) = cut_short(signal, false).await;
+        assert_eq!(status, Some(code), "{signal}: {stdout}");
+        assert!(stdout.contains("interrupted") && stdout.contains("1 not run"), "{signal}: {stdout}");
+        assert_eq!(report["interrupted"], true);
+        let f = flow(&report, "login-first");
+        assert!(f["iterations"].as_u64().unwrap() > 0 && f["failed"] == 0, "what finished is counted: {f}");
+        assert_eq!(f["interrupted"], true);
+        // The flow that never started is in every report, as not run.
+        let nr = flow(&report, "userinfo-first");
+        assert_eq!((nr["iterations"].as_u64(), nr["interrupted"].as_bool()), (Some(0), Some(true)));
+        assert_eq!(report["summary"]["not_run"], 1);
+        let doc = roxmltree::Document::parse(&junit).unwrap();
+        let case = doc.descendants().find(|n| n.attribute("name") == Some("userinfo-first")).unwrap();
+        assert!(case.children().any(|c| c.has_tag_name("skipped")), "{junit}");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_signal_stops_at_once_and_still_writes_what_finished() {
+    let (status, stdout, report, _) = cut_short("-TERM", true).await;
+    assert_eq!(status, Some(143), "{stdout}");
     assert_eq!(report["interrupted"], true);
-    let f = flow(&report, "login-first");
-    assert!(f["iterations"].as_u64().unwrap() > 0 && f["failed"] == 0, "what finished is counted: {f}");
-    roxmltree::Document::parse(&std::fs::read_to_string(&xml).unwrap()).unwrap();
+    assert!(flow(&report, "login-first")["iterations"].as_u64().unwrap() > 0);
 }

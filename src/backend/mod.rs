@@ -227,10 +227,18 @@ async fn access_token(b: &Backend, refresh: bool) -> Result<String, Failure> {
 
 /// Sends a WeChat API request; parses the body as JSON whatever its type
 /// (WeChat labels JSON as text/plain).
+/// Errors name `url` without its query and reqwest's error without its URL:
+/// the query holds the appsecret or the access token.
 async fn wechat_call(req: reqwest::RequestBuilder, url: &str) -> Result<Value, Failure> {
     let unreachable = |e: String| Failure(StatusCode::BAD_GATEWAY, codes::WECHAT_UNREACHABLE, e);
-    let resp = req.send().await.map_err(|e| unreachable(format!("WeChat API at {url} failed: {e}")))?;
-    let text = resp.text().await.map_err(|e| unreachable(format!("WeChat API body: {e}")))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| unreachable(format!("WeChat API at {url} failed: {}", crate::error_chain(&e.without_url()))))?;
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| unreachable(format!("WeChat API body: {}", crate::error_chain(&e.without_url()))))?;
     serde_json::from_str(&text).map_err(|e| unreachable(format!("WeChat API at {url} answered non-JSON ({e})")))
 }
 

@@ -2,6 +2,7 @@
 
 use super::result::StepResult;
 use crate::flow::Cause;
+use crate::wechat::api;
 use serde_json::Value;
 
 /// How a step's request failed before any answer.
@@ -20,8 +21,14 @@ pub fn backend_code(body: &Value) -> Option<i64> {
 
 const STALE_FIX: &str = "call wx.login before getUserInfo (or call getUserInfo again after login)";
 
-/// Classifies a failed http step. `code_age_ms` is the age of the login
-/// code it sent, per the mock.
+/// Classifies a failed http step from what the backend answered, with the
+/// mock's ground truth (the step's payload freshness) as the supporting
+/// fact. `code_age_ms` is the age of the login code it sent, per the mock.
+///
+/// In order: no answer (timeout, connection); a WeChat code error in the
+/// body (its own cause, even with a stale payload along); a 5xx (the
+/// backend crashed, whatever it was sent); a stale payload rejected with a
+/// 4xx or an error code (`stale_iv`); then the backend's own codes.
 pub fn classify(
     step: &StepResult,
     transport: Option<&Transport>,
@@ -42,28 +49,75 @@ pub fn classify(
             }
         };
     }
-    if let Some((sealed, current)) = step.stale() {
+    let code = body.and_then(backend_code);
+    let msg = body.and_then(|b| b.get("msg").or_else(|| b.get("errmsg"))).and_then(Value::as_str).unwrap_or("");
+    let status = status.unwrap_or(0);
+    let stale = step.stale();
+    let stale_note = stale
+        .map(|(sealed, exchanged)| {
+            format!(" (the payload it carried was stale too: sealed with gen {sealed}, the code exchange returned gen {exchanged})")
+        })
+        .unwrap_or_default();
+    match code {
+        Some(c) if c == api::CODE_BEEN_USED.errcode => {
+            return (
+                Cause::CodeReused,
+                format!(
+                    "the login code was exchanged twice (40163): a wx.login code works once; get a new code for every login request, and do not let two requests share one{stale_note}"
+                ),
+            );
+        }
+        Some(c) if c == api::INVALID_CODE.errcode => {
+            return if code_age_ms.is_some_and(|a| a > crate::mock::state::CODE_TTL_MS) {
+                (
+                    Cause::CodeExpired,
+                    format!(
+                        "the login code was older than 5 minutes when exchanged (40029): call wx.login right before the login request{stale_note}"
+                    ),
+                )
+            } else {
+                (
+                    Cause::CodeInvalid,
+                    format!(
+                        "WeChat called the login code invalid (40029) although it was fresh: the backend exchanged it with another appid than the Mini Program's, or sent it altered{stale_note}"
+                    ),
+                )
+            };
+        }
+        Some(c) if c == api::INVALID_APPID.errcode || c == api::INVALID_APPSECRET.errcode => {
+            return (
+                Cause::AppCredentials,
+                format!(
+                    "WeChat refused the backend's app credentials ({c}: {msg}): check the appid and appsecret it is configured with{stale_note}"
+                ),
+            );
+        }
+        _ => {}
+    }
+    if status >= 500 {
+        let what = match stale {
+            Some((sealed, exchanged)) => format!(
+                "the iv was stale (sealed with session_key gen {sealed}, the code exchange returned gen {exchanged}) and the backend crashed with HTTP {status} instead of rejecting it: a decrypt or signature failure must be answered as a client error, not thrown"
+            ),
+            None => format!("the backend failed with HTTP {status}"),
+        };
+        let said = code.map(|c| format!(" (code {c}: {msg})")).unwrap_or_default();
+        return (Cause::BackendError, format!("{what}{said}"));
+    }
+    if let Some((sealed, exchanged)) = stale
+        && (status >= 400 || code.is_some())
+    {
         return (
             Cause::StaleIv,
             format!(
-                "encryptedData was sealed before wx.login rotated the session_key (sealed with session_key gen {sealed}, the code exchange returned gen {current}); {STALE_FIX}"
+                "encryptedData was sealed before wx.login rotated the session_key (sealed with session_key gen {sealed}, the code exchange returned gen {exchanged}); {STALE_FIX}"
             ),
         );
     }
-    let code = body.and_then(backend_code);
-    let msg = body.and_then(|b| b.get("msg").or_else(|| b.get("errmsg"))).and_then(Value::as_str).unwrap_or("");
     // A space where base64 had '+' breaks decoding (-41004) or yields
     // garbage (-41003); it cannot break the hex signature.
     let plus_hazard = step.payloads.iter().any(|p| p.has_plus) || msg.contains("space");
     match code {
-        Some(40163) => (
-            Cause::CodeReused,
-            "the login code was exchanged twice (40163): a wx.login code works once; get a new code for every login request, and do not let two requests share one".into(),
-        ),
-        Some(40029) if code_age_ms.is_some_and(|a| a > crate::mock::state::CODE_TTL_MS) => (
-            Cause::CodeExpired,
-            "the login code was older than 5 minutes when exchanged (40029): call wx.login right before the login request".into(),
-        ),
         Some(-41004..=-41002) if plus_hazard => (
             Cause::PlusAsSpace,
             "decryption failed on fresh data whose base64 holds '+': a form or URL decoder turned '+' into a space; percent-encode '+' as %2B (or send JSON) and decode exactly once".into(),
@@ -77,10 +131,17 @@ pub fn classify(
             "the watermark names another appid: the data was sealed for another Mini Program; check the appid the backend uses".into(),
         ),
         Some(c) => (Cause::BackendError, format!("the backend answered code {c}: {msg}")),
-        None if status.is_some_and(|s| !(200..300).contains(&s)) => {
-            (Cause::HttpStatus, format!("the backend answered HTTP {}", status.unwrap_or(0)))
+        None if !(200..300).contains(&status) => (Cause::HttpStatus, format!("the backend answered HTTP {status}")),
+        None => {
+            let reason = step.reason.clone().unwrap_or_else(|| "an assertion failed".into());
+            match stale {
+                Some((sealed, exchanged)) => (
+                    Cause::Assertion,
+                    format!("{reason}; the backend accepted a stale payload (sealed with gen {sealed}, the code exchange returned gen {exchanged}) without an error: it checks neither the signature nor the decryption"),
+                ),
+                None => (Cause::Assertion, reason),
+            }
         }
-        None => (Cause::Assertion, step.reason.clone().unwrap_or_else(|| "an assertion failed".into())),
     }
 }
 
@@ -111,11 +172,42 @@ mod tests {
     }
 
     #[test]
-    fn a_stale_payload_is_the_cause_whatever_the_backend_said() {
+    fn a_stale_payload_rejected_as_a_client_error_is_stale_iv() {
         let s = step(Freshness::Stale { sealed: 1, current: 2 }, true);
         let (c, d) = classify(&s, None, Some(&json!({"code": -41003})), Some(401), None);
         assert_eq!(c, Cause::StaleIv);
         assert!(d.contains("gen 1") && d.contains("gen 2") && d.contains("call wx.login before getUserInfo"), "{d}");
+        // An error code in a 200 answer is a rejection too.
+        assert_eq!(cause(&s, json!({"code": -40001}), 200, None), Cause::StaleIv);
+        assert_eq!(cause(&s, json!({"errcode": 41003}), 200, None), Cause::StaleIv);
+    }
+
+    #[test]
+    fn a_stale_payload_answered_with_5xx_is_a_backend_crash() {
+        let s = step(Freshness::Stale { sealed: 1, current: 2 }, false);
+        let (c, d) = classify(&s, None, None, Some(500), None);
+        assert_eq!(c, Cause::BackendError);
+        assert!(d.contains("stale") && d.contains("crashed with HTTP 500 instead of rejecting it"), "{d}");
+        assert_eq!(cause(&s, json!({"code": -41003}), 502, None), Cause::BackendError);
+    }
+
+    #[test]
+    fn code_errors_are_their_own_cause_even_with_a_stale_payload() {
+        let s = step(Freshness::Stale { sealed: 1, current: 2 }, false);
+        assert_eq!(cause(&s, json!({"code": 40029}), 401, Some(1_000)), Cause::CodeInvalid);
+        assert_eq!(cause(&s, json!({"code": 40029}), 401, Some(301_000)), Cause::CodeExpired);
+        assert_eq!(cause(&s, json!({"code": 40163}), 401, None), Cause::CodeReused);
+        assert_eq!(cause(&s, json!({"errcode": 40013}), 502, None), Cause::AppCredentials);
+        assert_eq!(cause(&s, json!({"errcode": 40125}), 200, None), Cause::AppCredentials);
+    }
+
+    #[test]
+    fn a_stale_payload_accepted_without_error_is_an_assertion_failure_that_says_so() {
+        let mut s = step(Freshness::Stale { sealed: 1, current: 2 }, false);
+        s.reason = Some("$.data.token: expected a value, got nothing".into());
+        let (c, d) = classify(&s, None, Some(&json!({"code": 0})), Some(200), None);
+        assert_eq!(c, Cause::Assertion);
+        assert!(d.contains("accepted a stale payload"), "{d}");
     }
 
     #[test]
@@ -123,10 +215,11 @@ mod tests {
         let fresh = step(Freshness::Fresh, false);
         assert_eq!(cause(&fresh, json!({"code": 40163}), 401, None), Cause::CodeReused);
         assert_eq!(cause(&fresh, json!({"code": 40029}), 401, Some(301_000)), Cause::CodeExpired);
-        assert_eq!(cause(&fresh, json!({"code": 40029}), 401, Some(1_000)), Cause::BackendError);
+        assert_eq!(cause(&fresh, json!({"code": 40029}), 401, Some(1_000)), Cause::CodeInvalid);
         assert_eq!(cause(&fresh, json!({"code": -40001}), 401, None), Cause::SignatureMismatch);
         assert_eq!(cause(&fresh, json!({"errcode": 45011}), 502, None), Cause::BackendError);
-        assert_eq!(cause(&fresh, json!({"code": 0}), 500, None), Cause::HttpStatus);
+        assert_eq!(cause(&fresh, json!({"code": 0}), 500, None), Cause::BackendError);
+        assert_eq!(cause(&fresh, json!({"code": 0}), 404, None), Cause::HttpStatus);
         assert_eq!(cause(&fresh, json!({"ok": true}), 200, None), Cause::Assertion);
     }
 

@@ -1,8 +1,8 @@
 //! HTTP plumbing of the engine: rendering a step's request, reading an
-//! answer with a size cap and time to first byte, and masking secrets in
-//! what results keep.
+//! answer with a size cap and time to first byte.
 
 use super::diagnose::Transport;
+use crate::error_chain;
 use crate::flow::model::HttpStep;
 use crate::flow::template::{render_text, render_value};
 use serde_json::Value;
@@ -13,28 +13,6 @@ use std::time::{Duration, Instant};
 const KEPT_BODY: usize = 16 * 1024;
 /// Answers are read up to this many bytes.
 const MAX_BODY: usize = 1024 * 1024;
-
-pub(super) fn is_secret_key(k: &str) -> bool {
-    matches!(k.to_lowercase().as_str(), "session_key" | "secret" | "appsecret" | "access_token")
-}
-
-/// Masks the values of secret JSON fields and query/form parameters.
-pub fn mask_secrets(text: &str) -> String {
-    static RE: std::sync::OnceLock<(regex::Regex, regex::Regex)> = std::sync::OnceLock::new();
-    let (json_re, query_re) = RE.get_or_init(|| {
-        (
-            regex::Regex::new(r#""(session_key|sessionKey|secret|appsecret|access_token)"(\s*:\s*)"([^"]*)""#)
-                .expect("valid regex"),
-            regex::Regex::new(r"\b(session_key|secret|appsecret|access_token)=([^&\s]*)").expect("valid regex"),
-        )
-    });
-    let text = json_re.replace_all(text, |c: &regex::Captures| {
-        format!("\"{}\"{}\"{}\"", &c[1], &c[2], crate::wechat::mask(&c[3], false))
-    });
-    query_re
-        .replace_all(&text, |c: &regex::Captures| format!("{}={}", &c[1], crate::wechat::mask(&c[2], false)))
-        .into_owned()
-}
 
 pub(super) fn cut(text: &str) -> String {
     if text.len() <= KEPT_BODY {
@@ -74,21 +52,6 @@ pub(super) fn render_request(h: &HttpStep, scope: &serde_json::Map<String, Value
     Ok((url, headers, body, if has_ct { None } else { ct }))
 }
 
-/// The full chain of an error, for messages like "connection refused".
-pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = inner.source();
-    }
-    s
-}
-
 pub(super) type Answer = (u16, Duration, BTreeMap<String, String>, String);
 
 pub(super) async fn read_answer(req: reqwest::RequestBuilder) -> Result<Answer, Transport> {
@@ -113,15 +76,4 @@ pub(super) async fn read_answer(req: reqwest::RequestBuilder) -> Result<Answer, 
         bytes.extend_from_slice(&chunk);
     }
     Ok((status, ttfb, headers, String::from_utf8_lossy(&bytes).into_owned()))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn secrets_are_masked_in_json_and_queries() {
-        let t = r#"{"session_key":"tiihtNczf5v6AKRyjwEUhQ==","x":1} ?appid=wx&secret=abcdef123&js_code=1"#;
-        let m = super::mask_secrets(t);
-        assert!(!m.contains("tiihtNczf5v6AKRyjwEUhQ==") && !m.contains("abcdef123"), "{m}");
-        assert!(m.contains(r#""session_key":"tiih…(masked)""#) && m.contains("secret=abcd…(masked)"), "{m}");
-    }
 }

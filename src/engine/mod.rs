@@ -5,8 +5,8 @@ pub mod assertions;
 pub mod diagnose;
 mod http;
 
-pub use http::mask_secrets;
-use http::{cut, error_chain, is_secret_key, read_answer, render_request};
+use crate::error_chain;
+use http::{cut, read_answer, render_request};
 pub mod result;
 
 pub use result::{Exchange, FlowResult, Freshness, Outcome, PayloadUse, RunEvent, StepResult};
@@ -15,6 +15,7 @@ use crate::flow::model::{ExpectedOutcome, HttpStep, SleepClock, StepKind, WxApi,
 use crate::flow::template::render_value;
 use crate::flow::{Cause, Flow};
 use crate::mock::{CLIENT_PREFIX, Rotation};
+use crate::redact::{self, Redactor};
 use diagnose::Transport;
 use serde_json::{Value, json};
 use std::sync::{Arc, RwLock};
@@ -31,7 +32,10 @@ pub struct Engine {
     /// Overrides every flow's rotation policy (`--rotation`); the dashboard
     /// changes it while a load run goes on.
     rotation: Arc<RwLock<Option<Rotation>>>,
-    pub reveal_secrets: bool,
+    /// Masks secrets in everything a result keeps (unless revealing).
+    redactor: Redactor,
+    /// The app every client-side request names; the mock's first if `None`.
+    appid: Option<String>,
     /// The mock itself when it runs in this process: ground truth is read
     /// directly instead of over HTTP (a third of a flow's requests).
     local: Option<crate::mock::Mock>,
@@ -60,9 +64,23 @@ impl Engine {
             target: target.trim_end_matches('/').into(),
             seed,
             rotation: Arc::new(RwLock::new(rotation)),
-            reveal_secrets,
+            redactor: Redactor::new(reveal_secrets, vec![]),
+            appid: None,
             local: None,
         }
+    }
+
+    /// Names this app in every client-side request (wx steps, the mock clock).
+    pub fn with_appid(mut self, appid: Option<String>) -> Self {
+        self.appid = appid;
+        self
+    }
+
+    /// Masks these secrets (the apps' appsecrets) by value wherever they
+    /// appear in results.
+    pub fn with_known_secrets(mut self, secrets: Vec<String>) -> Self {
+        self.redactor = Redactor::new(self.redactor.reveal(), secrets);
+        self
     }
 
     /// Reads ground truth from this in-process mock instead of over HTTP.
@@ -101,6 +119,8 @@ impl Engine {
         }
         let mut produced: Vec<Produced> = vec![];
         let mut steps = vec![];
+        // Secret values this iteration has seen, masked wherever they recur.
+        let mut seen = vec![];
         let mut stopped = false;
         for step in &flow.steps {
             if stopped {
@@ -129,14 +149,7 @@ impl Engine {
             if r.outcome == Outcome::Fail && !step.continue_on_error {
                 stopped = true;
             }
-            r.captures = r
-                .captures
-                .into_iter()
-                .map(|(k, v)| {
-                    let v = self.mask_value(&k, v);
-                    (k, v)
-                })
-                .collect();
+            self.redact(&mut r, &mut seen);
             if let Some(tx) = events {
                 let _ = tx.send(RunEvent::Step { flow: flow.id.clone(), iteration, step: Box::new(r.clone()) }).await;
             }
@@ -193,6 +206,9 @@ impl Engine {
     ) -> StepResult {
         let mut r = StepResult::skipped(id, String::new());
         let mut body = json!({ "user": user });
+        if let Some(appid) = &self.appid {
+            body["appid"] = json!(appid);
+        }
         if api == WxApi::Login {
             if let Some(rot) = self.rotation().or(flow.mock.rotation) {
                 body["rotation"] = json!(rot);
@@ -279,7 +295,10 @@ impl Engine {
                 r
             }
             SleepClock::Mock => {
-                let body = json!({ "user": user, "advance_secs": d.as_secs_f64() });
+                let mut body = json!({ "user": user, "advance_secs": d.as_secs_f64() });
+                if let Some(appid) = &self.appid {
+                    body["appid"] = json!(appid);
+                }
                 match self.post_mock("/clock", &body).await {
                     Ok((200, _)) => {
                         StepResult { value: Some(json!({ "mock_clock_advanced_s": d.as_secs_f64() })), ..r }
@@ -312,9 +331,9 @@ impl Engine {
         }
         let mut exchange = Exchange {
             method: h.method.to_string(),
-            url: self.mask_text(&url),
-            request_headers: headers.iter().map(|(k, v)| (k.clone(), self.mask_text(v))).collect(),
-            request_body: self.mask_text(&cut(&body)),
+            url: url.clone(),
+            request_headers: headers.iter().cloned().collect(),
+            request_body: cut(&body),
             ..Exchange::default()
         };
         let sent = format!("{url}\n{body}");
@@ -339,8 +358,8 @@ impl Engine {
         };
         let json: Option<Value> = serde_json::from_str(&text).ok();
         exchange.status = Some(status);
-        exchange.response_headers = resp_headers.iter().map(|(k, v)| (k.clone(), self.mask_text(v))).collect();
-        exchange.response_body = self.mask_text(&cut(&text));
+        exchange.response_headers = resp_headers.clone();
+        exchange.response_body = cut(&text);
         r.exchange = Some(exchange);
         let code_age = self.freshness(&mut r, produced, &sent).await;
         let answer = assertions::Answer { status, headers: &resp_headers, text: &text, json: json.as_ref(), duration };
@@ -431,18 +450,44 @@ impl Engine {
         resp.json().await.ok()
     }
 
-    /// Masks secrets (session_key, secret, access_token) in text.
-    pub fn mask_text(&self, text: &str) -> String {
-        if self.reveal_secrets { text.to_string() } else { mask_secrets(text) }
-    }
-
-    fn mask_value(&self, key: &str, v: Value) -> Value {
-        match v {
-            Value::String(s) if !self.reveal_secrets && is_secret_key(key) => {
-                Value::String(crate::wechat::mask(&s, false))
+    /// Masks the secrets in what a step's result keeps, by key and by value,
+    /// first learning the secret values its exchange and captures hold. The
+    /// step's `value` (what later templates see) keeps them: it never leaves.
+    fn redact(&self, r: &mut StepResult, seen: &mut Vec<String>) {
+        if self.redactor.reveal() {
+            return;
+        }
+        if let Some(x) = &r.exchange {
+            for text in [&x.url, &x.request_body, &x.response_body] {
+                Redactor::harvest(text, seen);
             }
-            Value::String(s) => Value::String(self.mask_text(&s)),
-            other => other,
+            for (k, v) in x.request_headers.iter().chain(&x.response_headers) {
+                if redact::is_secret_name(k) {
+                    redact::remember(v, seen);
+                }
+            }
+        }
+        for (k, v) in &r.captures {
+            if let (true, Some(v)) = (redact::is_secret_name(k), v.as_str()) {
+                redact::remember(v, seen);
+            }
+        }
+        let red = &self.redactor;
+        if let Some(x) = &mut r.exchange {
+            x.url = red.text(&x.url, seen);
+            x.request_body = red.text(&x.request_body, seen);
+            x.response_body = red.text(&x.response_body, seen);
+            for (k, v) in x.request_headers.iter_mut().chain(x.response_headers.iter_mut()) {
+                *v = red.named(k, v, seen);
+            }
+        }
+        for (k, v) in r.captures.iter_mut() {
+            if let Value::String(s) = v {
+                *s = red.named(k, s, seen);
+            }
+        }
+        for text in [&mut r.reason, &mut r.diagnosis].into_iter().flatten() {
+            *text = red.text(text, seen);
         }
     }
 }

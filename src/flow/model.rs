@@ -114,6 +114,11 @@ pub enum Cause {
     CodeReused,
     /// 40029 for a code older than five minutes.
     CodeExpired,
+    /// 40029 for a code that was not expired: unknown to WeChat, or issued
+    /// for another appid.
+    CodeInvalid,
+    /// 40013 / 40125: WeChat refused the backend's appid or appsecret.
+    AppCredentials,
     /// -40001: signature mismatch on fresh data.
     SignatureMismatch,
     /// Fresh data whose base64 `+` came back as a space.
@@ -136,6 +141,8 @@ impl Cause {
             Cause::StaleIv => "stale_iv",
             Cause::CodeReused => "code_reused",
             Cause::CodeExpired => "code_expired",
+            Cause::CodeInvalid => "code_invalid",
+            Cause::AppCredentials => "app_credentials",
             Cause::SignatureMismatch => "signature_mismatch",
             Cause::PlusAsSpace => "plus_as_space",
             Cause::BackendError => "backend_error",

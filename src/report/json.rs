@@ -41,6 +41,8 @@ fn flow(f: &FlowStats) -> Value {
         },
         "http_requests": f.http_requests,
         "reproduce": f.reproduce.iter().map(|(c, cmd)| (c.as_str().to_string(), json!(cmd))).collect::<serde_json::Map<_, _>>(),
+        "first_unmet": f.first_unmet,
+        "interrupted": f.interrupted,
         "first_failures": f.first_failures.iter().map(|(c, r)| (c.as_str().to_string(), json!(r))).collect::<serde_json::Map<_, _>>(),
         "example": f.example,
     })
@@ -48,8 +50,7 @@ fn flow(f: &FlowStats) -> Value {
 
 /// The report as a JSON value.
 pub fn to_value(r: &RunReport) -> Value {
-    let met = r.flows.iter().filter(|f| f.expectation_met()).count();
-    let not_met = r.flows.len() - met;
+    let (met, not_met, not_run) = r.met_counts();
     json!({
         "report_version": REPORT_VERSION,
         "wxflow_version": env!("CARGO_PKG_VERSION"),
@@ -63,6 +64,7 @@ pub fn to_value(r: &RunReport) -> Value {
             "flows": r.flows.len(),
             "expectations_met": met,
             "expectations_not_met": not_met,
+            "not_run": not_run,
             "iterations": r.iterations(),
             "passed": r.flows.iter().map(|f| f.passed).sum::<u64>(),
             "failed": r.flows.iter().map(|f| f.failed).sum::<u64>(),

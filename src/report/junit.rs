@@ -25,7 +25,11 @@ pub fn to_string(r: &RunReport) -> Result<String, quick_junit::SerializeError> {
             }
         );
         let diagnosis = f.first_failures.values().next().and_then(|x| x.diagnosis.clone()).unwrap_or_default();
-        let mut status = if f.expectation_met() {
+        let mut status = if f.iterations == 0 && f.interrupted {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message("not run: the run was interrupted before this flow started");
+            s
+        } else if f.expectation_met() {
             TestCaseStatus::success()
         } else {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);

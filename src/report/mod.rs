@@ -40,15 +40,17 @@ impl RunReport {
         f.expectation_met() && !self.thresholds.iter().any(|t| t.breached && t.flow == f.flow)
     }
 
-    /// Flows that passed (see [`RunReport::flow_ok`]), and those that did not.
-    pub fn met_counts(&self) -> (usize, usize) {
+    /// Flows that passed (see [`RunReport::flow_ok`]), those that did
+    /// not, and those a signal kept from starting.
+    pub fn met_counts(&self) -> (usize, usize, usize) {
         let ok = self.flows.iter().filter(|f| self.flow_ok(f)).count();
-        (ok, self.flows.len() - ok)
+        let not_run = self.flows.iter().filter(|f| f.iterations == 0 && f.interrupted).count();
+        (ok, self.flows.len() - ok - not_run, not_run)
     }
 
     /// Exit 0 when every flow passed.
     pub fn success(&self) -> bool {
-        self.met_counts().1 == 0 && !self.flows.is_empty()
+        self.met_counts() == (self.flows.len(), 0, 0) && !self.flows.is_empty()
     }
 
     pub fn iterations(&self) -> u64 {

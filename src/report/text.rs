@@ -156,8 +156,13 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
         "  {}",
         if f.expectation_met() { st.green(&format!("✓ {met}")) } else { st.red(&format!("✗ {met}")) }
     );
+    let how = if f.reproduce_whole_load {
+        "reproduce (shared users race: the whole load, not one iteration)"
+    } else {
+        "reproduce"
+    };
     for (cause, r) in &f.first_failures {
-        let repro = f.reproduce.get(cause).map(|c| format!(" · reproduce: {c}")).unwrap_or_default();
+        let repro = f.reproduce.get(cause).map(|c| format!(" · {how}: {c}")).unwrap_or_default();
         let _ = writeln!(out, "  first {}: iteration {}{repro}", cause.as_str(), r.iteration);
     }
     out
@@ -173,8 +178,11 @@ pub fn closing(r: &RunReport, st: Style) -> String {
     if r.interrupted {
         let _ = writeln!(out, "{}", st.yellow("interrupted: the figures cover the iterations that finished"));
     }
-    let (met, not_met) = r.met_counts();
-    let line = format!("{met} passed, {not_met} failed");
-    let _ = writeln!(out, "{}", if not_met == 0 { st.green(&line) } else { st.red(&line) });
+    let (met, not_met, not_run) = r.met_counts();
+    let mut line = format!("{met} passed, {not_met} failed");
+    if not_run > 0 {
+        let _ = write!(line, ", {not_run} not run");
+    }
+    let _ = writeln!(out, "{}", if not_met + not_run == 0 { st.green(&line) } else { st.red(&line) });
     out
 }
