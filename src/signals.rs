@@ -56,18 +56,18 @@ impl Signals {
 
 /// Listeners for SIGINT, SIGTERM and SIGHUP.
 #[cfg(unix)]
-struct Listeners([tokio::signal::unix::Signal; 3]);
+pub struct Listeners([tokio::signal::unix::Signal; 3]);
 
 #[cfg(unix)]
 impl Listeners {
-    fn new() -> Option<Listeners> {
+    pub fn new() -> Option<Listeners> {
         use tokio::signal::unix::{SignalKind, signal};
         let kinds = [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()];
         Some(Listeners([signal(kinds[0]).ok()?, signal(kinds[1]).ok()?, signal(kinds[2]).ok()?]))
     }
 
     /// The next signal: its number and name.
-    async fn next(&mut self) -> (i32, &'static str) {
+    pub async fn next(&mut self) -> (i32, &'static str) {
         let [int, term, hup] = &mut self.0;
         tokio::select! {
             _ = int.recv() => (2, "SIGINT (Ctrl-C)"),
@@ -78,15 +78,15 @@ impl Listeners {
 }
 
 #[cfg(not(unix))]
-struct Listeners;
+pub struct Listeners;
 
 #[cfg(not(unix))]
 impl Listeners {
-    fn new() -> Option<Listeners> {
+    pub fn new() -> Option<Listeners> {
         Some(Listeners)
     }
 
-    async fn next(&mut self) -> (i32, &'static str) {
+    pub async fn next(&mut self) -> (i32, &'static str) {
         let _ = tokio::signal::ctrl_c().await;
         (2, "Ctrl-C")
     }

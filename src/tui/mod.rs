@@ -83,19 +83,31 @@ pub async fn run(args: TuiArgs) -> Result<ExitCode, InvalidInput> {
         .map_err(InvalidInput)?;
     let embedded = t.local.is_some();
     let (mock_url, target_url) = (t.mock_url, t.target_url);
-    let engine = Arc::new(Engine::new(&mock_url, &target_url, args.seed, None, false).with_local_mock(t.local));
+    let engine = Arc::new(
+        Engine::new(&mock_url, &target_url, args.seed, None, false)
+            .with_local_mock(t.local)
+            .with_appid(t.appid)
+            .with_known_secrets(t.secrets),
+    );
     let mut app = App::new(entries, args.seed, &mock_url, &target_url);
     if let Some(faults) = mock_faults(&mock_url).await {
         app.update(Message::MockSettings { faults });
     }
     let result = event_loop(&mut app, engine, embedded).await;
     servers.cancel();
-    result.map(|()| ExitCode::SUCCESS).map_err(|e| InvalidInput(format!("terminal: {e}")))
+    match result {
+        Ok(None) => Ok(ExitCode::SUCCESS),
+        Ok(Some(signo)) => Ok(ExitCode::from((128 + signo) as u8)),
+        Err(e) => Err(InvalidInput(format!("terminal: {e}"))),
+    }
 }
 
-async fn event_loop(app: &mut App, engine: Arc<Engine>, embedded: bool) -> std::io::Result<()> {
+/// Runs the dashboard until quit; `Some(signal)` when a signal ended it.
+async fn event_loop(app: &mut App, engine: Arc<Engine>, embedded: bool) -> std::io::Result<Option<i32>> {
     let mut terminal = ratatui::try_init()?;
     let _guard = TerminalGuard;
+    let mut signals = crate::signals::Listeners::new();
+    let mut signalled = None;
     let mut keys = EventStream::new();
     let mut frame = tokio::time::interval(FRAME);
     let mut second = tokio::time::interval(Duration::from_secs(1));
@@ -121,7 +133,15 @@ async fn event_loop(app: &mut App, engine: Arc<Engine>, embedded: bool) -> std::
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => break,
             },
-            _ = tokio::signal::ctrl_c() => break,
+            (signo, _) = async {
+                match signals.as_mut() {
+                    Some(l) => l.next().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                signalled = Some(signo);
+                break;
+            }
             ev = next_event(&mut current) => {
                 dirty = true;
                 match ev {
@@ -162,7 +182,7 @@ async fn event_loop(app: &mut App, engine: Arc<Engine>, embedded: bool) -> std::
             s.cancel();
         }
     }
-    Ok(())
+    Ok(signalled)
 }
 
 fn spawn_run(engine: Arc<Engine>, flow: Arc<crate::flow::Flow>, plan: Plan) -> (CancellationToken, Receiver<RunEvent>) {
@@ -209,7 +229,8 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
             };
             let replay = Arc::new(
                 Engine::new(&fresh.mock_url, &fresh.backend_url, seed, engine.rotation(), false)
-                    .with_local_mock(Some(fresh.mock)),
+                    .with_local_mock(Some(fresh.mock))
+                    .with_known_secrets(vec![crate::mock::demo_app().secret]),
             );
             let plan = Plan { first_iteration: iteration, step_events: true, ..Plan::default() };
             let (stop, events) = spawn_run(replay, f, plan);
