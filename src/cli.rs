@@ -1,7 +1,16 @@
-//! Command-line types (clap). No logic here.
+//! Command-line types (clap), and the value types its flags parse into, so
+//! a bad flag is refused by clap with its name (exit 2) before anything runs.
 
+use crate::contract::RotationPolicy;
+use crate::flow::model::{Percentile, Threshold};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The most iterations in flight at once (`--concurrency`): beyond it a
+/// 2-core machine only queues, and each worker costs memory.
+pub const MAX_CONCURRENCY: u32 = 10_000;
 
 #[derive(Debug, Parser)]
 #[command(name = "wxflow", version, about = "Finds login bugs in WeChat Mini Programs before users do")]
@@ -54,7 +63,7 @@ pub struct MockArgs {
     pub seed: u64,
     /// session_key rotation on wx.login: never, always, a probability (0.3) or every:N.
     #[arg(long, default_value = "never")]
-    pub rotation: String,
+    pub rotation: RotationPolicy,
     /// Minimum seconds between two refreshes of one user's key.
     #[arg(long)]
     pub rotation_min_period: Option<f64>,
@@ -81,7 +90,7 @@ pub struct BackendArgs {
     #[arg(long, default_value = "127.0.0.1:9100")]
     pub addr: String,
     /// Base URL of the WeChat API (the mock, or https://api.weixin.qq.com).
-    #[arg(long, default_value = "http://127.0.0.1:9000")]
+    #[arg(long, default_value = "http://127.0.0.1:9000", value_parser = base_url)]
     pub wechat_api: String,
     /// The Mini Program's appid (default: the mock's demo app).
     #[arg(long, requires = "secret")]
@@ -97,10 +106,10 @@ pub struct Targets {
     /// Flow files or directories [default: ./flows].
     pub paths: Vec<PathBuf>,
     /// A running mock WeChat service (default: start one on a free loopback port).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = base_url)]
     pub mock: Option<String>,
     /// The backend under test (default: the built-in reference backend). Needs --mock.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = base_url)]
     pub target: Option<String>,
     /// Seed for the mock's keys, ivs, codes and rotation draws.
     #[arg(long, default_value_t = 0)]
@@ -118,40 +127,40 @@ pub struct RunArgs {
     pub targets: Targets,
     /// Override every flow's rotation policy: never, always, 0.3, every:N.
     #[arg(long)]
-    pub rotation: Option<String>,
+    pub rotation: Option<RotationPolicy>,
     /// Write a report: json=PATH or junit=PATH (repeatable).
     #[arg(long = "report", value_name = "KIND=PATH")]
-    pub reports: Vec<String>,
+    pub reports: Vec<ReportSpec>,
     /// Show secrets (session_key, appsecret, tokens) in output and reports.
     #[arg(long)]
     pub reveal_secrets: bool,
     /// Iterations per flow.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub repeat: Option<u64>,
-    /// Iterations in flight at once (with --rate: at most) [default: 1, with --rate 256].
-    #[arg(long)]
-    pub concurrency: Option<usize>,
-    /// Run each flow for this long, e.g. 30s.
-    #[arg(long)]
-    pub duration: Option<String>,
+    /// Iterations in flight at once, at most 10000 (with --rate: at most) [default: 1, with --rate 256].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CONCURRENCY)))]
+    pub concurrency: Option<u32>,
+    /// Run each flow for this long, e.g. 30s (at most 30 days).
+    #[arg(long, value_parser = run_duration)]
+    pub duration: Option<Duration>,
     /// Open model: start this many iterations per second, however fast they finish.
-    #[arg(long)]
+    #[arg(long, value_parser = rate)]
     pub rate: Option<f64>,
     /// Draw iterations from a pool of this many users (so one user can log in twice at once).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub users: Option<u64>,
     /// Re-run exactly iteration I of seed S, alone, in full detail: S:I.
-    #[arg(long, value_name = "S:I")]
-    pub replay: Option<String>,
+    #[arg(long, value_name = "S:I", conflicts_with_all = ["repeat", "concurrency", "duration", "rate", "until_fail"])]
+    pub replay: Option<Replay>,
     /// Stop a flow at its first failed iteration and print how to reproduce it.
     #[arg(long)]
     pub until_fail: bool,
     /// Fail the run when a flow's failure rate exceeds this (0..1).
-    #[arg(long)]
+    #[arg(long, value_parser = fraction)]
     pub max_failure_rate: Option<f64>,
     /// Fail the run when a latency percentile exceeds a limit: STEP:PCT=DUR, e.g. server:p99=500ms or total:p99=1s.
     #[arg(long = "max-latency", value_name = "STEP:PCT=DUR")]
-    pub max_latency: Vec<String>,
+    pub max_latency: Vec<LatencyLimit>,
 }
 
 #[derive(Debug, Args)]
@@ -177,4 +186,116 @@ pub enum SchemaKind {
 pub struct TuiArgs {
     #[command(flatten)]
     pub targets: Targets,
+}
+
+/// `--report KIND=PATH`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSpec {
+    pub kind: ReportKind,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Json,
+    Junit,
+}
+
+impl ReportKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportKind::Json => "JSON",
+            ReportKind::Junit => "JUnit",
+        }
+    }
+}
+
+impl FromStr for ReportSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (kind, path) = s.split_once('=').ok_or("expected json=PATH or junit=PATH")?;
+        let kind = match kind {
+            "json" => ReportKind::Json,
+            "junit" => ReportKind::Junit,
+            other => return Err(format!("unknown kind `{other}` (json, junit)")),
+        };
+        if path.is_empty() {
+            return Err("the report path is empty".into());
+        }
+        Ok(ReportSpec { kind, path: PathBuf::from(path) })
+    }
+}
+
+/// `--replay SEED:ITERATION`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replay {
+    pub seed: u64,
+    pub iteration: u64,
+}
+
+impl FromStr for Replay {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.split_once(':')
+            .and_then(|(seed, i)| Some(Replay { seed: seed.parse().ok()?, iteration: i.parse().ok()? }))
+            .ok_or_else(|| "expected SEED:ITERATION, e.g. 7:1234".into())
+    }
+}
+
+/// `--max-latency STEP:PERCENTILE=DURATION` (`total` for the whole flow).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencyLimit(pub Threshold);
+
+impl FromStr for LatencyLimit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || "expected STEP:PERCENTILE=DURATION, e.g. server:p99=500ms".to_string();
+        let (step, rest) = s.split_once(':').ok_or_else(bad)?;
+        let (pct, dur) = rest.split_once('=').ok_or_else(bad)?;
+        if step.is_empty() {
+            return Err(bad());
+        }
+        let percentile: Percentile = pct.parse()?;
+        let limit = crate::flow::parse_duration(dur)?;
+        let step = (step != "total").then(|| step.to_string());
+        Ok(LatencyLimit(Threshold::Latency { step, percentile, limit_ms: limit.as_secs_f64() * 1e3 }))
+    }
+}
+
+/// A run's `--duration`: more than zero.
+fn run_duration(s: &str) -> Result<Duration, String> {
+    let d = crate::flow::parse_duration(s)?;
+    if d.is_zero() {
+        return Err("a run of 0s runs nothing: give a duration above zero".into());
+    }
+    Ok(d)
+}
+
+fn rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
+        _ => Err("must be a positive number of iterations per second".into()),
+    }
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err("expected a fraction from 0 to 1, e.g. 0.01".into()),
+    }
+}
+
+/// An http(s) base URL with a host and a valid port, without a trailing `/`.
+pub fn base_url(s: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(s).map_err(|e| format!("not a URL ({e}); expected e.g. http://127.0.0.1:9000"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{}` is not http or https", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("a base URL takes no query or fragment".into());
+    }
+    Ok(s.trim_end_matches('/').to_string())
 }

@@ -1,23 +1,15 @@
 //! What each subcommand does, between the CLI types and the library.
 
 use crate::cli::{BackendArgs, DecryptArgs, MockArgs};
-use crate::mock::rotation::parse_fault_arg;
-use crate::mock::{App, Faults, MockConfig, Rotation, demo_app};
+use crate::contract::{CLIENT_PREFIX, Faults, Rotation, parse_fault_arg};
+use crate::mock::{App, MockConfig, demo_app};
 use crate::redact::mask;
 use crate::wechat;
 use std::io::Read;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
-/// Exit codes: 0 expectations met, 1 some were not, 2 invalid input or a
-/// server that could not start.
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_INVALID: u8 = 2;
-
-/// An error that ends the command with exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct InvalidInput(pub String);
+pub use crate::exit::{EXIT_FAILED, EXIT_INVALID, InvalidInput};
 
 fn read_data(arg: &str) -> Result<String, InvalidInput> {
     let text = if arg == "-" {
@@ -52,8 +44,8 @@ pub fn decrypt(args: DecryptArgs) -> Result<ExitCode, InvalidInput> {
 
 /// Turns the mock flags into a config.
 pub fn mock_config(args: &MockArgs) -> Result<MockConfig, InvalidInput> {
-    let policy = args.rotation.parse().map_err(|e| InvalidInput(format!("--rotation: {e}")))?;
-    let rotation = Rotation { policy, min_period_secs: args.rotation_min_period, ttl_secs: args.session_ttl };
+    let rotation =
+        Rotation { policy: args.rotation, min_period_secs: args.rotation_min_period, ttl_secs: args.session_ttl };
     let mut faults = Faults::new();
     for arg in &args.faults {
         let (name, fault) = parse_fault_arg(arg).map_err(|e| InvalidInput(format!("--fault: {e}")))?;
@@ -90,7 +82,7 @@ pub async fn mock(args: MockArgs) -> Result<ExitCode, InvalidInput> {
         crate::outln!("  fault   {name}: {}", serde_json::to_string(f).unwrap_or_default());
     }
     crate::outln!("  server API  {0}/sns/jscode2session, {0}/cgi-bin/token, …", running.url());
-    crate::outln!("  client side {}{}/client/login, …/getUserInfo, …", running.url(), crate::mock::CLIENT_PREFIX);
+    crate::outln!("  client side {}{}/client/login, …/getUserInfo, …", running.url(), CLIENT_PREFIX);
     crate::outln!("Ctrl-C (or SIGTERM) to stop");
     until_signal(stop).await;
     Ok(ExitCode::SUCCESS)
@@ -116,9 +108,23 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Loads and checks flows; prints every error. `Err` means exit 2.
+pub fn load_flows(paths: &[std::path::PathBuf]) -> Result<Vec<crate::flow::Flow>, InvalidInput> {
+    let files = crate::flow::discover(paths).map_err(InvalidInput)?;
+    let (flows, errors) = crate::flow::load_all(&files);
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("{e}\n");
+        }
+        let n = errors.len();
+        return Err(InvalidInput(format!("{n} error{} in flow files; nothing was run", if n == 1 { "" } else { "s" })));
+    }
+    Ok(flows)
+}
+
 /// `wxflow validate`: checks flows; exit 0 when all are valid, else 2.
 pub fn validate(args: crate::cli::ValidateArgs) -> Result<ExitCode, InvalidInput> {
-    let flows = crate::run::load_flows(&crate::cli::flow_paths(&args.paths))?;
+    let flows = load_flows(&crate::cli::flow_paths(&args.paths))?;
     for f in &flows {
         crate::outln!("ok  {}  {} steps  {}", f.file, f.steps.len(), f.name);
     }

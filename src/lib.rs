@@ -8,7 +8,9 @@
 pub mod backend;
 pub mod cli;
 pub mod commands;
+pub mod contract;
 pub mod engine;
+pub mod exit;
 pub mod flow;
 pub mod load;
 pub mod mock;

@@ -1,7 +1,8 @@
 use clap::Parser;
 use std::process::ExitCode;
-use wxflow::cli::{Cli, Command, RunArgs, TuiArgs};
-use wxflow::commands::{self, EXIT_INVALID};
+use wxflow::cli::{Cli, Command, RunArgs, Targets};
+use wxflow::commands;
+use wxflow::exit::EXIT_INVALID;
 
 /// Allocation is a quarter of a load run's CPU under glibc's malloc
 /// (measured with perf); with mimalloc a load run does 1.6× the flows/s.
@@ -35,16 +36,16 @@ async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(a)) => wxflow::run::run(a).await,
-        Some(Command::Tui(a)) if wxflow::tui::interactive() => wxflow::tui::run(a).await,
-        Some(Command::Tui(a)) => wxflow::run::run(headless(a)).await,
+        Some(Command::Tui(a)) if wxflow::tui::interactive() => dashboard(&a.targets).await,
+        Some(Command::Tui(a)) => wxflow::run::run(headless(a.targets)).await,
         Some(Command::Validate(a)) => commands::validate(a),
         Some(Command::Schema(a)) => commands::schema(a),
         Some(Command::Decrypt(a)) => commands::decrypt(a),
         Some(Command::Mock(a)) => commands::mock(a).await,
         Some(Command::Backend(a)) => commands::backend(a).await,
         // No command: the dashboard in a terminal, else a headless run.
-        None if wxflow::tui::interactive() => wxflow::tui::run(TuiArgs::default()).await,
-        None => wxflow::run::run(headless(TuiArgs::default())).await,
+        None if wxflow::tui::interactive() => dashboard(&Targets::default()).await,
+        None => wxflow::run::run(headless(Targets::default())).await,
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");
@@ -52,7 +53,12 @@ async fn run() -> ExitCode {
     })
 }
 
+async fn dashboard(t: &Targets) -> Result<ExitCode, commands::InvalidInput> {
+    let paths = wxflow::cli::flow_paths(&t.paths);
+    wxflow::tui::run(&paths, t.mock.as_deref(), t.target.as_deref(), t.seed).await
+}
+
 /// The headless equivalent of a dashboard invocation.
-fn headless(a: TuiArgs) -> RunArgs {
-    RunArgs { targets: a.targets, ..RunArgs::default() }
+fn headless(targets: Targets) -> RunArgs {
+    RunArgs { targets, ..RunArgs::default() }
 }

@@ -2,13 +2,14 @@
 //! needed, runs each flow by its plan, prints as it goes, and writes the
 //! reports, including after Ctrl-C.
 
-use crate::cli::RunArgs;
-use crate::commands::InvalidInput;
+use crate::cli::{ReportSpec, RunArgs};
+use crate::commands::load_flows;
+use crate::contract::Rotation;
 use crate::engine::{Engine, RunEvent};
+use crate::exit::{EXIT_FAILED, EXIT_INVALID, InvalidInput};
+use crate::flow::Flow;
 use crate::flow::model::Threshold;
-use crate::flow::{self, Flow};
 use crate::load::{self, Plan};
-use crate::mock::Rotation;
 use crate::report::text::{self, Style};
 use crate::report::{RunReport, ThresholdResult};
 use crate::signals::Signals;
@@ -22,12 +23,6 @@ use tokio_util::sync::CancellationToken;
 /// How long running iterations may take to finish after Ctrl-C.
 const GRACE: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ReportKind {
-    Json,
-    Junit,
-}
-
 /// Everything `run` needs, checked.
 pub struct Settings {
     pub paths: Vec<PathBuf>,
@@ -36,7 +31,7 @@ pub struct Settings {
     pub seed: u64,
     pub rotation: Option<Rotation>,
     pub reveal_secrets: bool,
-    pub reports: Vec<(ReportKind, PathBuf)>,
+    pub reports: Vec<ReportSpec>,
     pub plan: Plan,
     /// One iteration per flow: print each in full instead of a summary.
     pub detail: bool,
@@ -48,42 +43,15 @@ fn invalid(msg: impl Into<String>) -> InvalidInput {
 }
 
 impl Settings {
+    /// The flags, parsed by clap, and the rules that span several of them.
     pub fn from_args(a: &RunArgs) -> Result<Settings, InvalidInput> {
-        let rotation = match &a.rotation {
-            Some(r) => Some(Rotation::policy(r.parse().map_err(|e| invalid(format!("--rotation: {e}")))?)),
-            None => None,
-        };
-        let mut reports = vec![];
-        for r in &a.reports {
-            let (kind, path) =
-                r.split_once('=').ok_or_else(|| invalid(format!("--report {r}: expected json=PATH or junit=PATH")))?;
-            let kind = match kind {
-                "json" => ReportKind::Json,
-                "junit" => ReportKind::Junit,
-                other => return Err(invalid(format!("--report {r}: unknown kind `{other}` (json, junit)"))),
-            };
-            reports.push((kind, PathBuf::from(path)));
-        }
-        let duration = match &a.duration {
-            Some(d) => Some(flow::parse_duration(d).map_err(|e| invalid(format!("--duration: {e}")))?),
-            None => None,
-        };
-        if let Some(r) = a.rate
-            && !(r > 0.0 && r.is_finite())
-        {
-            return Err(invalid(format!("--rate {r}: must be a positive number of iterations per second")));
-        }
-        if a.concurrency == Some(0) || a.repeat == Some(0) || a.users == Some(0) {
-            return Err(invalid("--concurrency, --repeat and --users must be at least 1"));
-        }
-        if a.until_fail && a.repeat.is_none() && duration.is_none() {
+        if a.until_fail && a.repeat.is_none() && a.duration.is_none() {
             return Err(invalid("--until-fail needs --repeat N or --duration D to bound it"));
         }
-        let mut seed = a.targets.seed;
         let mut plan = Plan {
-            repeat: a.repeat.unwrap_or(if duration.is_some() { u64::MAX } else { 1 }),
-            concurrency: a.concurrency.unwrap_or(if a.rate.is_some() { 256 } else { 1 }),
-            duration,
+            repeat: a.repeat.unwrap_or(if a.duration.is_some() { u64::MAX } else { 1 }),
+            concurrency: a.concurrency.map_or(if a.rate.is_some() { 256 } else { 1 }, |c| c as usize),
+            duration: a.duration,
             rate: a.rate,
             users: a.users,
             until_fail: a.until_fail,
@@ -91,41 +59,22 @@ impl Settings {
             // The headless runner prints whole iterations; step events are for the dashboard.
             step_events: false,
         };
-        if let Some(r) = &a.replay {
-            let (s, i) = r
-                .split_once(':')
-                .and_then(|(s, i)| Some((s.parse().ok()?, i.parse().ok()?)))
-                .ok_or_else(|| invalid(format!("--replay {r}: expected SEED:ITERATION, e.g. 7:1234")))?;
-            seed = s;
-            plan = Plan { first_iteration: i, users: a.users, ..Plan::default() };
+        let mut seed = a.targets.seed;
+        if let Some(r) = a.replay {
+            seed = r.seed;
+            plan = Plan { first_iteration: r.iteration, users: a.users, ..Plan::default() };
         }
         let detail = plan.repeat == 1 && plan.duration.is_none();
-        let mut thresholds = vec![];
-        if let Some(r) = a.max_failure_rate {
-            if !(0.0..=1.0).contains(&r) {
-                return Err(invalid(format!("--max-failure-rate {r}: expected 0..1")));
-            }
-            thresholds.push(Threshold::FailureRate(r));
-        }
-        for m in &a.max_latency {
-            let bad =
-                || invalid(format!("--max-latency {m}: expected STEP:PERCENTILE=DURATION, e.g. server:p99=500ms"));
-            let (step, rest) = m.split_once(':').ok_or_else(bad)?;
-            let (pct, dur) = rest.split_once('=').ok_or_else(bad)?;
-            thresholds.push(
-                flow::check::latency_threshold(step, pct, dur)
-                    .map_err(|e| invalid(format!("--max-latency {m}: {e}")))?,
-            );
-        }
-        let paths = crate::cli::flow_paths(&a.targets.paths);
+        let mut thresholds: Vec<Threshold> = a.max_failure_rate.map(Threshold::FailureRate).into_iter().collect();
+        thresholds.extend(a.max_latency.iter().map(|l| l.0.clone()));
         Ok(Settings {
-            paths,
+            paths: crate::cli::flow_paths(&a.targets.paths),
             mock: a.targets.mock.clone(),
             target: a.targets.target.clone(),
             seed,
-            rotation,
+            rotation: a.rotation.map(Rotation::policy),
             reveal_secrets: a.reveal_secrets,
-            reports,
+            reports: a.reports.clone(),
             plan,
             detail,
             thresholds,
@@ -166,20 +115,6 @@ impl Settings {
     }
 }
 
-/// Loads and checks flows; prints every error. `Err` means exit 2.
-pub fn load_flows(paths: &[PathBuf]) -> Result<Vec<Flow>, InvalidInput> {
-    let files = flow::discover(paths).map_err(InvalidInput)?;
-    let (flows, errors) = flow::load_all(&files);
-    if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("{e}\n");
-        }
-        let n = errors.len();
-        return Err(invalid(format!("{n} error{} in flow files; nothing was run", if n == 1 { "" } else { "s" })));
-    }
-    Ok(flows)
-}
-
 /// Colour only on a terminal, never with NO_COLOR or in CI.
 pub fn style() -> Style {
     let color = std::io::stdout().is_terminal()
@@ -192,6 +127,7 @@ pub fn style() -> Style {
 pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> {
     let s = Settings::from_args(&args)?;
     let flows = load_flows(&s.paths)?;
+    check_latency_steps(&s.thresholds, &flows)?;
     check_report_paths(&s.reports, &flows)?;
     let signals = Signals::listen();
     let servers = CancellationToken::new();
@@ -201,7 +137,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     let st = style();
     let engine = Arc::new(
         Engine::new(&t.mock_url, &t.target_url, s.seed, s.rotation, s.reveal_secrets)
-            .with_local_mock(t.local)
+            .with_truth(t.local)
             .with_appid(t.appid)
             .with_known_secrets(t.secrets),
     );
@@ -255,9 +191,9 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     servers.cancel();
     let code = match (signals.exit_code(), written) {
         (Some(code), _) => code,
-        (None, Err(())) => crate::commands::EXIT_INVALID,
-        (None, Ok(())) if report.success() => 0,
-        (None, Ok(())) => crate::commands::EXIT_FAILED,
+        (None, Err(())) => EXIT_INVALID,
+        (None, Ok(())) if report.success() => crate::exit::EXIT_OK,
+        (None, Ok(())) => EXIT_FAILED,
     };
     Ok(std::process::ExitCode::from(code))
 }
@@ -390,7 +326,7 @@ pub fn thresholds(flows: &[FlowStats], cli: &[Threshold]) -> Vec<ThresholdResult
                     };
                     // A step this flow does not have is not this flow's limit.
                     let Some(hist) = hist else { continue };
-                    let actual = Latency::of(hist).at(percentile).unwrap_or(0.0);
+                    let actual = Latency::of(hist).at(*percentile);
                     out.push(ThresholdResult {
                         flow: f.flow.clone(),
                         metric: format!("latency {} {percentile} (ms)", step.as_deref().unwrap_or("total")),
@@ -405,10 +341,27 @@ pub fn thresholds(flows: &[FlowStats], cli: &[Threshold]) -> Vec<ThresholdResult
     out
 }
 
+/// Refuses a `--max-latency` limit on a step that no flow being run has.
+fn check_latency_steps(thresholds: &[Threshold], flows: &[Flow]) -> Result<(), InvalidInput> {
+    let ids: Vec<&str> = flows.iter().flat_map(|f| f.steps.iter().map(|s| s.id.as_str())).collect();
+    for t in thresholds {
+        if let Threshold::Latency { step: Some(step), percentile, .. } = t
+            && !ids.contains(&step.as_str())
+        {
+            let hint = crate::flow::error::did_you_mean(step, ids.iter().copied().chain(["total"]))
+                .unwrap_or_else(|| "name a step id of the flows being run, or `total`".into());
+            return Err(invalid(format!(
+                "--max-latency {step}:{percentile}=…: no flow being run has a step `{step}`; {hint}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses, before anything runs, report paths that could not be written
 /// at the end: a missing parent, a directory, no write permission, two
 /// reports on one path, or a report over one of the flow files.
-pub fn check_report_paths(reports: &[(ReportKind, PathBuf)], flows: &[Flow]) -> Result<(), InvalidInput> {
+pub fn check_report_paths(reports: &[ReportSpec], flows: &[Flow]) -> Result<(), InvalidInput> {
     let canon = |p: &std::path::Path| -> Option<PathBuf> {
         let parent = match p.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.canonicalize().ok()?,
@@ -418,7 +371,7 @@ pub fn check_report_paths(reports: &[(ReportKind, PathBuf)], flows: &[Flow]) -> 
     };
     let flow_files: Vec<PathBuf> = flows.iter().filter_map(|f| std::fs::canonicalize(&f.file).ok()).collect();
     let mut seen: Vec<PathBuf> = vec![];
-    for (_, path) in reports {
+    for ReportSpec { path, .. } in reports {
         let shown = path.display();
         if path.is_dir() {
             return Err(invalid(format!("--report {shown}: is a directory; name a file")));
@@ -450,14 +403,16 @@ pub fn check_report_paths(reports: &[(ReportKind, PathBuf)], flows: &[Flow]) -> 
 
 /// Writes every report, each whole or not at all (a temporary file renamed
 /// into place). One that fails does not stop the others; `Err` if any failed.
-fn write_reports(report: &RunReport, reports: &[(ReportKind, PathBuf)]) -> Result<(), ()> {
+fn write_reports(report: &RunReport, reports: &[ReportSpec]) -> Result<(), ()> {
     let mut ok = true;
-    for (kind, path) in reports {
+    for ReportSpec { kind, path } in reports {
         let body = match kind {
-            ReportKind::Json => {
+            crate::cli::ReportKind::Json => {
                 Ok(serde_json::to_string_pretty(&crate::report::json::to_value(report)).unwrap_or_default())
             }
-            ReportKind::Junit => crate::report::junit::to_string(report).map_err(|e| format!("JUnit report: {e}")),
+            crate::cli::ReportKind::Junit => {
+                crate::report::junit::to_string(report).map_err(|e| format!("JUnit report: {e}"))
+            }
         };
         let mut tmp = path.clone().into_os_string();
         tmp.push(".wxflow-tmp");
@@ -467,11 +422,7 @@ fn write_reports(report: &RunReport, reports: &[(ReportKind, PathBuf)]) -> Resul
                 .map_err(|e| format!("cannot write report {}: {e}", path.display()))
         });
         match written {
-            Ok(()) => eprintln!(
-                "wrote {} report to {}",
-                if *kind == ReportKind::Json { "JSON" } else { "JUnit" },
-                path.display()
-            ),
+            Ok(()) => eprintln!("wrote {} report to {}", kind.name(), path.display()),
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
                 eprintln!("error: {e}");

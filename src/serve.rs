@@ -2,8 +2,10 @@
 //! embedded default target and the tests alike.
 
 use crate::backend::{self, BackendConfig};
+use crate::contract::GroundTruth;
 use crate::mock::{self, Mock, MockConfig};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -61,8 +63,9 @@ pub async fn embedded(config: MockConfig, stop: CancellationToken) -> Result<Emb
 pub struct Targets {
     pub mock_url: String,
     pub target_url: String,
-    /// The mock, when it runs in this process (ground truth is read directly).
-    pub local: Option<Mock>,
+    /// The mock, when it runs in this process: ground truth is read from it
+    /// directly, and it can be replaced by a fresh one for replays.
+    pub local: Option<Arc<dyn GroundTruth>>,
     /// How they were set up, for the header line.
     pub label: &'static str,
     /// The app the flows log in to, when it must be named (the mock's first
@@ -125,7 +128,7 @@ pub async fn targets(
             Ok(Targets {
                 mock_url: e.mock_url,
                 target_url: e.backend_url,
-                local: Some(e.mock),
+                local: Some(Arc::new(e.mock)),
                 label: "embedded mock + reference backend",
                 appid: None,
                 secrets,
@@ -136,7 +139,7 @@ pub async fn targets(
 
 /// The appids a running mock serves, if it answers.
 async fn mock_apps(mock_url: &str) -> Option<Vec<String>> {
-    let url = format!("{}{}/config", mock_url.trim_end_matches('/'), mock::CLIENT_PREFIX);
+    let url = format!("{}{}/config", mock_url.trim_end_matches('/'), crate::contract::CLIENT_PREFIX);
     let resp = reqwest::Client::new().get(url).timeout(std::time::Duration::from_secs(5)).send().await.ok()?;
     let config: serde_json::Value = resp.json().await.ok()?;
     config["apps"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())

@@ -5,7 +5,7 @@
 
 use crate::engine::{FlowResult, Outcome};
 use crate::flow::Cause;
-use crate::flow::model::Expectation;
+use crate::flow::model::{Expectation, Percentile};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -48,17 +48,16 @@ impl Latency {
         }
     }
 
-    /// The value at a named percentile (`p50`, `p90`, `p99`, `p999`, `max`).
-    pub fn at(&self, name: &str) -> Option<f64> {
-        Some(match name {
-            "p50" => self.p50,
-            "p90" => self.p90,
-            "p99" => self.p99,
-            "p999" | "p99.9" => self.p999,
-            "max" => self.max,
-            "mean" => self.mean,
-            _ => return None,
-        })
+    /// The figure a threshold names.
+    pub fn at(&self, p: Percentile) -> f64 {
+        match p {
+            Percentile::P50 => self.p50,
+            Percentile::P90 => self.p90,
+            Percentile::P99 => self.p99,
+            Percentile::P999 => self.p999,
+            Percentile::Max => self.max,
+            Percentile::Mean => self.mean,
+        }
     }
 }
 

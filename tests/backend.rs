@@ -4,7 +4,7 @@ mod common;
 
 use common::stack;
 use serde_json::json;
-use wxflow::mock::RotationPolicy;
+use wxflow::contract::RotationPolicy;
 
 fn code_of(v: &serde_json::Value) -> String {
     v["code"].as_str().unwrap().to_string()

@@ -4,8 +4,9 @@ use axum::body::Body;
 use axum::http::{Request, header::CONTENT_TYPE};
 use serde_json::{Value, json};
 use tower::ServiceExt;
+use wxflow::contract::{Rotation, RotationPolicy};
 use wxflow::mock::state::{DEMO_APPID, DEMO_SECRET};
-use wxflow::mock::{self, Mock, MockConfig, Rotation, RotationPolicy};
+use wxflow::mock::{self, Mock, MockConfig};
 
 fn mock_with(policy: RotationPolicy, seed: u64) -> Mock {
     Mock::new(MockConfig { seed, rotation: Rotation::policy(policy), ..MockConfig::default() })

@@ -43,7 +43,7 @@ async fn every_shipped_flow_meets_its_expectation_and_the_reports_say_so() {
     assert_eq!(server["outcome"], "fail");
     let p = &server["payloads"][0];
     assert_eq!((p["from_step"].as_str(), p["basis"].as_str()), (Some("profile"), Some("code_exchange")));
-    assert_eq!(p["freshness"], serde_json::json!({ "state": "stale", "sealed": 1, "current": 2 }));
+    assert_eq!(p["freshness"], serde_json::json!({ "state": "stale", "sealed": 1, "against": 2 }));
     assert!(server["diagnosis"].as_str().unwrap().contains("call wx.login before getUserInfo"));
     assert!(out.contains("STALE gen 1→2"), "{out}");
 
@@ -134,7 +134,7 @@ async fn same_seed_gives_the_same_outcomes_and_payloads() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dead_backend_fails_its_step_with_the_connection_error() {
-    let s = common::stack(wxflow::mock::RotationPolicy::Never, 1).await;
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;
     let (code, out, err) =
         wxflow(&["run", "flows/login-first.yaml", "--mock", &s.embedded.mock_url, "--target", "http://127.0.0.1:1"])
             .await;
@@ -149,7 +149,7 @@ async fn a_dead_backend_fails_its_step_with_the_connection_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_backend_times_out_and_the_step_says_so() {
-    let s = common::stack(wxflow::mock::RotationPolicy::Never, 1).await;
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;
     let slow = axum::Router::new().route(
         "/api/login",
         axum::routing::post(|| async {
@@ -201,7 +201,7 @@ async fn plus_mangling_backend(real: String) -> (String, tokio_util::sync::Cance
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backend_that_turns_plus_into_space_is_caught_and_diagnosed() {
-    let s = common::stack(wxflow::mock::RotationPolicy::Never, 1).await;
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;
     let (proxy, stop) = plus_mangling_backend(s.embedded.backend_url.clone()).await;
     let (code, out, _) =
         wxflow(&["run", "flows/form-plus.yaml", "--mock", &s.embedded.mock_url, "--target", &proxy]).await;

@@ -36,7 +36,7 @@ async fn run_report(args: &[&str]) -> (i32, String, Value, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backend_that_crashes_on_stale_data_does_not_pass_the_stale_flows() {
-    let s = common::stack(wxflow::mock::RotationPolicy::Never, 1).await;
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;
     let (target, stop) = canned_backend(500, json!({"error": "Internal Server Error"})).await;
     let (code, out, r, _) = run_report(&[
         "flows/userinfo-first.yaml",
@@ -60,7 +60,7 @@ async fn a_backend_that_crashes_on_stale_data_does_not_pass_the_stale_flows() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_code_error_is_its_own_cause_even_when_a_stale_payload_rode_along() {
-    let s = common::stack(wxflow::mock::RotationPolicy::Never, 1).await;
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;
     let (target, stop) = canned_backend(401, json!({"code": 40029, "msg": "WeChat: invalid code"})).await;
     let (code, out, r, _) =
         run_report(&["flows/userinfo-first.yaml", "--mock", &s.embedded.mock_url, "--target", &target]).await;
@@ -116,7 +116,7 @@ async fn a_mock_started_with_its_own_app_still_passes_every_flow_with_the_refere
 #[tokio::test(flavor = "multi_thread")]
 async fn no_secret_reaches_the_console_or_a_report_when_wechat_is_unreachable() {
     // The reference backend pointed at a dead WeChat API answers -50200.
-    let s = common::stack(wxflow::mock::RotationPolicy::Never, 1).await;
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;
     let stop = CancellationToken::new();
     let demo = wxflow::mock::demo_app();
     let config = wxflow::backend::BackendConfig {
@@ -145,7 +145,7 @@ async fn no_secret_reaches_the_console_or_a_report_when_wechat_is_unreachable() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_a_backend_echoes_anywhere_and_login_tokens_are_masked_by_value() {
-    let s = common::stack(wxflow::mock::RotationPolicy::Never, 1).await;
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;
     let demo = wxflow::mock::demo_app();
     let (target, stop) = canned_backend(
         200,

@@ -24,7 +24,7 @@ fn payload(from: &str, freshness: Freshness, age: f64) -> PayloadUse {
         iv: "r7BXXKkLb8qrSNn05n0qiA==".into(),
         sealed_generation: Some(1),
         against_generation: Some(if freshness == Freshness::Fresh { 1 } else { 2 }),
-        basis: "code_exchange",
+        basis: wxflow::engine::Basis::CodeExchange,
         age_ms: age,
         freshness,
         has_plus: false,
@@ -38,7 +38,7 @@ fn stale_iteration(iteration: u64, scale: f64) -> FlowResult {
     let mut login = step("login", "wx.login", 1.3 * scale, 0.8 * scale, Outcome::Pass);
     login.value = Some(json!({ "rotated": true, "generation": 2 }));
     let mut server = step("server", "http POST", 2.2 * scale, 2.5 * scale, Outcome::Fail);
-    server.payloads.push(payload("profile", Freshness::Stale { sealed: 1, current: 2 }, 3.0));
+    server.payloads.push(payload("profile", Freshness::Stale { sealed: 1, against: 2 }, 3.0));
     server.reason = Some("status 401 ≠ 200; $.code: expected 0, got -40001".into());
     server.cause = Some(Cause::StaleIv);
     server.diagnosis = Some("encryptedData was sealed before wx.login rotated the session_key (sealed with session_key gen 1, the code exchange returned gen 2); call wx.login before getUserInfo (or call getUserInfo again after login)".into());

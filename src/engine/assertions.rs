@@ -12,6 +12,8 @@ pub struct Answer<'a> {
     pub headers: &'a BTreeMap<String, String>,
     pub text: &'a str,
     pub json: Option<&'a Value>,
+    /// The body was cut at the read cap.
+    pub truncated: bool,
     pub duration: Duration,
 }
 
@@ -72,17 +74,21 @@ pub fn check(step: &HttpStep, a: &Answer) -> Vec<String> {
     for (text, path, pred) in &step.jsonpath {
         let found = a.json.and_then(|j| path.query(j).first());
         if let Err(e) = test(pred, found) {
-            let why = if a.json.is_none() { " (the body is not JSON)" } else { "" };
+            let why = match (a.json, a.truncated) {
+                (_, true) => " (the body was cut at 1 MiB, so it was not read as JSON)",
+                (None, false) => " (the body is not JSON)",
+                _ => "",
+            };
             failures.push(format!("{text}: {e}{why}"));
         }
     }
-    for (name, pred) in &step.headers {
+    for (name, pred) in &step.expect_headers {
         let v = a.headers.get(name).map(|h| Value::String(h.clone()));
         if let Err(e) = test(pred, v.as_ref()) {
             failures.push(format!("header {name}: {e}"));
         }
     }
-    if let Some(pred) = &step.body
+    if let Some(pred) = &step.expect_body
         && let Err(e) = test(pred, Some(&Value::String(a.text.to_string())))
     {
         failures.push(format!("body: {e}"));

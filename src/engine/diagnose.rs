@@ -5,11 +5,34 @@ use crate::flow::Cause;
 use crate::wechat::api;
 use serde_json::Value;
 
-/// How a step's request failed before any answer.
+/// How a step's request failed before a whole answer came; each holds the
+/// transport's own words.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transport {
+    /// No answer within the step's timeout.
     Timeout(String),
-    Connection(String),
+    /// No connection: refused, unreachable, or the name does not resolve.
+    Connect(String),
+    /// Reached, but what came back was not an HTTP answer, or the
+    /// connection was reset or closed before one.
+    Broken(String),
+    /// The answer's body stopped before its end.
+    BodyCut(String),
+    /// Redirected too many times.
+    Redirect(String),
+}
+
+impl Transport {
+    /// The transport's own words.
+    pub fn detail(&self) -> &str {
+        match self {
+            Transport::Timeout(d)
+            | Transport::Connect(d)
+            | Transport::Broken(d)
+            | Transport::BodyCut(d)
+            | Transport::Redirect(d) => d,
+        }
+    }
 }
 
 /// The backend's own error code in an answer: `code` (the reference
@@ -38,16 +61,24 @@ pub fn classify(
 ) -> (Cause, String) {
     if let Some(t) = transport {
         // The error itself is the step's reason; the diagnosis says what it means.
-        return match t {
-            Transport::Timeout(_) => (
-                Cause::Timeout,
-                "the backend did not answer in time: it is stuck or overloaded, or the step's timeout is too short"
-                    .into(),
-            ),
-            Transport::Connection(_) => {
-                (Cause::Connection, "cannot reach the backend: is it running, at that address and port?".into())
+        let said = match t {
+            Transport::Timeout(_) => {
+                return (
+                    Cause::Timeout,
+                    "the backend did not answer in time: it is stuck or overloaded, or the step's timeout is too short"
+                        .into(),
+                );
             }
+            Transport::Connect(_) => "cannot reach the backend: is it running, at that address and port?",
+            Transport::Broken(_) => {
+                "the backend was reached but sent no valid HTTP answer: it reset or closed the connection, or spoke another protocol (TLS on a plain-HTTP URL?)"
+            }
+            Transport::BodyCut(_) => {
+                "the backend closed the connection in the middle of its answer: it crashed or a proxy cut it off"
+            }
+            Transport::Redirect(_) => "the backend redirected too many times: a redirect loop",
         };
+        return (Cause::Connection, said.into());
     }
     let code = body.and_then(backend_code);
     let msg = body.and_then(|b| b.get("msg").or_else(|| b.get("errmsg"))).and_then(Value::as_str).unwrap_or("");
@@ -68,7 +99,7 @@ pub fn classify(
             );
         }
         Some(c) if c == api::INVALID_CODE.errcode => {
-            return if code_age_ms.is_some_and(|a| a > crate::mock::state::CODE_TTL_MS) {
+            return if code_age_ms.is_some_and(|a| a > crate::contract::CODE_TTL_MS) {
                 (
                     Cause::CodeExpired,
                     format!(
@@ -159,7 +190,7 @@ mod tests {
             iv: "iv".into(),
             sealed_generation: Some(1),
             against_generation: Some(2),
-            basis: "code_exchange",
+            basis: crate::engine::Basis::CodeExchange,
             age_ms: 1.0,
             freshness,
             has_plus,
@@ -173,7 +204,7 @@ mod tests {
 
     #[test]
     fn a_stale_payload_rejected_as_a_client_error_is_stale_iv() {
-        let s = step(Freshness::Stale { sealed: 1, current: 2 }, true);
+        let s = step(Freshness::Stale { sealed: 1, against: 2 }, true);
         let (c, d) = classify(&s, None, Some(&json!({"code": -41003})), Some(401), None);
         assert_eq!(c, Cause::StaleIv);
         assert!(d.contains("gen 1") && d.contains("gen 2") && d.contains("call wx.login before getUserInfo"), "{d}");
@@ -184,7 +215,7 @@ mod tests {
 
     #[test]
     fn a_stale_payload_answered_with_5xx_is_a_backend_crash() {
-        let s = step(Freshness::Stale { sealed: 1, current: 2 }, false);
+        let s = step(Freshness::Stale { sealed: 1, against: 2 }, false);
         let (c, d) = classify(&s, None, None, Some(500), None);
         assert_eq!(c, Cause::BackendError);
         assert!(d.contains("stale") && d.contains("crashed with HTTP 500 instead of rejecting it"), "{d}");
@@ -193,7 +224,7 @@ mod tests {
 
     #[test]
     fn code_errors_are_their_own_cause_even_with_a_stale_payload() {
-        let s = step(Freshness::Stale { sealed: 1, current: 2 }, false);
+        let s = step(Freshness::Stale { sealed: 1, against: 2 }, false);
         assert_eq!(cause(&s, json!({"code": 40029}), 401, Some(1_000)), Cause::CodeInvalid);
         assert_eq!(cause(&s, json!({"code": 40029}), 401, Some(301_000)), Cause::CodeExpired);
         assert_eq!(cause(&s, json!({"code": 40163}), 401, None), Cause::CodeReused);
@@ -203,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_stale_payload_accepted_without_error_is_an_assertion_failure_that_says_so() {
-        let mut s = step(Freshness::Stale { sealed: 1, current: 2 }, false);
+        let mut s = step(Freshness::Stale { sealed: 1, against: 2 }, false);
         s.reason = Some("$.data.token: expected a value, got nothing".into());
         let (c, d) = classify(&s, None, Some(&json!({"code": 0})), Some(200), None);
         assert_eq!(c, Cause::Assertion);
@@ -239,7 +270,7 @@ mod tests {
         let s = step(Freshness::Fresh, false);
         let t = Transport::Timeout("operation timed out".into());
         assert_eq!(classify(&s, Some(&t), None, None, None).0, Cause::Timeout);
-        let t = Transport::Connection("connection refused".into());
+        let t = Transport::Connect("connection refused".into());
         let (c, d) = classify(&s, Some(&t), None, None, None);
         assert_eq!(c, Cause::Connection);
         assert!(d.contains("is it running, at that address and port?"), "{d}");

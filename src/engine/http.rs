@@ -1,20 +1,23 @@
-//! HTTP plumbing of the engine: rendering a step's request, reading an
-//! answer with a size cap and time to first byte.
+//! The http step: rendering its compiled request, reading the answer with a
+//! size cap and time to first byte, judging the payloads it carried against
+//! the mock's ground truth, then assertions, captures and diagnosis.
 
-use super::diagnose::Transport;
+use super::diagnose::{self, Transport};
+use super::{Basis, Engine, Exchange, Freshness, Outcome, PayloadUse, Produced, StepError, StepResult, assertions, ms};
+use crate::contract::TruthQuery;
 use crate::error_chain;
-use crate::flow::model::HttpStep;
-use crate::flow::template::{render_text, render_value};
-use serde_json::Value;
+use crate::flow::model::{Body, HttpStep};
+use crate::flow::template::{RenderError, Scope, as_text};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Bodies kept in results are cut past this many bytes.
 const KEPT_BODY: usize = 16 * 1024;
 /// Answers are read up to this many bytes.
-const MAX_BODY: usize = 1024 * 1024;
+pub const MAX_BODY: usize = 1024 * 1024;
 
-pub(super) fn cut(text: &str) -> String {
+fn cut(text: &str) -> String {
     if text.len() <= KEPT_BODY {
         return text.to_string();
     }
@@ -25,41 +28,47 @@ pub(super) fn cut(text: &str) -> String {
     format!("{}… ({} bytes in all)", &text[..end], text.len())
 }
 
-pub(super) type Rendered = (String, Vec<(String, String)>, String, Option<&'static str>);
-
-pub(super) fn render_request(h: &HttpStep, scope: &serde_json::Map<String, Value>) -> Result<Rendered, String> {
-    let url = render_text(&h.spec.url, scope)?;
-    let headers = h
-        .spec
-        .headers
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), render_text(v, scope)?)))
-        .collect::<Result<Vec<_>, String>>()?;
-    let (body, ct) = if let Some(j) = &h.spec.json {
-        (render_value(j, scope)?.to_string(), Some("application/json"))
-    } else if let Some(form) = &h.spec.form {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in form {
-            s.append_pair(k, &crate::flow::template::as_text(&render_value(v, scope)?));
-        }
-        (s.finish(), Some("application/x-www-form-urlencoded"))
-    } else if let Some(raw) = &h.spec.raw {
-        (render_text(raw, scope)?, None)
-    } else {
-        (String::new(), None)
-    };
-    let has_ct = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
-    Ok((url, headers, body, if has_ct { None } else { ct }))
+/// A request rendered for one iteration.
+struct Rendered {
+    url: String,
+    headers: Vec<(String, String)>,
+    body: String,
+    content_type: Option<&'static str>,
 }
 
-pub(super) type Answer = (u16, Duration, BTreeMap<String, String>, String);
-
-pub(super) async fn read_answer(req: reqwest::RequestBuilder) -> Result<Answer, Transport> {
-    let t0 = Instant::now();
-    let classify = |e: reqwest::Error| {
-        if e.is_timeout() { Transport::Timeout(error_chain(&e)) } else { Transport::Connection(error_chain(&e)) }
+fn render_request(h: &HttpStep, scope: &Scope) -> Result<Rendered, RenderError> {
+    let url = h.url.render_text(scope)?;
+    let headers =
+        h.headers.iter().map(|(k, v)| Ok((k.clone(), v.render_text(scope)?))).collect::<Result<Vec<_>, _>>()?;
+    let (body, ct) = match &h.body {
+        Body::None => (String::new(), None),
+        Body::Json(j) => (j.render(scope)?.to_string(), Some("application/json")),
+        Body::Form(fields) => {
+            let mut s = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in fields {
+                s.append_pair(k, &as_text(&v.render(scope)?));
+            }
+            (s.finish(), Some("application/x-www-form-urlencoded"))
+        }
+        Body::Raw(t) => (t.render_text(scope)?, None),
     };
-    let mut resp = req.send().await.map_err(classify)?;
+    let has_ct = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    Ok(Rendered { url, headers, body, content_type: if has_ct { None } else { ct } })
+}
+
+/// An answer as read: status, time to first byte, headers, body text, and
+/// whether the body was cut at [`MAX_BODY`].
+struct Answer {
+    status: u16,
+    ttfb: Duration,
+    headers: BTreeMap<String, String>,
+    text: String,
+    truncated: bool,
+}
+
+async fn read_answer(req: reqwest::RequestBuilder) -> Result<Answer, Transport> {
+    let t0 = Instant::now();
+    let mut resp = req.send().await.map_err(|e| Transport::from_send(&e))?;
     let ttfb = t0.elapsed();
     let status = resp.status().as_u16();
     let headers = resp
@@ -68,12 +77,161 @@ pub(super) async fn read_answer(req: reqwest::RequestBuilder) -> Result<Answer, 
         .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let mut bytes = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+    let mut truncated = false;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| Transport::from_body(&e))? {
         if bytes.len() + chunk.len() > MAX_BODY {
             bytes.extend_from_slice(&chunk[..MAX_BODY - bytes.len()]);
+            truncated = true;
             break;
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok((status, ttfb, headers, String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(Answer { status, ttfb, headers, text: String::from_utf8_lossy(&bytes).into_owned(), truncated })
+}
+
+impl Engine {
+    pub(super) async fn http_step(&self, id: &str, h: &HttpStep, scope: &Scope, produced: &[Produced]) -> StepResult {
+        let mut r = StepResult::skipped(id, String::new());
+        let req = match render_request(h, scope) {
+            Ok(x) => x,
+            Err(e) => return r.failed_with(StepError::Render(e)),
+        };
+        let mut builder = self.http.request(h.method.clone(), &req.url).timeout(h.timeout);
+        if let Some(ct) = req.content_type {
+            builder = builder.header("content-type", ct);
+        }
+        for (k, v) in &req.headers {
+            builder = builder.header(k, v);
+        }
+        let mut exchange = Exchange {
+            method: h.method.to_string(),
+            url: req.url.clone(),
+            request_headers: req.headers.iter().cloned().collect(),
+            request_body: cut(&req.body),
+            ..Exchange::default()
+        };
+        let t0 = Instant::now();
+        r.http_requests = 1;
+        let outcome = read_answer(builder.body(req.body.clone())).await;
+        let duration = t0.elapsed();
+        r.duration_ms = ms(duration);
+        let answer = match outcome {
+            Ok(a) => a,
+            Err(t) => {
+                r.exchange = Some(exchange);
+                r.reason = Some(t.detail().to_string());
+                let (cause, diag) = diagnose::classify(&r, Some(&t), None, None, None);
+                return fail_with(r, cause, diag);
+            }
+        };
+        r.ttfb_ms = Some(ms(answer.ttfb));
+        let json: Option<Value> = if answer.truncated { None } else { serde_json::from_str(&answer.text).ok() };
+        exchange.status = Some(answer.status);
+        exchange.response_headers.clone_from(&answer.headers);
+        exchange.response_body = cut(&answer.text);
+        r.exchange = Some(exchange);
+        let code_age = self.freshness(&mut r, produced, &req).await;
+        let judged = assertions::Answer {
+            status: answer.status,
+            headers: &answer.headers,
+            text: &answer.text,
+            json: json.as_ref(),
+            truncated: answer.truncated,
+            duration,
+        };
+        let mut failures = assertions::check(h, &judged);
+        match assertions::capture(h, &judged) {
+            Ok(c) => r.captures = c,
+            Err(e) => failures.push(e),
+        }
+        r.value = Some(json!({
+                "status": answer.status,
+                "headers": answer.headers,
+                "body": json.clone().unwrap_or(Value::String(answer.text)),
+                "duration_ms": r.duration_ms,
+        }));
+        if failures.is_empty() {
+            r.outcome = Outcome::Pass;
+            return r;
+        }
+        r.reason = Some(failures.join("; "));
+        let (cause, diag) = diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age);
+        fail_with(r, cause, diag)
+    }
+
+    /// Judges every payload this request carried against the mock's ground
+    /// truth, asked in one lookup; returns the age of the login code it
+    /// carried.
+    async fn freshness(&self, r: &mut StepResult, produced: &[Produced], req: &Rendered) -> Option<i64> {
+        let carried = |v: &str| {
+            let sent = |s: &str| req.url.contains(s) || req.body.contains(s);
+            sent(v) || sent(&form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
+        };
+        let codes: Vec<&Produced> = produced.iter().filter(|p| p.code.as_deref().is_some_and(carried)).collect();
+        let ivs: Vec<&Produced> = produced.iter().filter(|p| p.iv.as_deref().is_some_and(carried)).collect();
+        if codes.is_empty() && ivs.is_empty() {
+            return None;
+        }
+        let query = TruthQuery {
+            codes: codes.iter().filter_map(|p| p.code.clone()).collect(),
+            ivs: ivs.iter().filter_map(|p| p.iv.clone()).collect(),
+        };
+        let truths = self.truth.lookup(&query).await;
+        r.http_requests += u32::from(self.truth.over_http());
+        // The last code carried is the one the backend exchanged.
+        let code = truths.codes.iter().rev().flatten().next();
+        let exchanged = truths.codes.iter().flatten().filter_map(|t| t.exchanged_generation).next_back();
+        for (i, p) in ivs.iter().enumerate() {
+            let truth = truths.ivs.get(i).and_then(Option::as_ref);
+            let sealed = truth.map(|t| t.payload.sealed_generation).or(p.generation);
+            let (against, basis) = match exchanged {
+                Some(g) => (Some(g), Basis::CodeExchange),
+                None => (truth.map(|t| t.current_generation), Basis::CurrentKey),
+            };
+            let freshness = match (sealed, against) {
+                (Some(s), Some(a)) if s == a => Freshness::Fresh,
+                (Some(sealed), Some(against)) => Freshness::Stale { sealed, against },
+                _ => Freshness::Unknown,
+            };
+            r.payloads.push(PayloadUse {
+                from_step: p.step.clone(),
+                iv: query.ivs[i].clone(),
+                sealed_generation: sealed,
+                against_generation: against,
+                basis,
+                age_ms: ms(p.at.elapsed()),
+                freshness,
+                has_plus: p.has_plus,
+            });
+        }
+        code.map(|t| t.age_ms)
+    }
+}
+
+fn fail_with(mut r: StepResult, cause: crate::flow::Cause, diagnosis: String) -> StepResult {
+    r.outcome = Outcome::Fail;
+    r.cause = Some(cause);
+    r.diagnosis = Some(diagnosis);
+    r
+}
+
+impl Transport {
+    /// A send that failed: no answer came.
+    fn from_send(e: &reqwest::Error) -> Transport {
+        let detail = error_chain(e);
+        if e.is_timeout() {
+            Transport::Timeout(detail)
+        } else if e.is_redirect() {
+            Transport::Redirect(detail)
+        } else if e.is_connect() {
+            Transport::Connect(detail)
+        } else {
+            Transport::Broken(detail)
+        }
+    }
+
+    /// An answer whose body stopped early.
+    fn from_body(e: &reqwest::Error) -> Transport {
+        if e.is_timeout() { Transport::Timeout(error_chain(e)) } else { Transport::BodyCut(error_chain(e)) }
+    }
 }

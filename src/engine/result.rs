@@ -20,13 +20,35 @@ pub enum Outcome {
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum Freshness {
     Fresh,
-    /// Sealed with generation `sealed`; the backend's key was `current`.
+    /// Sealed with generation `sealed`, judged against generation
+    /// `against` (see [`PayloadUse::basis`]).
     Stale {
         sealed: u32,
-        current: u32,
+        against: u32,
     },
     /// The mock could not say (it did not issue this iv, or forgot it).
     Unknown,
+}
+
+/// What a payload's generation is judged against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The generation jscode2session returned for the code the same request
+    /// carried: what the backend really decrypted with.
+    CodeExchange,
+    /// The user's key at the time of asking (no code was exchanged).
+    CurrentKey,
+}
+
+/// What a step did besides passing, for one-line views.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "note")]
+pub enum StepNote {
+    /// A `wx.login` refreshed the session_key to this generation.
+    Rotated { generation: u32 },
+    /// A `sleep {clock: mock}` moved this user's mock clock.
+    MockClockAdvanced { secs: f64 },
 }
 
 /// One iv/encryptedData a step produced or sent.
@@ -39,8 +61,7 @@ pub struct PayloadUse {
     /// The generation it was judged against: what the code exchange
     /// returned, else the user's current one.
     pub against_generation: Option<u32>,
-    /// `code_exchange` or `current_key`.
-    pub basis: &'static str,
+    pub basis: Basis,
     /// Milliseconds between producing and using it.
     pub age_ms: f64,
     pub freshness: Freshness,
@@ -87,6 +108,8 @@ pub struct StepResult {
     pub captures: BTreeMap<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
+    #[serde(skip)]
+    pub note: Option<StepNote>,
     /// This step's HTTP requests to the backend under test and the mock.
     #[serde(skip)]
     pub http_requests: u32,
@@ -110,8 +133,21 @@ impl StepResult {
             payloads: vec![],
             captures: BTreeMap::new(),
             exchange: None,
+            note: None,
             http_requests: 0,
             value: None,
+        }
+    }
+
+    /// This step, failed by `e`: its cause and its words.
+    pub fn failed_with(self, e: super::StepError) -> Self {
+        let reason = e.to_string();
+        StepResult {
+            outcome: Outcome::Fail,
+            cause: Some(e.cause()),
+            diagnosis: Some(reason.clone()),
+            reason: Some(reason),
+            ..self
         }
     }
 
@@ -124,7 +160,7 @@ impl StepResult {
     /// The first stale payload this step sent, if any.
     pub fn stale(&self) -> Option<(u32, u32)> {
         self.payloads.iter().find_map(|p| match p.freshness {
-            Freshness::Stale { sealed, current } => Some((sealed, current)),
+            Freshness::Stale { sealed, against } => Some((sealed, against)),
             _ => None,
         })
     }

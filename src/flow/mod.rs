@@ -4,6 +4,7 @@ pub mod check;
 pub mod error;
 pub mod locate;
 pub mod model;
+pub mod raw;
 pub mod template;
 
 pub use check::{check, load};
@@ -13,18 +14,25 @@ pub use model::{Cause, Flow, Step, StepKind};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Parses `500ms`, `5s`, `2m`, `1h`, `5m1s`, `1.5s`.
+/// The longest duration anything takes (a sleep, a timeout, a run): 30 days.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Parses `500ms`, `5s`, `2m`, `1h`, `5m1s`, `1.5s`, up to [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration `{text}`");
-    let re = regex::Regex::new(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$").expect("valid regex");
+    static RE: std::sync::OnceLock<(regex::Regex, regex::Regex)> = std::sync::OnceLock::new();
+    let (whole, parts) = RE.get_or_init(|| {
+        (
+            regex::Regex::new(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$").expect("valid regex"),
+            regex::Regex::new(r"(\d+(?:\.\d+)?)(ms|s|m|h)").expect("valid regex"),
+        )
+    });
     let t = text.trim();
-    if !re.is_match(t) {
-        return Err(bad());
+    if !whole.is_match(t) {
+        return Err(format!("invalid duration `{text}`"));
     }
-    let parts = regex::Regex::new(r"(\d+(?:\.\d+)?)(ms|s|m|h)").expect("valid regex");
     let mut secs = 0.0;
     for cap in parts.captures_iter(t) {
-        let n: f64 = cap[1].parse().map_err(|_| bad())?;
+        let n: f64 = cap[1].parse().map_err(|_| format!("invalid duration `{text}`"))?;
         secs += n * match &cap[2] {
             "ms" => 0.001,
             "s" => 1.0,
@@ -32,7 +40,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             _ => 3600.0,
         };
     }
-    Ok(Duration::from_secs_f64(secs))
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if d <= MAX_DURATION => Ok(d),
+        _ => Err(format!("duration `{text}` is longer than the maximum, 30 days (720h)")),
+    }
 }
 
 /// The flow files a path names: a file as is, a directory's `*.yaml` /
@@ -84,5 +95,9 @@ mod tests {
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("5 parsecs").is_err());
+        assert_eq!(parse_duration("720h"), Ok(MAX_DURATION));
+        for huge in ["721h", "99999999999999999999h", "1e400s"] {
+            assert!(parse_duration(huge).is_err(), "{huge}");
+        }
     }
 }

@@ -1,6 +1,8 @@
-//! `{{ step.field | filter }}` templates: parsing (with offsets for error
-//! carets) and rendering against a scope of variables and step results.
+//! `{{ step.field | filter }}` templates: parsed once when a flow is
+//! checked (each knowing where it stands in its file), rendered on every
+//! iteration against a scope of variables and step results.
 
+use super::locate::Pos;
 use serde_json::Value;
 
 /// A filter applied to a template's value.
@@ -34,6 +36,17 @@ enum Part {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
     parts: Vec<Part>,
+    /// Where the string stands in its flow file, when known.
+    pub pos: Option<Pos>,
+}
+
+/// A template that could not be rendered: what is missing, and where the
+/// template stands in its file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}{}", pos.map(|p| format!(" (template at line {}, column {})", p.line, p.col)).unwrap_or_default())]
+pub struct RenderError {
+    pub message: String,
+    pub pos: Option<Pos>,
 }
 
 /// A template error at a byte offset of the string.
@@ -105,7 +118,13 @@ impl Template {
         if rest < text.len() {
             parts.push(Part::Text(text[rest..].to_string()));
         }
-        Ok(Template { parts })
+        Ok(Template { parts, pos: None })
+    }
+
+    /// Places the template in its file, for run-time errors.
+    pub fn at(mut self, pos: Option<Pos>) -> Self {
+        self.pos = pos;
+        self
     }
 
     pub fn exprs(&self) -> impl Iterator<Item = &Expr> {
@@ -117,30 +136,120 @@ impl Template {
 
     /// Renders: a string that is exactly one template keeps the value's
     /// JSON type; anything else is text.
-    pub fn render(&self, scope: &serde_json::Map<String, Value>) -> Result<Value, String> {
-        if let [Part::Expr(e)] = self.parts.as_slice() {
-            return eval(e, scope);
-        }
-        let mut out = String::new();
-        for part in &self.parts {
-            match part {
-                Part::Text(t) => out.push_str(t),
-                Part::Expr(e) => out.push_str(&as_text(&eval(e, scope)?)),
+    pub fn render(&self, scope: &Scope) -> Result<Value, RenderError> {
+        let located = |message| RenderError { message, pos: self.pos };
+        match self.parts.as_slice() {
+            [Part::Expr(e)] => eval(e, scope).map_err(located),
+            [Part::Text(t)] => Ok(Value::String(t.clone())),
+            parts => {
+                let mut out = String::new();
+                for part in parts {
+                    match part {
+                        Part::Text(t) => out.push_str(t),
+                        Part::Expr(e) => push_text(&mut out, &eval(e, scope).map_err(located)?),
+                    }
+                }
+                Ok(Value::String(out))
             }
         }
-        Ok(Value::String(out))
+    }
+
+    /// Renders to text.
+    pub fn render_text(&self, scope: &Scope) -> Result<String, RenderError> {
+        Ok(match self.render(scope)? {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+    }
+}
+
+/// What templates see: builtins, vars, step results and captures by name.
+pub type Scope = serde_json::Map<String, Value>;
+
+/// A JSON value whose strings are templates, compiled once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueTemplate {
+    /// No template inside: used as is.
+    Literal(Value),
+    Text(Template),
+    Array(Vec<ValueTemplate>),
+    Object(Vec<(String, ValueTemplate)>),
+}
+
+impl ValueTemplate {
+    /// Compiles every string under `v`; `locate` places the string at a
+    /// dotted path (`json.code`) in its file. The first parse error wins,
+    /// with its path.
+    pub fn compile(
+        v: &Value,
+        path: &str,
+        locate: &dyn Fn(&str) -> Option<Pos>,
+    ) -> Result<ValueTemplate, (String, TemplateError)> {
+        Ok(match v {
+            Value::String(s) if s.contains("{{") => {
+                ValueTemplate::Text(Template::parse(s).map_err(|e| (path.to_string(), e))?.at(locate(path)))
+            }
+            Value::Array(a) if contains_template(v) => ValueTemplate::Array(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, x)| ValueTemplate::compile(x, &format!("{path}.{i}"), locate))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(o) if contains_template(v) => ValueTemplate::Object(
+                o.iter()
+                    .map(|(k, x)| Ok((k.clone(), ValueTemplate::compile(x, &format!("{path}.{k}"), locate)?)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => ValueTemplate::Literal(other.clone()),
+        })
+    }
+
+    /// Every template inside, in order.
+    pub fn templates(&self) -> Vec<&Template> {
+        match self {
+            ValueTemplate::Literal(_) => vec![],
+            ValueTemplate::Text(t) => vec![t],
+            ValueTemplate::Array(a) => a.iter().flat_map(ValueTemplate::templates).collect(),
+            ValueTemplate::Object(o) => o.iter().flat_map(|(_, x)| x.templates()).collect(),
+        }
+    }
+
+    pub fn render(&self, scope: &Scope) -> Result<Value, RenderError> {
+        Ok(match self {
+            ValueTemplate::Literal(v) => v.clone(),
+            ValueTemplate::Text(t) => t.render(scope)?,
+            ValueTemplate::Array(a) => Value::Array(a.iter().map(|x| x.render(scope)).collect::<Result<_, _>>()?),
+            ValueTemplate::Object(o) => Value::Object(
+                o.iter().map(|(k, x)| Ok((k.clone(), x.render(scope)?))).collect::<Result<_, RenderError>>()?,
+            ),
+        })
+    }
+}
+
+fn contains_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("{{"),
+        Value::Array(a) => a.iter().any(contains_template),
+        Value::Object(o) => o.values().any(contains_template),
+        _ => false,
+    }
+}
+
+fn push_text(out: &mut String, v: &Value) {
+    match v {
+        Value::String(s) => out.push_str(s),
+        other => out.push_str(&other.to_string()),
     }
 }
 
 /// A value as text: strings bare, everything else as JSON.
 pub fn as_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    let mut out = String::new();
+    push_text(&mut out, v);
+    out
 }
 
-fn eval(e: &Expr, scope: &serde_json::Map<String, Value>) -> Result<Value, String> {
+fn eval(e: &Expr, scope: &Scope) -> Result<Value, String> {
     let mut v = scope.get(&e.path[0]).ok_or_else(|| format!("`{}` is not defined", e.path[0]))?;
     for (i, field) in e.path.iter().enumerate().skip(1) {
         v = v.get(field.as_str()).ok_or_else(|| format!("`{}` has no field `{field}`", e.path[..i].join(".")))?;
@@ -155,30 +264,17 @@ fn eval(e: &Expr, scope: &serde_json::Map<String, Value>) -> Result<Value, Strin
     Ok(v)
 }
 
-/// Renders every string inside a JSON value.
-pub fn render_value(v: &Value, scope: &serde_json::Map<String, Value>) -> Result<Value, String> {
-    Ok(match v {
-        Value::String(s) => Template::parse(s).map_err(|e| e.message)?.render(scope)?,
-        Value::Array(a) => Value::Array(a.iter().map(|x| render_value(x, scope)).collect::<Result<_, _>>()?),
-        Value::Object(o) => Value::Object(
-            o.iter().map(|(k, x)| Ok((k.clone(), render_value(x, scope)?))).collect::<Result<_, String>>()?,
-        ),
-        other => other.clone(),
-    })
-}
-
-/// Renders a string template to text.
-pub fn render_text(s: &str, scope: &serde_json::Map<String, Value>) -> Result<String, String> {
-    Ok(as_text(&Template::parse(s).map_err(|e| e.message)?.render(scope)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn scope() -> serde_json::Map<String, Value> {
+    fn scope() -> Scope {
         json!({ "target": "http://t", "login": { "code": "c+1", "n": 3 } }).as_object().unwrap().clone()
+    }
+
+    fn render_text(text: &str, scope: &Scope) -> Result<String, RenderError> {
+        Template::parse(text).unwrap().render_text(scope)
     }
 
     #[test]
@@ -192,6 +288,21 @@ mod tests {
     }
 
     #[test]
+    fn a_json_body_is_compiled_once_and_keeps_types() {
+        let body = json!({ "code": "{{ login.code }}", "n": "{{ login.n }}", "fixed": [1, "x"] });
+        let t = ValueTemplate::compile(&body, "json", &|_| None).unwrap();
+        assert_eq!(t.templates().len(), 2);
+        assert_eq!(t.render(&scope()).unwrap(), json!({ "code": "c+1", "n": 3, "fixed": [1, "x"] }));
+    }
+
+    #[test]
+    fn a_render_error_names_the_template_position() {
+        let t = Template::parse("{{ login.nope }}").unwrap().at(Some(Pos { line: 7, col: 15 }));
+        let e = t.render(&scope()).unwrap_err();
+        assert_eq!(e.to_string(), "`login` has no field `nope` (template at line 7, column 15)");
+    }
+
+    #[test]
     fn errors_point_at_the_fault() {
         let e = Template::parse("x {{ login.code | urlencod }}").unwrap_err();
         assert_eq!((e.offset, e.len, e.hint.as_deref()), (18, 8, Some("did you mean `urlencode`?")));
@@ -199,6 +310,6 @@ mod tests {
         assert_eq!(e.message, "unclosed `{{`");
         let t = Template::parse("a {{  login.code }}").unwrap();
         assert_eq!(t.exprs().next().unwrap().offset, 6);
-        assert!(render_text("{{ nope }}", &scope()).unwrap_err().contains("`nope` is not defined"));
+        assert!(render_text("{{ nope }}", &scope()).unwrap_err().message.contains("`nope` is not defined"));
     }
 }

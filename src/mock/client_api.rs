@@ -9,11 +9,15 @@
 //! | `POST /__wxflow/client/getPhoneNumber` | `mode: "encrypted"` (default) or `"code"` |
 //! | `POST /__wxflow/client/checkSession` | `wx.checkSession` |
 //! | `GET /__wxflow/truth?iv=…` / `?code=…` | which generation sealed / was exchanged |
+//! | `POST /__wxflow/truth` `{codes, ivs}` | the same for many values in one round trip |
 //! | `GET`/`PUT /__wxflow/config` | rotation policy and faults, live |
 //! | `POST /__wxflow/clock` | skew the clock, for one user or everyone |
 
-use super::rotation::{Faults, Rotation, validate_faults};
-use super::{CLIENT_PREFIX, Mock};
+use super::Mock;
+use crate::contract::{
+    CLIENT_PREFIX, ClientRequest, ClientTruth, ClockUpdate, ConfigUpdate, ConfigView, PhoneMode, TruthQuery,
+    validate_faults,
+};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -21,7 +25,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -29,30 +32,9 @@ use std::collections::HashMap;
 pub fn routes() -> Router<Mock> {
     Router::new()
         .route(&format!("{CLIENT_PREFIX}/client/{{api}}"), post(client))
-        .route(&format!("{CLIENT_PREFIX}/truth"), get(truth))
+        .route(&format!("{CLIENT_PREFIX}/truth"), get(truth).post(truths))
         .route(&format!("{CLIENT_PREFIX}/config"), get(get_config).put(put_config))
         .route(&format!("{CLIENT_PREFIX}/clock"), post(clock))
-}
-
-/// A client-side request: which virtual user of which app, and options.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientRequest {
-    #[serde(default)]
-    pub appid: Option<String>,
-    pub user: String,
-    /// `wx.login`: this user's rotation policy from now on.
-    #[serde(default)]
-    pub rotation: Option<Rotation>,
-    /// `wx.login`: faults on server endpoints for this user's codes.
-    #[serde(default)]
-    pub faults: Option<Faults>,
-    /// Open data: seal a watermark naming another appid (negative flows).
-    #[serde(default)]
-    pub watermark_appid: Option<String>,
-    /// `getPhoneNumber`: `encrypted` (older base libraries) or `code`.
-    #[serde(default)]
-    pub mode: Option<String>,
 }
 
 fn bad_request(msg: impl Into<String>) -> Response {
@@ -97,17 +79,14 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
             json!({
                 "code": o.code,
                 "errMsg": "login:ok",
-                "wxflow": { "generation": o.generation, "rotated": o.rotated, "logins": o.logins },
+                "wxflow": ClientTruth { generation: Some(o.generation), rotated: Some(o.rotated), logins: Some(o.logins) },
             })
         }),
         "checkSession" => s
             .check_session(&appid, user)
             .map(|ok| json!({ "errMsg": if ok { "checkSession:ok" } else { "checkSession:fail session expired" } })),
-        "getPhoneNumber" if req.mode.as_deref() == Some("code") => {
+        "getPhoneNumber" if req.mode == Some(PhoneMode::Code) => {
             s.phone_code(&appid, user).map(|code| json!({ "code": code, "errMsg": "getPhoneNumber:ok" }))
-        }
-        "getPhoneNumber" if req.mode.as_deref().is_some_and(|m| m != "encrypted") => {
-            Err(format!("unknown getPhoneNumber mode `{}`: expected encrypted or code", req.mode.unwrap_or_default()))
         }
         other => match OPEN_DATA_APIS.iter().find(|a| **a == other) {
             Some(api) => open_data(&mut s, &appid, user, api, req.watermark_appid.as_deref()),
@@ -159,7 +138,7 @@ fn open_data(
         "encryptedData": sealed.encrypted_data,
         "iv": sealed.iv,
         "errMsg": format!("{api}:ok"),
-        "wxflow": { "generation": sealed.generation },
+        "wxflow": ClientTruth { generation: Some(sealed.generation), ..ClientTruth::default() },
     });
     if matches!(api, "getUserInfo" | "getUserProfile") {
         let info = user_info();
@@ -187,27 +166,26 @@ async fn truth(State(mock): State<Mock>, Query(q): Query<HashMap<String, String>
     }
 }
 
-fn config_json(s: &super::MockState) -> Value {
-    json!({
-        "seed": s.seed,
-        "rotation": s.rotation,
-        "faults": s.faults,
-        "apps": s.appids(),
-        "clock_offset_ms": s.clock_offset_ms,
-    })
+/// `POST /__wxflow/truth`: many codes and ivs in one round trip.
+async fn truths(State(mock): State<Mock>, body: Bytes) -> Response {
+    match parse::<TruthQuery>(&body) {
+        Ok(q) => Json(mock.truths(&q)).into_response(),
+        Err(e) => bad_request(e),
+    }
+}
+
+fn config_json(s: &super::MockState) -> ConfigView {
+    ConfigView {
+        seed: s.seed,
+        rotation: s.rotation,
+        faults: s.faults.clone(),
+        apps: s.appids(),
+        clock_offset_ms: s.clock_offset_ms,
+    }
 }
 
 async fn get_config(State(mock): State<Mock>) -> Response {
     Json(config_json(&mock.state())).into_response()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigUpdate {
-    #[serde(default)]
-    rotation: Option<Rotation>,
-    #[serde(default)]
-    faults: Option<Faults>,
 }
 
 async fn put_config(State(mock): State<Mock>, body: Bytes) -> Response {
@@ -228,16 +206,6 @@ async fn put_config(State(mock): State<Mock>, body: Bytes) -> Response {
         s.faults = f;
     }
     Json(config_json(&s)).into_response()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClockUpdate {
-    advance_secs: f64,
-    #[serde(default)]
-    appid: Option<String>,
-    #[serde(default)]
-    user: Option<String>,
 }
 
 async fn clock(State(mock): State<Mock>, body: Bytes) -> Response {

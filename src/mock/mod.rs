@@ -3,21 +3,21 @@
 //! * The **server API** a backend calls, byte-compatible with
 //!   `api.weixin.qq.com` (see [`server_api`]).
 //! * The **client side** a flow drives in place of the Mini Program runtime,
-//!   under the prefix [`CLIENT_PREFIX`], clearly not WeChat's (see
+//!   under the prefix [`CLIENT_PREFIX`](crate::contract::CLIENT_PREFIX), clearly not WeChat's (see
 //!   [`client_api`]); it also serves the ground truth and live settings.
+//!
+//! Its own API's wire types live in [`crate::contract`]; from outside, the
+//! mock is [`Mock`], [`MockConfig`] and [`app`].
 
 pub mod client_api;
-pub mod rotation;
 pub mod server_api;
 pub mod state;
 
-pub use rotation::{Fault, Faults, Rotation, RotationPolicy};
 pub use state::{App, MockConfig, MockState, demo_app};
 
+use crate::contract::{GroundTruth, TruthQuery, Truths};
+use futures::future::BoxFuture;
 use std::sync::{Arc, Mutex, MutexGuard};
-
-/// Path prefix of everything that is the mock's own, not WeChat's.
-pub const CLIENT_PREFIX: &str = "/__wxflow";
 
 /// A handle on the mock's shared state; cheap to clone.
 #[derive(Clone)]
@@ -32,6 +32,28 @@ impl Mock {
     /// written in a way later requests care about, so poisoning is ignored.
     pub fn state(&self) -> MutexGuard<'_, MockState> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Mock {
+    /// The truth about every code and iv of a query, under one lock.
+    pub fn truths(&self, q: &TruthQuery) -> Truths {
+        let s = self.state();
+        Truths {
+            codes: q.codes.iter().map(|c| s.code_truth(c)).collect(),
+            ivs: q.ivs.iter().map(|iv| s.iv_truth(iv)).collect(),
+        }
+    }
+}
+
+/// The embedded mock answers ground truth in-process, without HTTP.
+impl GroundTruth for Mock {
+    fn lookup<'a>(&'a self, query: &'a TruthQuery) -> BoxFuture<'a, Truths> {
+        Box::pin(std::future::ready(self.truths(query)))
+    }
+
+    fn over_http(&self) -> bool {
+        false
     }
 }
 

@@ -2,7 +2,7 @@
 //! for repeated runs, and the closing `N passed, N failed` line.
 
 use super::RunReport;
-use crate::engine::{FlowResult, Freshness, Outcome, StepResult};
+use crate::engine::{FlowResult, Freshness, Outcome, StepNote, StepResult};
 use crate::stats::{FlowStats, Latency, Verdict};
 use std::fmt::Write;
 
@@ -42,21 +42,17 @@ pub fn freshness(s: &StepResult) -> String {
     match p.freshness {
         Freshness::Fresh if made_here => format!("iv sealed gen {}", p.sealed_generation.unwrap_or(0)),
         Freshness::Fresh => format!("fresh gen {} ({:.0} ms old)", p.sealed_generation.unwrap_or(0), p.age_ms),
-        Freshness::Stale { sealed, current } => format!("STALE gen {sealed}→{current} ({:.0} ms old)", p.age_ms),
+        Freshness::Stale { sealed, against } => format!("STALE gen {sealed}→{against} ({:.0} ms old)", p.age_ms),
         Freshness::Unknown => "freshness unknown".into(),
     }
 }
 
 fn step_note(s: &StepResult) -> String {
-    let mut note = freshness(s);
-    if let Some(v) = &s.value {
-        if v["rotated"].as_bool() == Some(true) {
-            note = format!("session_key rotated → gen {}", v["generation"]);
-        }
-        if let Some(secs) = v["mock_clock_advanced_s"].as_f64() {
-            note = format!("mock clock +{secs:.0} s for this user");
-        }
-    }
+    let mut note = match s.note {
+        Some(StepNote::Rotated { generation }) => format!("session_key rotated → gen {generation}"),
+        Some(StepNote::MockClockAdvanced { secs }) => format!("mock clock +{secs:.0} s for this user"),
+        None => freshness(s),
+    };
     if let Some(reason) = &s.reason {
         if !note.is_empty() {
             note.push_str("  ");
@@ -83,7 +79,7 @@ pub fn iteration(r: &FlowResult, st: Style) -> String {
         };
         let dur = if s.outcome == Outcome::Skipped { String::new() } else { format!("{:.1} ms", s.duration_ms) };
         let mut note = step_note(s);
-        if note.contains("STALE") {
+        if s.stale().is_some() {
             note = st.yellow(&note);
         }
         let row = format!("  {tag}  {:width$}  {:17} {:>9}  {note}", s.id, s.kind, dur);

@@ -2,9 +2,9 @@
 //! which returns what the event loop must do. No terminal, no clock, no
 //! I/O: unit-tested directly.
 
+use crate::contract::{Fault, Faults, Rotation, RotationPolicy};
 use crate::engine::{FlowResult, RunEvent, StepResult};
 use crate::flow::Flow;
-use crate::mock::{Fault, Faults, Rotation, RotationPolicy};
 use crate::stats::{FlowStats, Verdict};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::VecDeque;

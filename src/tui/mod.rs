@@ -4,9 +4,8 @@
 pub mod app;
 pub mod view;
 
-use crate::cli::TuiArgs;
-use crate::commands::InvalidInput;
 use crate::engine::{Engine, RunEvent};
+use crate::exit::InvalidInput;
 use crate::load::{self, Plan};
 use crate::mock::MockConfig;
 use app::{App, Command, FlowEntry, LoadSettings, Message};
@@ -72,24 +71,26 @@ async fn next_event(current: &mut Option<Current>) -> Option<RunEvent> {
     }
 }
 
-/// `wxflow tui`.
-pub async fn run(args: TuiArgs) -> Result<ExitCode, InvalidInput> {
-    let args = args.targets;
-    let paths = crate::cli::flow_paths(&args.paths);
-    let entries = flow_entries(&paths)?;
+/// `wxflow tui`: the flows under `paths`, against `mock` and `target` (or
+/// the embedded pair), seeded with `seed`.
+pub async fn run(
+    paths: &[std::path::PathBuf],
+    mock: Option<&str>,
+    target: Option<&str>,
+    seed: u64,
+) -> Result<ExitCode, InvalidInput> {
+    let entries = flow_entries(paths)?;
     let servers = CancellationToken::new();
-    let t = crate::serve::targets(args.mock.as_deref(), args.target.as_deref(), args.seed, servers.clone())
-        .await
-        .map_err(InvalidInput)?;
+    let t = crate::serve::targets(mock, target, seed, servers.clone()).await.map_err(InvalidInput)?;
     let embedded = t.local.is_some();
     let (mock_url, target_url) = (t.mock_url, t.target_url);
     let engine = Arc::new(
-        Engine::new(&mock_url, &target_url, args.seed, None, false)
-            .with_local_mock(t.local)
+        Engine::new(&mock_url, &target_url, seed, None, false)
+            .with_truth(t.local)
             .with_appid(t.appid)
             .with_known_secrets(t.secrets),
     );
-    let mut app = App::new(entries, args.seed, &mock_url, &target_url);
+    let mut app = App::new(entries, seed, &mock_url, &target_url);
     if let Some(faults) = mock_faults(&mock_url).await {
         app.update(Message::MockSettings { faults });
     }
@@ -229,7 +230,7 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
             };
             let replay = Arc::new(
                 Engine::new(&fresh.mock_url, &fresh.backend_url, seed, engine.rotation(), false)
-                    .with_local_mock(Some(fresh.mock))
+                    .with_truth(Some(Arc::new(fresh.mock)))
                     .with_known_secrets(vec![crate::mock::demo_app().secret]),
             );
             let plan = Plan { first_iteration: iteration, step_events: true, ..Plan::default() };
@@ -242,7 +243,7 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
         }
         Command::SetRotation(r) => engine.set_rotation(Some(r)),
         Command::SetFaults(faults) => {
-            let url = format!("{}{}/config", app.mock_url, crate::mock::CLIENT_PREFIX);
+            let url = format!("{}{}/config", app.mock_url, crate::contract::CLIENT_PREFIX);
             let sent = reqwest::Client::new()
                 .put(url)
                 .json(&serde_json::json!({ "faults": faults }))
@@ -262,8 +263,8 @@ pub fn plan_for(s: &LoadSettings, first_iteration: u64) -> Plan {
     Plan { repeat: s.repeat, concurrency: s.concurrency, rate: s.rate, first_iteration, ..Plan::default() }
 }
 
-async fn mock_faults(mock_url: &str) -> Option<crate::mock::Faults> {
-    let url = format!("{mock_url}{}/config", crate::mock::CLIENT_PREFIX);
+async fn mock_faults(mock_url: &str) -> Option<crate::contract::Faults> {
+    let url = format!("{mock_url}{}/config", crate::contract::CLIENT_PREFIX);
     let v: serde_json::Value = reqwest::get(url).await.ok()?.json().await.ok()?;
     serde_json::from_value(v.get("faults")?.clone()).ok()
 }

@@ -114,8 +114,8 @@ pub fn freshness(s: &StepResult) -> Span<'static> {
             Span::styled(format!("sealed gen {}", p.sealed_generation.unwrap_or(0)), DIM)
         }
         Freshness::Fresh => Span::styled(format!("fresh {:.0}ms", p.age_ms), GREEN),
-        Freshness::Stale { sealed, current } => {
-            Span::styled(format!("STALE gen {sealed}→{current} {:.0}ms", p.age_ms), RED.add_modifier(Modifier::BOLD))
+        Freshness::Stale { sealed, against } => {
+            Span::styled(format!("STALE gen {sealed}→{against} {:.0}ms", p.age_ms), RED.add_modifier(Modifier::BOLD))
         }
         Freshness::Unknown => Span::styled("unknown", DIM),
     }

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 #[allow(unused_imports)]
 use std::path::Path;
 use tokio_util::sync::CancellationToken;
-use wxflow::mock::{MockConfig, Rotation, RotationPolicy};
+use wxflow::contract::{Rotation, RotationPolicy};
+use wxflow::mock::MockConfig;
 use wxflow::serve::{self, Embedded};
 
 pub struct Stack {

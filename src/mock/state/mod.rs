@@ -9,7 +9,7 @@
 
 mod server;
 
-use super::rotation::{Fault, Faults, Rotation, RotationPolicy};
+use crate::contract::{CodeTruth, Fault, Faults, IvTruth, PayloadTruth, Rotation, RotationPolicy};
 use crate::wechat::api::ApiError;
 use crate::wechat::crypto::b64;
 use rand::{RngExt, SeedableRng, rngs::ChaCha8Rng};
@@ -18,8 +18,7 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::Arc;
 
-/// A code lives five minutes.
-pub const CODE_TTL_MS: i64 = 5 * 60 * 1000;
+pub use crate::contract::CODE_TTL_MS;
 /// An access token lives two hours.
 pub const TOKEN_TTL_MS: i64 = 7200 * 1000;
 /// How many users, codes and sealed payloads the mock remembers; the oldest
@@ -143,36 +142,6 @@ struct Sealing {
     api: &'static str,
     generation: u32,
     sealed_ms: i64,
-}
-
-/// Ground truth for one sealed payload.
-#[derive(Debug, Clone, Serialize)]
-pub struct PayloadTruth {
-    pub appid: String,
-    pub user: String,
-    pub api: String,
-    pub sealed_generation: u32,
-    pub sealed_ms: i64,
-}
-
-/// What the mock knows about an iv at the time of asking.
-#[derive(Debug, Clone, Serialize)]
-pub struct IvTruth {
-    #[serde(flatten)]
-    pub payload: PayloadTruth,
-    pub current_generation: u32,
-    pub age_ms: i64,
-}
-
-/// What the mock knows about a login code.
-#[derive(Debug, Clone, Serialize)]
-pub struct CodeTruth {
-    pub user: String,
-    pub issued_generation: u32,
-    /// The generation jscode2session returned for it; `None` until exchanged.
-    pub exchanged_generation: Option<u32>,
-    pub current_generation: u32,
-    pub age_ms: i64,
 }
 
 /// The outcome of a client-side `wx.login`.

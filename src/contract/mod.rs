@@ -1,0 +1,185 @@
+//! The mock's own API as a contract: what the mock serves under
+//! [`CLIENT_PREFIX`] (client routes, ground truth, live settings) and the
+//! plain data it speaks (rotation policy, faults, truth records). The mock,
+//! the engine, the flows and the dashboard depend on this module; none of
+//! them imports the mock's internals. The engine reads ground truth through
+//! [`GroundTruth`]: over HTTP ([`HttpTruth`]) or in-process (the mock).
+
+pub mod rotation;
+
+pub use rotation::{Fault, Faults, Rotation, RotationPolicy, parse_fault_arg, validate_faults};
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Path prefix of everything that is the mock's own, not WeChat's.
+pub const CLIENT_PREFIX: &str = "/__wxflow";
+
+/// A login code lives five minutes.
+pub const CODE_TTL_MS: i64 = 5 * 60 * 1000;
+
+/// `wx.getPhoneNumber`'s two forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhoneMode {
+    /// Older base libraries: encryptedData + iv.
+    Encrypted,
+    /// Newer ones: a code the backend exchanges.
+    Code,
+}
+
+/// `POST /__wxflow/client/{api}`: which virtual user of which app, and options.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRequest {
+    /// The app; the mock's first when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appid: Option<String>,
+    pub user: String,
+    /// `wx.login`: this user's rotation policy from now on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
+    /// `wx.login`: faults on server endpoints for this user's codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Faults>,
+    /// Open data: seal a watermark naming another appid (negative flows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark_appid: Option<String>,
+    /// `getPhoneNumber`: `encrypted` (default) or `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<PhoneMode>,
+}
+
+/// The mock's truth about a client answer, under its `wxflow` key (the rest
+/// is what the Mini Program runtime returns).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+pub struct ClientTruth {
+    /// The session_key generation that sealed the payload or that the login
+    /// left in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u32>,
+    /// `wx.login`: whether it refreshed the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated: Option<bool>,
+    /// `wx.login`: this user's logins so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logins: Option<u64>,
+}
+
+/// `POST /__wxflow/clock`: skew the clock, for one user or everyone.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockUpdate {
+    pub advance_secs: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// `PUT /__wxflow/config`: the live settings to change.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Faults>,
+}
+
+/// `GET /__wxflow/config`: the settings in force (no secrets).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ConfigView {
+    pub seed: u64,
+    pub rotation: Rotation,
+    pub faults: Faults,
+    pub apps: Vec<String>,
+    pub clock_offset_ms: i64,
+}
+
+/// Ground truth for one sealed payload.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct PayloadTruth {
+    pub appid: String,
+    pub user: String,
+    pub api: String,
+    pub sealed_generation: u32,
+    pub sealed_ms: i64,
+}
+
+/// What the mock knows about an iv at the time of asking.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct IvTruth {
+    #[serde(flatten)]
+    pub payload: PayloadTruth,
+    pub current_generation: u32,
+    pub age_ms: i64,
+}
+
+/// What the mock knows about a login code.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct CodeTruth {
+    pub user: String,
+    pub issued_generation: u32,
+    /// The generation jscode2session returned for it; `None` until exchanged.
+    pub exchanged_generation: Option<u32>,
+    pub current_generation: u32,
+    pub age_ms: i64,
+}
+
+/// `POST /__wxflow/truth`: every code and iv one request carried, asked in
+/// one round trip.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TruthQuery {
+    #[serde(default)]
+    pub codes: Vec<String>,
+    #[serde(default)]
+    pub ivs: Vec<String>,
+}
+
+/// The answer to a [`TruthQuery`], in its order; `None` where the mock did
+/// not issue the value (or has forgotten it).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct Truths {
+    pub codes: Vec<Option<CodeTruth>>,
+    pub ivs: Vec<Option<IvTruth>>,
+}
+
+/// Where the engine reads ground truth.
+pub trait GroundTruth: Send + Sync {
+    /// The truth about every code and iv of `query`.
+    fn lookup<'a>(&'a self, query: &'a TruthQuery) -> BoxFuture<'a, Truths>;
+    /// Whether a lookup costs an HTTP request (counted in a run's figures).
+    fn over_http(&self) -> bool;
+}
+
+/// Ground truth from a mock over HTTP (`POST /__wxflow/truth`).
+pub struct HttpTruth {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl HttpTruth {
+    pub fn new(http: reqwest::Client, mock_url: &str) -> Self {
+        HttpTruth { http, url: format!("{}{CLIENT_PREFIX}/truth", mock_url.trim_end_matches('/')) }
+    }
+}
+
+impl GroundTruth for HttpTruth {
+    fn lookup<'a>(&'a self, query: &'a TruthQuery) -> BoxFuture<'a, Truths> {
+        Box::pin(async move {
+            let answer = self.http.post(&self.url).json(query).timeout(Duration::from_secs(5)).send().await;
+            // A mock that cannot say leaves freshness unknown, never fails the step.
+            match answer {
+                Ok(resp) if resp.status().is_success() => resp.json().await.unwrap_or_default(),
+                _ => Truths::default(),
+            }
+        })
+    }
+
+    fn over_http(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,145 @@
+//! The client-side steps: `wx.*` calls and sleeps on the mock's clock,
+//! spoken in the mock's contract.
+
+use super::{Basis, Engine, Exchange, Freshness, Outcome, PayloadUse, Produced, StepError, StepNote, StepResult, ms};
+use crate::contract::{CLIENT_PREFIX, ClientRequest, ClientTruth, ClockUpdate};
+use crate::error_chain;
+use crate::flow::Flow;
+use crate::flow::model::{SleepClock, WxApi, WxArgs};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+impl Engine {
+    /// POSTs to the mock's client side; an error status is a refusal.
+    async fn post_mock(&self, path: &str, what: &str, body: &impl Serialize) -> Result<Value, StepError> {
+        let url = format!("{}{CLIENT_PREFIX}{path}", self.mock_url);
+        let unreachable = |reason: String| StepError::MockUnreachable { url: url.clone(), reason };
+        let resp = self
+            .http
+            .post(&url)
+            .json(body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| unreachable(error_chain(&e)))?;
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.map_err(|e| unreachable(format!("answered non-JSON: {e}")))?;
+        if status != 200 {
+            let message = v["error"].as_str().map_or_else(|| v.to_string(), String::from);
+            return Err(StepError::MockRefused { what: what.into(), status, message });
+        }
+        Ok(v)
+    }
+
+    pub(super) async fn wx(
+        &self,
+        flow: &Flow,
+        id: &str,
+        api: WxApi,
+        args: &WxArgs,
+        user: &str,
+        produced: &mut Vec<Produced>,
+    ) -> StepResult {
+        let r = StepResult::skipped(id, String::new());
+        let login = api == WxApi::Login;
+        let request = ClientRequest {
+            appid: self.appid.clone(),
+            user: user.into(),
+            rotation: if login { self.rotation().or(flow.mock.rotation) } else { None },
+            faults: if login { flow.mock.faults.clone() } else { None },
+            watermark_appid: args.watermark_appid.clone(),
+            mode: args.mode,
+        };
+        let path = format!("/client/{}", api.route());
+        let t0 = Instant::now();
+        let answer = self.post_mock(&path, api.name(), &request).await;
+        let mut r = StepResult {
+            http_requests: 1,
+            duration_ms: ms(t0.elapsed()),
+            exchange: Some(Exchange {
+                method: "POST".into(),
+                url: format!("{}{CLIENT_PREFIX}{path}", self.mock_url),
+                request_body: serde_json::to_string(&request).unwrap_or_default(),
+                status: answer.is_ok().then_some(200),
+                response_body: answer.as_ref().map(Value::to_string).unwrap_or_default(),
+                ..Exchange::default()
+            }),
+            ..r
+        };
+        let mut v = match answer {
+            Ok(v) => v,
+            Err(e) => {
+                if let (Some(x), StepError::MockRefused { status, message, .. }) = (&mut r.exchange, &e) {
+                    x.status = Some(*status);
+                    x.response_body.clone_from(message);
+                }
+                return r.failed_with(e);
+            }
+        };
+        // The mock's truth becomes plain result fields for templates.
+        let truth: ClientTruth = v
+            .as_object_mut()
+            .and_then(|o| o.remove("wxflow"))
+            .and_then(|t| serde_json::from_value(t).ok())
+            .unwrap_or_default();
+        if let Some(g) = truth.generation {
+            v["generation"] = json!(g);
+        }
+        if let Some(rotated) = truth.rotated {
+            v["rotated"] = json!(rotated);
+            if let (true, Some(generation)) = (rotated, truth.generation) {
+                r.note = Some(StepNote::Rotated { generation });
+            }
+        }
+        if api == WxApi::CheckSession {
+            v["valid"] = json!(v["errMsg"].as_str().is_some_and(|m| m.ends_with(":ok")));
+        }
+        let iv = v["iv"].as_str().map(String::from);
+        let has_plus = [&v["iv"], &v["encryptedData"]].iter().any(|x| x.as_str().is_some_and(|s| s.contains('+')));
+        if let Some(iv) = &iv {
+            r.payloads.push(PayloadUse {
+                from_step: id.into(),
+                iv: iv.clone(),
+                sealed_generation: truth.generation,
+                against_generation: truth.generation,
+                basis: Basis::CurrentKey,
+                age_ms: 0.0,
+                freshness: Freshness::Fresh,
+                has_plus,
+            });
+        }
+        produced.push(Produced {
+            step: id.into(),
+            iv,
+            has_plus,
+            code: v["code"].as_str().map(String::from),
+            generation: truth.generation,
+            at: Instant::now(),
+        });
+        r.outcome = Outcome::Pass;
+        r.value = Some(v);
+        r
+    }
+
+    pub(super) async fn sleep(&self, id: &str, d: Duration, clock: SleepClock, user: &str) -> StepResult {
+        let r = StepResult { outcome: Outcome::Pass, ..StepResult::skipped(id, String::new()) };
+        match clock {
+            SleepClock::Real => {
+                // A zero sleep is a no-op, not a wait for the timer's next tick.
+                if !d.is_zero() {
+                    tokio::time::sleep(d).await;
+                }
+                r
+            }
+            SleepClock::Mock => {
+                let update =
+                    ClockUpdate { advance_secs: d.as_secs_f64(), appid: self.appid.clone(), user: Some(user.into()) };
+                match self.post_mock("/clock", "to move its clock", &update).await {
+                    Ok(_) => StepResult { note: Some(StepNote::MockClockAdvanced { secs: d.as_secs_f64() }), ..r },
+                    Err(e) => r.failed_with(e),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Turns a flow file into a checked [`Flow`], or every error in it, each
+//! with `file:line:col`, a caret and a hint. Nothing runs before this passes.
+
+mod http;
+mod refs;
+
+use super::error::{FlowError, did_you_mean};
+use super::locate::{Locations, Pos};
+use super::model::*;
+use super::parse_duration;
+use super::template::{Template, ValueTemplate};
+use crate::contract::validate_faults;
+use refs::{Known, check_refs};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+/// Names every flow can use in templates.
+pub const BUILTINS: &[&str] = &["target", "mock", "user", "seed", "iteration"];
+
+/// The file's source, where each node stands in it, and the errors so far.
+/// The file is parsed twice: by serde_yaml into typed values, and by
+/// yaml-rust2 into the index of positions that points errors found later.
+struct Checker<'a> {
+    file: &'a str,
+    source: &'a str,
+    locs: Locations,
+    errors: Vec<FlowError>,
+    /// What is being checked, for template errors: "step `login`".
+    within: String,
+}
+
+impl Checker<'_> {
+    fn err(&mut self, pos: Option<Pos>, width: usize, message: String, hint: Option<String>) {
+        self.errors.push(FlowError::new(self.file, self.source, pos, width, message).hint(hint));
+    }
+
+    /// An error at `key` of the mapping at `parent`, underlining the key
+    /// (keys such as JSONPaths may hold dots, so they come apart).
+    fn at_key(&mut self, parent: &str, key: &str, message: String, hint: Option<String>) {
+        let path = if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") };
+        let pos = self.locs.key(&path);
+        self.err(pos, key.chars().count(), message, hint);
+    }
+
+    /// An error at the value of `path`.
+    fn at_value(&mut self, path: &str, width: usize, message: String, hint: Option<String>) {
+        let pos = self.locs.value(path).or_else(|| self.locs.key(path));
+        self.err(pos, width, message, hint);
+    }
+
+    /// Compiles the template string at `path`, placed in the file.
+    fn template(&mut self, path: &str, text: &str) -> Option<Template> {
+        match Template::parse(text) {
+            Ok(t) => Some(t.at(self.locs.in_value(path, 0))),
+            Err(e) => {
+                let pos = self.locs.in_value(path, e.offset);
+                self.err(pos, e.len, format!("{} in {}", e.message, self.within), e.hint);
+                None
+            }
+        }
+    }
+
+    /// Compiles every template string under the value at `path`.
+    fn value_template(&mut self, path: &str, v: &Value) -> Option<ValueTemplate> {
+        let locs = &self.locs;
+        match ValueTemplate::compile(v, path, &|p| locs.in_value(p, 0)) {
+            Ok(t) => Some(t),
+            Err((at, e)) => {
+                let pos = self.locs.in_value(&at, e.offset);
+                self.err(pos, e.len, format!("{} in {}", e.message, self.within), e.hint);
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, path: &str, text: &str) -> Option<Duration> {
+        match parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.at_value(path, text.chars().count(), e, Some("write durations like 500ms, 5s, 2m or 5m1s".into()));
+                None
+            }
+        }
+    }
+}
+
+/// Reads and checks a flow file.
+pub fn load(path: &std::path::Path) -> Result<Flow, Vec<FlowError>> {
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| vec![FlowError::new(&file, "", None, 1, format!("cannot read flow file: {e}"))])?;
+    check(&file, &source)
+}
+
+/// Checks flow `source` read from `file`.
+pub fn check(file: &str, source: &str) -> Result<Flow, Vec<FlowError>> {
+    let raw: RawFlow = serde_yaml::from_str(source).map_err(|e| vec![serde_error(file, source, &e)])?;
+    let mut c = Checker { file, source, locs: Locations::index(source), errors: vec![], within: String::new() };
+    let flow = check_flow(&mut c, file, raw);
+    if c.errors.is_empty() { Ok(flow) } else { Err(c.errors) }
+}
+
+/// A serde_yaml error, reworded with a did-you-mean where it names an
+/// unknown field or variant.
+fn serde_error(file: &str, source: &str, e: &serde_yaml::Error) -> FlowError {
+    let text = e.to_string();
+    let message = text.split(" at line ").next().unwrap_or(&text).to_string();
+    let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() });
+    let unknown =
+        regex::Regex::new(r"unknown (field|variant) `([^`]*)`, expected (?:one of )?(.*)").expect("valid regex");
+    let (width, hint) = match unknown.captures(&message) {
+        Some(cap) => {
+            let word = cap[2].to_string();
+            let expected: Vec<String> = cap[3].split(", ").map(|s| s.trim_matches('`').to_string()).collect();
+            let hint = did_you_mean(&word, expected.iter().map(String::as_str))
+                .or_else(|| Some(format!("expected one of {}", &cap[3])));
+            (word.chars().count(), hint)
+        }
+        None => (
+            1,
+            message
+                .contains("did not find expected")
+                .then(|| "check the indentation of this line and the one above".into()),
+        ),
+    };
+    let message = message.replacen(": unknown field", ": unknown key", 1);
+    FlowError::new(file, source, pos, width, message).hint(hint)
+}
+
+fn check_flow(c: &mut Checker, file: &str, raw: RawFlow) -> Flow {
+    if raw.name.trim().is_empty() {
+        c.at_value("name", 1, "the flow's `name` is empty".into(), None);
+    }
+    if raw.steps.is_empty() {
+        c.at_key(
+            "",
+            "steps",
+            "the flow has no steps".into(),
+            Some("add at least one step, e.g. `- id: login` / `wx.login: {}`".into()),
+        );
+    }
+    if let Some(faults) = &raw.mock.faults
+        && let Err(e) = validate_faults(faults)
+    {
+        c.at_key("mock", "faults", e, None);
+    }
+    if raw.expect.cause.is_some() && raw.expect.outcome == ExpectedOutcome::Pass {
+        c.at_key("expect", "cause", "`expect.cause` needs `outcome: fail`".into(), None);
+    }
+    let mut known: BTreeMap<String, Known> = BUILTINS.iter().map(|b| (b.to_string(), Known::Any)).collect();
+    // A var sees the builtins and the vars above it.
+    let mut vars = vec![];
+    for (name, v) in &raw.vars {
+        c.within = format!("var `{name}`");
+        if let Some(t) = c.value_template(&format!("vars.{name}"), v) {
+            let owner = c.within.clone();
+            check_refs(c, "", &owner, t.templates(), &known, &HashSet::new());
+            vars.push((name.clone(), t));
+        }
+        known.insert(name.clone(), Known::Any);
+    }
+    let later: HashSet<String> = raw.steps.iter().map(|s| s.id.clone()).collect();
+    let mut steps = vec![];
+    let mut seen = HashSet::new();
+    for (i, rs) in raw.steps.into_iter().enumerate() {
+        let path = format!("steps.{i}");
+        if !rs.id.chars().all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '-') || rs.id.is_empty() {
+            c.at_value(
+                &format!("{path}.id"),
+                rs.id.len(),
+                format!("step id `{}` may hold only letters, digits, `_` and `-`", rs.id),
+                None,
+            );
+        }
+        let duplicate = !seen.insert(rs.id.clone());
+        if duplicate {
+            c.at_value(
+                &format!("{path}.id"),
+                rs.id.len(),
+                format!("duplicate step id `{}`", rs.id),
+                Some("give every step its own id".into()),
+            );
+        }
+        if BUILTINS.contains(&rs.id.as_str())
+            || known.contains_key(&rs.id) && !matches!(known.get(&rs.id), Some(Known::Step { .. }))
+        {
+            c.at_value(
+                &format!("{path}.id"),
+                rs.id.len(),
+                format!("step id `{}` hides a variable of the same name", rs.id),
+                None,
+            );
+        }
+        let line = c.locs.value(&path).map_or(0, |p| p.line);
+        c.within = format!("step `{}`", rs.id);
+        if let Some(step) = check_step(c, &path, rs, &known, &later) {
+            let (kind, fields) = match &step.kind {
+                StepKind::Wx { api, args } => (api.name().to_string(), api.fields(args.mode)),
+                StepKind::Http(h) => {
+                    for (name, _) in &h.captures {
+                        known.insert(name.clone(), Known::Any);
+                    }
+                    ("http".into(), HTTP_FIELDS)
+                }
+                StepKind::Sleep { .. } => ("sleep".into(), &[][..]),
+            };
+            if !duplicate {
+                known.insert(step.id.clone(), Known::Step { kind, fields });
+            }
+            steps.push(Step { line, ..step });
+        }
+    }
+    let thresholds = check_thresholds(c, &raw.thresholds, &steps);
+    let id =
+        std::path::Path::new(file).file_stem().map_or_else(|| raw.name.clone(), |s| s.to_string_lossy().into_owned());
+    Flow {
+        id,
+        name: raw.name,
+        description: raw.description,
+        file: file.into(),
+        vars,
+        mock: raw.mock,
+        expect: raw.expect,
+        thresholds,
+        steps,
+    }
+}
+
+fn check_step(
+    c: &mut Checker,
+    path: &str,
+    mut rs: RawStep,
+    known: &BTreeMap<String, Known>,
+    later: &HashSet<String>,
+) -> Option<Step> {
+    // Every kind the step names, and the checked kind where it checked out:
+    // a kind with an error is still named (no false "has no kind").
+    let mut kinds: Vec<(&str, Option<StepKind>)> = vec![];
+    for (api, args) in rs.take_wx() {
+        let name = api.name();
+        if args.mode.is_some() && api != WxApi::GetPhoneNumber {
+            c.at_key(
+                &format!("{path}.{name}"),
+                "mode",
+                format!("`mode` applies to wx.getPhoneNumber, not {name}"),
+                None,
+            );
+        }
+        if args.watermark_appid.is_some() && matches!(api, WxApi::Login | WxApi::CheckSession) {
+            c.at_key(
+                &format!("{path}.{name}"),
+                "watermark_appid",
+                format!("{name} seals no data: `watermark_appid` does not apply"),
+                None,
+            );
+        }
+        kinds.push((name, Some(StepKind::Wx { api, args })));
+    }
+    if let Some(spec) = rs.http.take() {
+        let h = http::check_http(c, &format!("{path}.http"), spec, rs.asserts.as_ref(), &rs.capture, path);
+        if let Some(h) = &h {
+            let templates = std::iter::once(&h.url).chain(h.headers.iter().map(|(_, t)| t));
+            let body: Vec<&Template> = match &h.body {
+                Body::None => vec![],
+                Body::Json(v) => v.templates(),
+                Body::Form(fields) => fields.iter().flat_map(|(_, v)| v.templates()).collect(),
+                Body::Raw(t) => vec![t],
+            };
+            let owner = c.within.clone();
+            check_refs(c, &rs.id, &owner, templates.chain(body), known, later);
+        }
+        kinds.push(("http", h.map(|h| StepKind::Http(Box::new(h)))));
+    } else {
+        if rs.asserts.is_some() {
+            c.at_key(path, "assert", "only http steps take `assert`".into(), None);
+        }
+        if !rs.capture.is_empty() {
+            c.at_key(path, "capture", "only http steps take `capture`".into(), None);
+        }
+    }
+    if let Some(sleep) = &rs.sleep {
+        let (text, clock, p) = match sleep {
+            SleepSpec::Short(t) => (t.as_str(), SleepClock::Real, format!("{path}.sleep")),
+            SleepSpec::Full { duration, clock } => (duration.as_str(), *clock, format!("{path}.sleep.duration")),
+        };
+        let duration = c.duration(&p, text);
+        kinds.push(("sleep", duration.map(|duration| StepKind::Sleep { duration, clock })));
+    }
+    match kinds.len() {
+        0 => {
+            let all: Vec<&str> = step_kind_names().collect();
+            c.at_value(
+                path,
+                2,
+                format!("step `{}` has no kind", rs.id),
+                Some(format!("add one of: {}", all.join(", "))),
+            );
+            None
+        }
+        1 => kinds.pop().and_then(|(_, kind)| kind).map(|kind| Step {
+            id: rs.id,
+            kind,
+            continue_on_error: rs.continue_on_error,
+            line: 0,
+        }),
+        _ => {
+            let second = kinds[1].0;
+            c.at_key(
+                path,
+                second,
+                format!("step `{}` has two kinds, `{}` and `{second}`", rs.id, kinds[0].0),
+                Some("split it into two steps".into()),
+            );
+            None
+        }
+    }
+}
+
+fn check_thresholds(c: &mut Checker, raw: &RawThresholds, steps: &[Step]) -> Vec<Threshold> {
+    let mut out = vec![];
+    if let Some(r) = raw.max_failure_rate {
+        if (0.0..=1.0).contains(&r) {
+            out.push(Threshold::FailureRate(r));
+        } else {
+            c.at_value("thresholds.max_failure_rate", 1, format!("max_failure_rate is {r}, expected 0..1"), None);
+        }
+    }
+    let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+    for (step, limits) in &raw.max_latency {
+        let path = format!("thresholds.max_latency.{step}");
+        if step != "total" && !ids.contains(&step.as_str()) {
+            let hint = did_you_mean(step, ids.iter().copied().chain(["total"]))
+                .or_else(|| Some("name a step id, or `total` for the whole flow".into()));
+            c.at_key("thresholds.max_latency", step, format!("no step `{step}` to limit"), hint);
+            continue;
+        }
+        for (pct, text) in limits {
+            match pct.parse::<Percentile>() {
+                Err(e) => {
+                    let hint = did_you_mean(pct, Percentile::ALL.iter().map(|p| p.name()));
+                    c.at_key(&path, pct, e, hint);
+                }
+                Ok(percentile) => {
+                    if let Some(limit) = c.duration(&format!("{path}.{pct}"), text) {
+                        let step = (step != "total").then(|| step.clone());
+                        out.push(Threshold::Latency { step, percentile, limit_ms: limit.as_secs_f64() * 1e3 });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
