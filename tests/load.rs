@@ -98,7 +98,7 @@ async fn replay_reproduces_a_failure_found_at_concurrency_16_alone() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn thresholds_from_the_command_line_and_yaml_set_the_exit_code() {
-    // login-first never fails: a 1% limit holds, a 1 ns p50 limit breaks.
+    // login-first never fails: a 1% limit holds; a 1 h limit holds, a 0 ms one breaks.
     let (code, out, r) =
         run_json(&["flows/login-first.yaml", "--repeat", "30", "--concurrency", "4", "--max-failure-rate", "0.01"])
             .await;
@@ -109,13 +109,19 @@ async fn thresholds_from_the_command_line_and_yaml_set_the_exit_code() {
         "--repeat",
         "30",
         "--max-latency",
-        "server:p50=1ms",
+        "server:p50=0ms",
         "--max-latency",
         "total:p99=1h",
     ])
     .await;
-    let breached: Vec<&Value> = r["thresholds"].as_array().unwrap().iter().filter(|t| t["breached"] == true).collect();
-    assert_eq!(breached.len(), usize::from(code == 1), "{out}");
+    assert_eq!(code, 1, "{out}");
+    let breached: Vec<(&Value, &Value)> =
+        r["thresholds"].as_array().unwrap().iter().map(|t| (&t["metric"], &t["breached"])).collect();
+    assert_eq!(
+        breached,
+        [(&Value::from("latency server p50 (ms)"), &Value::from(true)), (&Value::from("latency total p99 (ms)"), &Value::from(false))],
+        "{out}"
+    );
     let dir = tempdir();
     let f = dir.path().join("strict.yaml");
     let src = std::fs::read_to_string("flows/login-first.yaml")

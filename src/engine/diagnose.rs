@@ -2,7 +2,8 @@
 
 use super::result::StepResult;
 use crate::flow::Cause;
-use crate::wechat::api;
+use crate::backend::codes;
+use crate::wechat::{DecryptError, api};
 use serde_json::Value;
 
 /// How a step's request failed before a whole answer came; each holds the
@@ -148,16 +149,17 @@ pub fn classify(
     // A space where base64 had '+' breaks decoding (-41004) or yields
     // garbage (-41003); it cannot break the hex signature.
     let plus_hazard = step.payloads.iter().any(|p| p.has_plus) || msg.contains("space");
+    let decrypt_codes = i64::from(DecryptError::DECODE_BASE64)..=i64::from(DecryptError::ILLEGAL_IV);
     match code {
-        Some(-41004..=-41002) if plus_hazard => (
+        Some(c) if decrypt_codes.contains(&c) && plus_hazard => (
             Cause::PlusAsSpace,
             "decryption failed on fresh data whose base64 holds '+': a form or URL decoder turned '+' into a space; percent-encode '+' as %2B (or send JSON) and decode exactly once".into(),
         ),
-        Some(-40001) => (
+        Some(codes::SIGNATURE_MISMATCH) => (
             Cause::SignatureMismatch,
             "the signature check failed on fresh data: rawData or signature changed between the client and the check (re-serialised, trimmed or URL-decoded JSON); send rawData exactly as received".into(),
         ),
-        Some(-41005) => (
+        Some(codes::WATERMARK_MISMATCH) => (
             Cause::BackendError,
             "the watermark names another appid: the data was sealed for another Mini Program; check the appid the backend uses".into(),
         ),

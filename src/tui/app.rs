@@ -6,7 +6,8 @@ use crate::contract::{Fault, Faults, Rotation, RotationPolicy};
 use crate::engine::{FlowResult, RunEvent, StepResult};
 use crate::flow::Flow;
 use crate::stats::{FlowStats, Verdict};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use super::keys::{self, Action};
+use crossterm::event::{KeyCode, KeyEvent};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -33,19 +34,61 @@ impl FlowEntry {
         FlowEntry { id, file, flow, error, stats: None, last: None, live: vec![], running: false, next_iteration: 0 }
     }
 
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> FlowStatus {
         if self.error.is_some() {
-            return "invalid";
+            return FlowStatus::Invalid;
         }
         if self.running {
-            return "running";
+            return FlowStatus::Running;
         }
-        match self.stats.as_ref().map(|s| s.verdict()) {
-            None | Some(Verdict::None) => "idle",
-            Some(Verdict::Pass) => "passed",
-            Some(Verdict::Fail) => "failed",
-            Some(Verdict::Flaky) => "flaky",
+        match self.stats.as_ref().map(FlowStats::verdict) {
+            None | Some(Verdict::None) => FlowStatus::Idle,
+            Some(Verdict::Pass) => FlowStatus::Passed,
+            Some(Verdict::Fail) => FlowStatus::Failed,
+            Some(Verdict::Flaky) => FlowStatus::Flaky,
         }
+    }
+}
+
+/// Where a flow stands in the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowStatus {
+    Invalid,
+    Running,
+    Idle,
+    Passed,
+    Failed,
+    Flaky,
+}
+
+impl FlowStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowStatus::Invalid => "invalid",
+            FlowStatus::Running => "running",
+            FlowStatus::Idle => "idle",
+            FlowStatus::Passed => "passed",
+            FlowStatus::Failed => "failed",
+            FlowStatus::Flaky => "flaky",
+        }
+    }
+
+    /// The one-character form for narrow screens.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            FlowStatus::Passed => "✓",
+            FlowStatus::Failed => "✗",
+            FlowStatus::Flaky => "~",
+            FlowStatus::Running => "…",
+            FlowStatus::Invalid => "!",
+            FlowStatus::Idle => "·",
+        }
+    }
+}
+
+impl std::fmt::Display for FlowStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -71,8 +114,8 @@ pub enum Lower {
 pub struct Running {
     pub flow: usize,
     pub load: bool,
-    /// Iterations planned (`None`: unbounded).
-    pub total: Option<u64>,
+    /// Iterations planned.
+    pub total: u64,
 }
 
 /// Everything that can happen to the dashboard.
@@ -289,13 +332,13 @@ impl App {
             self.flows_per_sec = 0.0;
             let first_iteration = f.next_iteration;
             f.next_iteration += self.load.repeat;
-            self.running = Some(Running { flow, load: true, total: Some(self.load.repeat) });
+            self.running = Some(Running { flow, load: true, total: self.load.repeat });
             self.status = format!("load run of {} started", f.id);
             Some(Command::StartLoad { flow, settings: self.load.clone(), first_iteration })
         } else {
             let iteration = f.next_iteration;
             f.next_iteration += 1;
-            self.running = Some(Running { flow, load: false, total: Some(1) });
+            self.running = Some(Running { flow, load: false, total: 1 });
             self.status = format!("running {} once", f.id);
             Some(Command::RunOnce { flow, iteration })
         }
@@ -314,65 +357,58 @@ impl App {
     }
 
     fn key(&mut self, k: KeyEvent) -> Option<Command> {
-        if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
-            return Some(Command::Quit);
-        }
+        let action = keys::action(k);
         if self.show_help {
             self.show_help = false;
-            return None;
+            return (action == Some(Action::Quit) && k.code != KeyCode::Char('q')).then_some(Command::Quit);
         }
+        self.act(action?)
+    }
+
+    fn act(&mut self, action: Action) -> Option<Command> {
         let steps = self.shown_steps().len();
-        match k.code {
-            KeyCode::Char('q') => return Some(Command::Quit),
-            KeyCode::Char('?') => self.show_help = true,
-            KeyCode::Up | KeyCode::Char('k') => {
+        match action {
+            Action::Quit => return Some(Command::Quit),
+            Action::Help => self.show_help = true,
+            Action::FlowUp => {
                 self.selected = self.selected.saturating_sub(1);
                 self.selected_step = 0;
             }
-            KeyCode::Down | KeyCode::Char('j') => {
+            Action::FlowDown => {
                 self.selected = (self.selected + 1).min(self.flows.len().saturating_sub(1));
                 self.selected_step = 0;
             }
-            KeyCode::Left | KeyCode::Char('h') => self.selected_step = self.selected_step.saturating_sub(1),
-            KeyCode::Right => {
-                self.selected_step = (self.selected_step + 1).min(steps.saturating_sub(1));
-            }
-            KeyCode::Tab => self.selected_step = if steps == 0 { 0 } else { (self.selected_step + 1) % steps },
-            KeyCode::Enter => return self.start(false),
-            KeyCode::Char('l') => return self.start(true),
-            KeyCode::Char('s') if self.running.is_some() => {
+            Action::StepLeft => self.selected_step = self.selected_step.saturating_sub(1),
+            Action::StepRight => self.selected_step = (self.selected_step + 1).min(steps.saturating_sub(1)),
+            Action::StepCycle => self.selected_step = if steps == 0 { 0 } else { (self.selected_step + 1) % steps },
+            Action::RunOnce => return self.start(false),
+            Action::Load => return self.start(true),
+            Action::Stop if self.running.is_some() => {
                 self.status = "stopping: running iterations finish".into();
                 return Some(Command::Stop);
             }
-            KeyCode::Char('r') => {
-                let f = self.selected_flow()?;
-                let Some(first) = f.stats.as_ref().and_then(|s| s.first_failures.values().next()) else {
-                    self.status = format!("{} has no failure to replay yet", f.id);
-                    return None;
-                };
-                let (flow, seed, iteration) = (self.selected, first.seed, first.iteration);
-                self.status = format!("replaying {} iteration {iteration} of seed {seed} on a fresh mock", f.id);
-                return Some(Command::Replay { flow, seed, iteration });
-            }
-            KeyCode::Char('d') => {
+            Action::Stop => {}
+            Action::Replay => return self.replay(),
+            Action::ToggleDetail => {
                 self.lower = if self.lower == Lower::Load { Lower::Detail } else { Lower::Load };
                 self.detail_scroll = 0;
             }
-            KeyCode::PageDown => self.detail_scroll = self.detail_scroll.saturating_add(10),
-            KeyCode::PageUp => self.detail_scroll = self.detail_scroll.saturating_sub(10),
-            KeyCode::Char('+') | KeyCode::Char('=') | KeyCode::Char('-') => {
+            Action::ScrollDown => self.detail_scroll = self.detail_scroll.saturating_add(10),
+            Action::ScrollUp => self.detail_scroll = self.detail_scroll.saturating_sub(10),
+            Action::RotationUp | Action::RotationDown => {
+                // From `always` a step down is 0.9, from `never` a step up 0.1.
                 let p = match self.policy().map(|r| r.policy) {
                     Some(RotationPolicy::Probability(p)) => p,
                     Some(RotationPolicy::Always) => 1.0,
                     _ => 0.0,
                 };
-                let step = if k.code == KeyCode::Char('-') { -0.1 } else { 0.1 };
+                let step = if action == Action::RotationDown { -0.1 } else { 0.1 };
                 let p = ((p + step) * 10.0).round().clamp(0.0, 10.0) / 10.0;
                 return self.set_policy(RotationPolicy::Probability(p));
             }
-            KeyCode::Char('a') => return self.set_policy(RotationPolicy::Always),
-            KeyCode::Char('n') => return self.set_policy(RotationPolicy::Never),
-            KeyCode::Char('f') => {
+            Action::RotationAlways => return self.set_policy(RotationPolicy::Always),
+            Action::RotationNever => return self.set_policy(RotationPolicy::Never),
+            Action::CycleFaults => {
                 let presets = fault_presets();
                 self.fault_preset = (self.fault_preset + 1) % presets.len();
                 let (name, faults) = presets[self.fault_preset].clone();
@@ -380,19 +416,34 @@ impl App {
                 self.status = format!("faults now: {name}");
                 return Some(Command::SetFaults(faults));
             }
-            KeyCode::Char('c') => self.load.concurrency = (self.load.concurrency / 2).max(1),
-            KeyCode::Char('C') => self.load.concurrency = (self.load.concurrency * 2).min(1024),
-            KeyCode::Char('[') => self.load.repeat = (self.load.repeat / 10).max(10),
-            KeyCode::Char(']') => self.load.repeat = (self.load.repeat * 10).min(10_000_000),
-            KeyCode::Char('o') => {
-                self.load.rate = match self.load.rate {
-                    None => Some(500.0),
-                    Some(_) => None,
-                }
-            }
-            _ => {}
+            Action::ConcurrencyHalf => self.load.concurrency = (self.load.concurrency / 2).max(1),
+            Action::ConcurrencyDouble => self.load.concurrency = (self.load.concurrency * 2).min(1024),
+            Action::RepeatTenth => self.load.repeat = (self.load.repeat / 10).max(10),
+            Action::RepeatTenfold => self.load.repeat = (self.load.repeat * 10).min(10_000_000),
+            Action::OpenModel => self.load.rate = if self.load.rate.is_some() { None } else { Some(500.0) },
         }
         None
+    }
+
+    /// Replays the selected flow's first failure; the run counts as a
+    /// single run (the event loop reports with `RunEnded` if it cannot).
+    fn replay(&mut self) -> Option<Command> {
+        if self.running.is_some() {
+            self.status = "a run is in progress: s stops it".into();
+            return None;
+        }
+        let flow = self.selected;
+        let f = self.flows.get_mut(flow)?;
+        let Some(first) = f.stats.as_ref().and_then(|s| s.first_failures.values().next()) else {
+            self.status = format!("{} has no failure to replay yet", f.id);
+            return None;
+        };
+        let (seed, iteration) = (first.seed, first.iteration);
+        f.running = true;
+        f.live.clear();
+        self.running = Some(Running { flow, load: false, total: 1 });
+        self.status = format!("replaying {} iteration {iteration} of seed {seed} on a fresh mock", f.id);
+        Some(Command::Replay { flow, seed, iteration })
     }
 }
 
@@ -460,7 +511,7 @@ mod tests {
     fn enter_runs_once_as_a_fresh_user_and_refuses_while_running() {
         let mut a = app();
         assert_eq!(a.update(code(KeyCode::Enter)), Some(Command::RunOnce { flow: 0, iteration: 0 }));
-        assert_eq!(a.flows[0].status(), "running");
+        assert_eq!(a.flows[0].status(), FlowStatus::Running);
         assert_eq!(a.update(code(KeyCode::Enter)), None, "one run at a time");
         assert!(a.status.contains("in progress"));
         a.update(Message::RunEnded(Duration::from_millis(5)));
@@ -499,10 +550,10 @@ mod tests {
         a.update(Message::Second);
         let st = a.flows[0].stats.as_ref().unwrap();
         assert_eq!((st.iterations, st.failed), (14, 9));
-        assert_eq!(a.flows[0].status(), "running");
+        assert_eq!(a.flows[0].status(), FlowStatus::Running);
         assert_eq!(a.chart.iter().copied().collect::<Vec<_>>(), vec![(1.0, 0.5), (2.0, 1.0)]);
         a.update(Message::RunEnded(Duration::from_secs(2)));
-        assert_eq!(a.flows[0].status(), "flaky");
+        assert_eq!(a.flows[0].status(), FlowStatus::Flaky);
         assert_eq!(a.flows_per_sec, 7.0, "14 iterations in 2 s");
     }
 
@@ -546,7 +597,7 @@ mod tests {
     fn invalid_flows_are_listed_but_not_run() {
         let mut a = app();
         a.selected = 2;
-        assert_eq!(a.flows[2].status(), "invalid");
+        assert_eq!(a.flows[2].status(), FlowStatus::Invalid);
         assert_eq!(a.update(code(KeyCode::Enter)), None);
         assert!(a.status.contains("invalid"));
     }
@@ -559,7 +610,7 @@ mod tests {
         assert_eq!(a.update(key('q')), None, "the first key only closes the help");
         assert!(!a.show_help);
         assert_eq!(a.update(key('q')), Some(Command::Quit));
-        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), crossterm::event::KeyModifiers::CONTROL);
         assert_eq!(a.update(Message::Key(ctrl_c)), Some(Command::Quit));
     }
 

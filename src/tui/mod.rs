@@ -2,6 +2,7 @@
 //! and here the event loop and the terminal guard.
 
 pub mod app;
+pub mod keys;
 pub mod view;
 
 use crate::engine::{Engine, RunEvent};
@@ -213,20 +214,19 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
             }
         }
         Command::Replay { flow, seed, iteration } => {
+            // The app marked the replay as running: a refusal ends it again.
+            let refuse = |app: &mut App, why: &str| {
+                app.update(Message::RunEnded(Duration::ZERO));
+                app.update(Message::Status(why.into()));
+            };
             if !embedded {
-                app.update(Message::Status("replay needs the embedded mock (a running mock cannot be reset)".into()));
-                return;
+                return refuse(app, "replay needs the embedded mock (a running mock cannot be reset)");
             }
-            if current.is_some() {
-                app.update(Message::Status("a run is in progress: s stops it".into()));
-                return;
-            }
-            let Some(f) = flow_of(flow) else { return };
+            let Some(f) = flow_of(flow) else { return refuse(app, "no such flow") };
             let servers = CancellationToken::new();
             let Ok(fresh) = crate::serve::embedded(MockConfig { seed, ..MockConfig::default() }, servers.clone()).await
             else {
-                app.update(Message::Status("could not start a fresh mock for the replay".into()));
-                return;
+                return refuse(app, "could not start a fresh mock for the replay");
             };
             let replay = Arc::new(
                 Engine::new(&fresh.mock_url, &fresh.backend_url, seed, engine.rotation(), false)
@@ -235,10 +235,6 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
             );
             let plan = Plan { first_iteration: iteration, step_events: true, ..Plan::default() };
             let (stop, events) = spawn_run(replay, f, plan);
-            if let Some(entry) = app.flows.get_mut(flow) {
-                entry.running = true;
-            }
-            app.running = Some(app::Running { flow, load: false, total: Some(1) });
             *current = Some(Current { started: std::time::Instant::now(), stop, events, servers: Some(servers) });
         }
         Command::SetRotation(r) => engine.set_rotation(Some(r)),

@@ -1,7 +1,8 @@
 //! Drawing: one function per panel, each a function of `&App` only.
 //! Rendering never changes state.
 
-use super::app::{App, Lower};
+use super::app::{App, FlowStatus, Lower};
+use super::keys::BINDINGS;
 use crate::engine::{Freshness, Outcome, StepResult};
 use crate::stats::{Latency, Verdict};
 use ratatui::Frame;
@@ -49,23 +50,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
 }
 
 /// A one-character status, for narrow lists.
-fn status_symbol(status: &str) -> &'static str {
+fn status_style(status: FlowStatus) -> Style {
     match status {
-        "passed" => "✓",
-        "failed" => "✗",
-        "flaky" => "~",
-        "running" => "…",
-        "invalid" => "!",
-        _ => "·",
-    }
-}
-
-fn status_style(status: &str) -> Style {
-    match status {
-        "passed" => GREEN,
-        "failed" | "invalid" => RED,
-        "flaky" | "running" => YELLOW,
-        _ => DIM,
+        FlowStatus::Passed => GREEN,
+        FlowStatus::Failed | FlowStatus::Invalid => RED,
+        FlowStatus::Flaky | FlowStatus::Running => YELLOW,
+        FlowStatus::Idle => DIM,
     }
 }
 
@@ -88,7 +78,7 @@ pub fn flows(frame: &mut Frame, area: Rect, app: &App) {
                 vec![Span::raw(format!("{} ", f.id)), Span::styled(format!("{status}{rate}"), status_style(status))]
             } else {
                 vec![
-                    Span::styled(format!("{} ", status_symbol(status)), status_style(status)),
+                    Span::styled(format!("{} ", status.symbol()), status_style(status)),
                     Span::raw(f.id.clone()),
                     Span::styled(rate, status_style(status)),
                 ]
@@ -252,7 +242,7 @@ pub fn load(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::styled(settings, DIM)), head);
     let done = stats.map_or(0, |s| s.iterations);
     let total =
-        app.running.as_ref().filter(|r| r.load && r.flow == app.selected).and_then(|r| r.total).unwrap_or(s.repeat);
+        app.running.as_ref().filter(|r| r.load && r.flow == app.selected).map_or(s.repeat, |r| r.total);
     let ratio = if total == 0 { 0.0 } else { (done as f64 / total as f64).min(1.0) };
     frame.render_widget(
         Gauge::default().ratio(ratio).label(format!("{done}/{total}")).gauge_style(Style::new().fg(Color::Blue)),
@@ -420,49 +410,29 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App) {
 /// The one-line key legend.
 pub fn legend(frame: &mut Frame, area: Rect) {
     let gap = if area.width >= 90 { "  " } else { " " };
-    let keys = [
-        ("⏎", "run"),
-        ("l", "load"),
-        ("s", "stop"),
-        ("r", "replay"),
-        ("+/-", "rotation"),
-        ("f", "faults"),
-        ("d", "detail"),
-        ("?", "help"),
-        ("q", "quit"),
-    ];
-    let spans: Vec<Span> = keys
+    let spans: Vec<Span> = BINDINGS
         .iter()
-        .flat_map(|(k, v)| [Span::styled(*k, BOLD.fg(Color::Cyan)), Span::raw(format!(" {v}{gap}"))])
+        .filter_map(|b| b.legend)
+        .flat_map(|(k, v)| [Span::styled(k, BOLD.fg(Color::Cyan)), Span::raw(format!(" {v}{gap}"))])
         .collect();
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 /// Every key, over the screen.
 pub fn help(frame: &mut Frame, area: Rect) {
-    let text = [
-        "↑/↓ j/k    select a flow",
-        "←/→ Tab    select a step (histogram, detail)",
-        "Enter      run the selected flow once",
-        "l          start a load run with the settings shown",
-        "s          stop the run (running iterations finish)",
-        "r          replay the first failure alone on a fresh mock",
-        "c / C      concurrency ÷2 / ×2",
-        "[ / ]      repeat ÷10 / ×10",
-        "o          open model (500/s) on / off",
-        "+ / -      rotation probability ±0.1 (live)",
-        "a / n      rotation always / never (live)",
-        "f          cycle faults on jscode2session (live)",
-        "d          detail: requests and responses",
-        "PgUp/PgDn  scroll the detail",
-        "q, Ctrl-C  quit",
-        "",
-        "flows: · idle  … running  ✓ passed  ✗ failed  ~ flaky  ! invalid",
-        "any key closes this help",
-    ];
+    let mut text: Vec<String> =
+        BINDINGS.iter().filter_map(|b| b.help.map(|h| format!("{:10} {h}", b.keys))).collect();
+    text.extend([
+        String::new(),
+        "flows: · idle  … running  ✓ passed  ✗ failed  ~ flaky  ! invalid".into(),
+        "any key closes this help".into(),
+    ]);
     let w = 68.min(area.width);
     let h = (text.len() as u16 + 2).min(area.height);
     let rect = Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h };
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(text.map(Line::raw).to_vec()).block(Block::bordered().title(" Keys ")), rect);
+    frame.render_widget(
+        Paragraph::new(text.into_iter().map(Line::raw).collect::<Vec<_>>()).block(Block::bordered().title(" Keys ")),
+        rect,
+    );
 }

@@ -44,13 +44,19 @@ pub enum BufferFault {
 }
 
 impl DecryptError {
+    /// WeChat's official codes, as its decrypt samples name them.
+    pub const ILLEGAL_AES_KEY: i32 = -41001;
+    pub const ILLEGAL_IV: i32 = -41002;
+    pub const ILLEGAL_BUFFER: i32 = -41003;
+    pub const DECODE_BASE64: i32 = -41004;
+
     /// WeChat's official error code (-41001 … -41004).
     pub fn code(&self) -> i32 {
         match self {
-            DecryptError::IllegalAesKey(_) => -41001,
-            DecryptError::IllegalIv(_) => -41002,
-            DecryptError::IllegalBuffer(_) => -41003,
-            DecryptError::DecodeBase64 { .. } => -41004,
+            DecryptError::IllegalAesKey(_) => Self::ILLEGAL_AES_KEY,
+            DecryptError::IllegalIv(_) => Self::ILLEGAL_IV,
+            DecryptError::IllegalBuffer(_) => Self::ILLEGAL_BUFFER,
+            DecryptError::DecodeBase64 { .. } => Self::DECODE_BASE64,
         }
     }
 

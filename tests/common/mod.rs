@@ -2,8 +2,6 @@
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
-#[allow(unused_imports)]
-use std::path::Path;
 use tokio_util::sync::CancellationToken;
 use wxflow::contract::{Rotation, RotationPolicy};
 use wxflow::mock::MockConfig;
@@ -100,6 +98,3 @@ pub fn flow<'a>(report: &'a Value, id: &str) -> &'a Value {
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
-
-#[allow(unused_imports)]
-pub use serde_json::json as j;

@@ -113,6 +113,16 @@ struct User {
     faults: Option<Box<Faults>>,
 }
 
+impl User {
+    /// A new session_key: the old one stops working.
+    fn refresh_key(&mut self, rng: &mut ChaCha8Rng, now_ms: i64) {
+        self.session_key = rng.random();
+        self.generation += 1;
+        self.key_issued_ms = now_ms;
+        self.last_refresh_ms = Some(now_ms);
+    }
+}
+
 type UserKey = Arc<str>;
 /// A login code: `0` and 31 alphanumerics.
 type CodeKey = [u8; 32];
@@ -332,10 +342,7 @@ impl MockState {
             rotation.min_period_secs.zip(u.last_refresh_ms).is_some_and(|(p, last)| ((now - last) as f64) < p * 1000.0);
         let rotated = expired || (drawn && !too_soon);
         if rotated {
-            u.session_key = rng.random();
-            u.generation += 1;
-            u.key_issued_ms = now;
-            u.last_refresh_ms = Some(now);
+            u.refresh_key(&mut rng, now);
         }
         let code = format!("0{}", alnum(&mut rng, 31));
         let outcome = LoginOutcome { code: code.clone(), generation: u.generation, rotated, logins: u.logins };

@@ -5,7 +5,6 @@
 
 use super::{App, CODE_TTL_MS, MockState, TOKEN_TTL_MS, Token, UserKey, alnum, b64, code_key};
 use crate::wechat::api::{self, ApiError};
-use rand::RngExt;
 
 impl MockState {
     fn check_app(&self, appid: Option<&str>, secret: Option<&str>) -> Result<&App, ApiError> {
@@ -147,10 +146,7 @@ impl MockState {
         let mut rng = self.user_rng(&key);
         let (openid, _, _) = self.derive(&key);
         let u = self.users.get_mut(&key).ok_or(api::INVALID_OPENID)?;
-        u.session_key = rng.random();
-        u.generation += 1;
-        u.key_issued_ms = now;
-        u.last_refresh_ms = Some(now);
+        u.refresh_key(&mut rng, now);
         Ok((openid, b64(&u.session_key)))
     }
 
