@@ -26,10 +26,9 @@ async fn main() {
     let engine = Engine::new(&servers.mock_url, &servers.backend_url, 1, None, false);
 
     // 1. A flow of 100 steps that do no I/O.
-    let mut src = String::from("name: bench\nsteps:\n");
-    for i in 0..100 {
-        src += &format!("  - id: s{i}\n    sleep: 0ms\n");
-    }
+    let src: String = std::iter::once("name: bench\nsteps:\n".to_string())
+        .chain((0..100).map(|i| format!("  - id: s{i}\n    sleep: 0ms\n")))
+        .collect();
     let idle = wxflow::flow::check("bench.yaml", &src).expect("valid");
     let iterations = 200u64;
     let t = Instant::now();

@@ -118,8 +118,8 @@ pub async fn run_flow(engine: Arc<Engine>, flow: Arc<Flow>, plan: Plan, stop: Ca
             for n in 0..plan.repeat {
                 let due = start + period.mul_f64(n as f64);
                 tokio::select! {
-                    _ = tokio::time::sleep_until(due) => {}
-                    _ = stop.cancelled() => break,
+                    () = tokio::time::sleep_until(due) => {}
+                    () = stop.cancelled() => break,
                 }
                 if over(&stop) {
                     break;

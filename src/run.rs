@@ -88,28 +88,32 @@ impl Settings {
     /// users (`--users`, where a failure can come from two iterations racing)
     /// the whole load that showed it, since one iteration alone cannot race.
     pub fn reproduce(&self, file: &str, seed: u64, i: u64) -> String {
-        let mut cmd = match self.plan.users {
+        use std::fmt::Write as _;
+        let mut cmd = format!("wxflow run {file}");
+        match self.plan.users {
             Some(users) => {
-                let mut c = format!("wxflow run {file} --seed {seed} --users {users}");
-                match self.plan.duration {
-                    Some(d) => c += &format!(" --duration {}ms", d.as_millis()),
-                    None => c += &format!(" --repeat {}", self.plan.repeat),
-                }
-                c += &format!(" --concurrency {}", self.plan.concurrency);
+                let _ = write!(cmd, " --seed {seed} --users {users}");
+                let _ = match self.plan.duration {
+                    Some(d) => write!(cmd, " --duration {}ms", d.as_millis()),
+                    None => write!(cmd, " --repeat {}", self.plan.repeat),
+                };
+                let _ = write!(cmd, " --concurrency {}", self.plan.concurrency);
                 if let Some(rate) = self.plan.rate {
-                    c += &format!(" --rate {rate}");
+                    let _ = write!(cmd, " --rate {rate}");
                 }
-                c
             }
-            None => format!("wxflow run {file} --replay {seed}:{i}"),
-        };
-        if let Some(r) = self.rotation {
-            cmd += &format!(" --rotation {}", r.policy);
+            None => {
+                let _ = write!(cmd, " --replay {seed}:{i}");
+            }
         }
-        if let (Some(m), Some(t)) = (&self.mock, &self.target) {
-            cmd += &format!(" --mock {m} --target {t}");
-        } else if let Some(m) = &self.mock {
-            cmd += &format!(" --mock {m}");
+        if let Some(r) = self.rotation {
+            let _ = write!(cmd, " --rotation {}", r.policy);
+        }
+        if let Some(m) = &self.mock {
+            let _ = write!(cmd, " --mock {m}");
+        }
+        if let Some(t) = self.target.as_ref().filter(|_| self.mock.is_some()) {
+            let _ = write!(cmd, " --target {t}");
         }
         cmd
     }
@@ -222,14 +226,14 @@ async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, signals: &S
                 None => break,
             },
             _ = tick.tick() => progress.show(&stats),
-            _ = stop.cancelled(), if grace_deadline.is_none() => {
+            () = stop.cancelled(), if grace_deadline.is_none() => {
                 grace_deadline = Some(tokio::time::Instant::now() + GRACE);
             }
-            _ = signals.hard.cancelled() => {
+            () = signals.hard.cancelled() => {
                 task.abort();
                 break;
             }
-            _ = tokio::time::sleep_until(grace_deadline.unwrap_or_else(tokio::time::Instant::now)), if grace_deadline.is_some() => {
+            () = tokio::time::sleep_until(grace_deadline.unwrap_or_else(tokio::time::Instant::now)), if grace_deadline.is_some() => {
                 eprintln!("  {}: iterations still running after {}s were abandoned", flow.id, GRACE.as_secs());
                 task.abort();
                 break;

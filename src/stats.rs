@@ -181,7 +181,7 @@ impl FlowStats {
         } else {
             self.failed += 1;
         }
-        self.met += r.expectation_met as u64;
+        self.met += u64::from(r.expectation_met);
         if !r.expectation_met && self.first_unmet.is_none_or(|i| r.iteration < i) {
             self.first_unmet = Some(r.iteration);
         }
@@ -194,12 +194,12 @@ impl FlowStats {
                 self.first_failures.insert(c, r.clone());
             }
         }
-        if let Some((sealed, current)) = r.failed_step().and_then(|s| s.stale()) {
+        if let Some((sealed, current)) = r.failed_step().and_then(super::engine::result::StepResult::stale) {
             self.stale_failures += 1;
             *self.stale_generations.entry(format!("{sealed}→{current}")).or_default() += 1;
         }
         for (s, st) in r.steps.iter().zip(self.steps.iter_mut()) {
-            self.http_requests += s.http_requests as u64;
+            self.http_requests += u64::from(s.http_requests);
             match s.outcome {
                 Outcome::Pass => st.passed += 1,
                 Outcome::Fail => st.failed += 1,
@@ -249,7 +249,7 @@ impl FlowStats {
             self.first_unmet = Some(i);
         }
         if self.example.as_ref().is_none_or(|e| o.example.as_ref().is_some_and(|x| x.iteration < e.iteration)) {
-            self.example = o.example.clone();
+            self.example.clone_from(&o.example);
         }
     }
 
@@ -338,7 +338,9 @@ mod tests {
             })
             .collect();
         let mut whole = empty();
-        all.iter().for_each(|r| whole.add(r));
+        for r in &all {
+            whole.add(r);
+        }
         let (mut a, mut b) = (empty(), empty());
         // Folded in a different order: the later half first.
         all[50..].iter().for_each(|r| b.add(r));
@@ -361,7 +363,7 @@ mod tests {
     fn percentiles_come_from_the_histogram() {
         let mut h = histogram();
         for ms in 1..=1000 {
-            record(&mut h, ms as f64);
+            record(&mut h, f64::from(ms));
         }
         let l = Latency::of(&h);
         assert!((l.p50 - 500.0).abs() <= 1.0 && (l.p99 - 990.0).abs() <= 1.0, "{l:?}");

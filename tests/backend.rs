@@ -106,7 +106,7 @@ async fn bad_bodies_get_clear_4xx_json_never_500() {
     ];
     for (body, ctype, code) in cases {
         let (status, answer) = s.post_backend(body, ctype).await;
-        assert!((400..500).contains(&status), "{status} for {:.40}", body);
+        assert!((400..500).contains(&status), "{status} for {body:.40}");
         assert_eq!(answer["code"].as_i64(), Some(code), "{answer}");
     }
     // An unknown code is WeChat's 40029, passed through.

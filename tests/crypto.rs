@@ -26,7 +26,7 @@ fn official_sample_decrypts_to_its_documented_plaintext() {
     assert_eq!(v["openId"], "oGZUI0egBJY1zhBYw2KhdUfwVJJE");
     assert_eq!(v["nickName"], "Band");
     assert_eq!(v["city"], "Guangzhou");
-    assert_eq!(v["watermark"]["timestamp"], 1477314187);
+    assert_eq!(v["watermark"]["timestamp"], 1_477_314_187);
     assert_eq!(v["watermark"]["appid"], SAMPLE_APPID);
 }
 

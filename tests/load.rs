@@ -119,7 +119,10 @@ async fn thresholds_from_the_command_line_and_yaml_set_the_exit_code() {
         r["thresholds"].as_array().unwrap().iter().map(|t| (&t["metric"], &t["breached"])).collect();
     assert_eq!(
         breached,
-        [(&Value::from("latency server p50 (ms)"), &Value::from(true)), (&Value::from("latency total p99 (ms)"), &Value::from(false))],
+        [
+            (&Value::from("latency server p50 (ms)"), &Value::from(true)),
+            (&Value::from("latency total p99 (ms)"), &Value::from(false))
+        ],
         "{out}"
     );
     let dir = tempdir();

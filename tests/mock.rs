@@ -157,7 +157,7 @@ async fn rotation_probability_follows_p_over_many_users() {
     let m = mock_with(RotationPolicy::Probability(0.3), 11);
     let mut n = 0;
     for i in 0..1000 {
-        n += login(&m, &format!("u{i}")).await["wxflow"]["rotated"].as_bool().unwrap() as u32;
+        n += u32::from(login(&m, &format!("u{i}")).await["wxflow"]["rotated"].as_bool().unwrap());
     }
     // Binomial(1000, 0.3): mean 300, sd 14.5; ±5 sd.
     assert!((228..=372).contains(&n), "{n} of 1000 rotated");

@@ -59,7 +59,7 @@ fn stale_iteration(iteration: u64, scale: f64) -> FlowResult {
         seed: 7,
         user: format!("userinfo-first-s7-i{iteration}"),
         passed: false,
-        expected: Default::default(),
+        expected: wxflow::flow::model::Expectation::default(),
         expectation_met: true,
         cause: Some(Cause::StaleIv),
         diagnosis: server.diagnosis.clone(),
@@ -91,7 +91,7 @@ fn app() -> App {
             "broken".into(),
             "flows/broken.yaml".into(),
             None,
-            Some(error.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")),
+            Some(error.iter().map(std::string::ToString::to_string).collect::<Vec<_>>().join("\n")),
         ),
     );
     let mut app = App::new(flows, 7, "http://127.0.0.1:9000", "http://127.0.0.1:9100");
@@ -106,7 +106,7 @@ fn app() -> App {
     entry.stats = Some(stats);
     entry.last = Some(stale_iteration(42, 1.0));
     app.selected = i;
-    app.chart = (1..=20).map(|s| (s as f64, 0.3 + ((s % 5) as f64 - 2.0) / 20.0)).collect();
+    app.chart = (1..=20).map(|s| (f64::from(s), 0.3 + (f64::from(s % 5) - 2.0) / 20.0)).collect();
     app.flows_per_sec = 1980.0;
     app.status = "userinfo-first finished: flaky".into();
     app

@@ -155,7 +155,7 @@ fn open(b: &Backend, session_key: &str, iv: &str, encrypted_data: &str) -> Resul
     wechat::decrypt(session_key, iv, encrypted_data, Some(&b.config.appid)).map_err(|e| {
         let code = match e {
             DecryptError::IllegalBuffer(BufferFault::WatermarkAppid { .. }) => codes::WATERMARK_MISMATCH,
-            _ => e.code() as i64,
+            _ => i64::from(e.code()),
         };
         let status = if matches!(e, DecryptError::IllegalBuffer(_)) {
             StatusCode::UNAUTHORIZED
@@ -194,7 +194,7 @@ async fn phone_by_code(b: &Backend, phone_code: &str) -> Result<Value, Failure> 
                 .await?;
         match v["errcode"].as_i64().unwrap_or(0) {
             0 => return Ok(v["phone_info"].clone()),
-            40001 | 42001 if attempt == 0 => continue,
+            40001 | 42001 if attempt == 0 => {}
             code => return Err(wechat_error(code, &v)),
         }
     }

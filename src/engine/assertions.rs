@@ -23,7 +23,7 @@ fn num(v: &Value) -> Option<f64> {
 
 /// Checks one predicate against an optional value; `Err` says why not.
 pub fn test(pred: &Predicate, v: Option<&Value>) -> Result<(), String> {
-    let shown = v.map_or("nothing".to_string(), |v| v.to_string());
+    let shown = v.map_or("nothing".to_string(), std::string::ToString::to_string);
     let ok = match pred {
         Predicate::Exists(want) => v.is_some() == *want,
         _ => match v {

@@ -1,8 +1,8 @@
 //! Turns a failed step into a cause and a diagnosis in plain words.
 
 use super::result::StepResult;
-use crate::flow::Cause;
 use crate::backend::codes;
+use crate::flow::Cause;
 use crate::wechat::{DecryptError, api};
 use serde_json::Value;
 

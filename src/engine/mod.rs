@@ -92,12 +92,12 @@ impl Engine {
 
     /// The rotation override in force.
     pub fn rotation(&self) -> Option<Rotation> {
-        *self.rotation.read().unwrap_or_else(|p| p.into_inner())
+        *self.rotation.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Changes the rotation override for every login from now on.
     pub fn set_rotation(&self, rotation: Option<Rotation>) {
-        *self.rotation.write().unwrap_or_else(|p| p.into_inner()) = rotation;
+        *self.rotation.write().unwrap_or_else(std::sync::PoisonError::into_inner) = rotation;
     }
 
     /// The virtual user of an iteration: its own unless a pool is shared.

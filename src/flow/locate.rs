@@ -44,7 +44,7 @@ impl Locations {
     /// is on one line (quoted scalars start one column later).
     pub fn in_value(&self, path: &str, offset: usize) -> Option<Pos> {
         let (p, quoted) = self.values.get(path)?;
-        Some(Pos { line: p.line, col: p.col + offset + *quoted as usize })
+        Some(Pos { line: p.line, col: p.col + offset + usize::from(*quoted) })
     }
 }
 
@@ -96,7 +96,7 @@ impl MarkedEventReceiver for Walker {
                 None => {
                     // A quoted key's text starts one column in.
                     let quoted = matches!(style, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted);
-                    let key_pos = Pos { col: pos.col + quoted as usize, ..pos };
+                    let key_pos = Pos { col: pos.col + usize::from(quoted), ..pos };
                     let map_path = match self.stack.last_mut() {
                         Some(Frame::Map { path, key }) => {
                             self.locs.keys.insert(join(path, &text), key_pos);

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The longest duration anything takes (a sleep, a timeout, a run): 30 days.
-pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+pub const MAX_DURATION: Duration = Duration::from_hours(720);
 
 /// Parses `500ms`, `5s`, `2m`, `1h`, `5m1s`, `1.5s`, up to [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -31,7 +31,7 @@ impl Mock {
     /// Locks the state. A panic while holding the lock cannot leave it half
     /// written in a way later requests care about, so poisoning is ignored.
     pub fn state(&self) -> MutexGuard<'_, MockState> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -13,22 +13,22 @@ pub struct Style {
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+    fn paint(self, code: &str, s: &str) -> String {
         if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
     }
-    pub fn red(&self, s: &str) -> String {
+    pub fn red(self, s: &str) -> String {
         self.paint("31", s)
     }
-    pub fn green(&self, s: &str) -> String {
+    pub fn green(self, s: &str) -> String {
         self.paint("32", s)
     }
-    pub fn yellow(&self, s: &str) -> String {
+    pub fn yellow(self, s: &str) -> String {
         self.paint("33", s)
     }
-    pub fn dim(&self, s: &str) -> String {
+    pub fn dim(self, s: &str) -> String {
         self.paint("2", s)
     }
-    pub fn bold(&self, s: &str) -> String {
+    pub fn bold(self, s: &str) -> String {
         self.paint("1", s)
     }
 }

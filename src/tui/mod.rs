@@ -2,6 +2,7 @@
 //! and here the event loop and the terminal guard.
 
 pub mod app;
+mod entry;
 pub mod keys;
 pub mod view;
 
@@ -49,7 +50,9 @@ pub fn flow_entries(paths: &[std::path::PathBuf]) -> Result<Vec<FlowEntry>, Inva
             let id = file.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
             let (flow, error) = match crate::flow::load(Path::new(file)) {
                 Ok(f) => (Some(Arc::new(f)), None),
-                Err(errors) => (None, Some(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n\n"))),
+                Err(errors) => {
+                    (None, Some(errors.iter().map(std::string::ToString::to_string).collect::<Vec<_>>().join("\n\n")))
+                }
             };
             FlowEntry::new(id, file.display().to_string(), flow, error)
         })
@@ -146,27 +149,24 @@ async fn event_loop(app: &mut App, engine: Arc<Engine>, embedded: bool) -> std::
             }
             ev = next_event(&mut current) => {
                 dirty = true;
-                match ev {
-                    Some(ev) => {
-                        app.update(Message::Run(ev));
-                        // Fold what is queued, bounded, so keys stay quick.
-                        for _ in 0..EVENTS_PER_TURN {
-                            match current.as_mut().map(|c| c.events.try_recv()) {
-                                Some(Ok(ev)) => { app.update(Message::Run(ev)); }
-                                _ => break,
-                            }
+                if let Some(ev) = ev {
+                    app.update(Message::Run(ev));
+                    // Fold what is queued, bounded, so keys stay quick.
+                    for _ in 0..EVENTS_PER_TURN {
+                        match current.as_mut().map(|c| c.events.try_recv()) {
+                            Some(Ok(ev)) => { app.update(Message::Run(ev)); }
+                            _ => break,
                         }
                     }
-                    None => {
-                        let mut elapsed = Duration::ZERO;
-                        if let Some(c) = current.take() {
-                            elapsed = c.started.elapsed();
-                            if let Some(s) = c.servers {
-                                s.cancel();
-                            }
+                } else {
+                    let mut elapsed = Duration::ZERO;
+                    if let Some(c) = current.take() {
+                        elapsed = c.started.elapsed();
+                        if let Some(s) = c.servers {
+                            s.cancel();
                         }
-                        app.update(Message::RunEnded(elapsed));
                     }
+                    app.update(Message::RunEnded(elapsed));
                 }
             },
             _ = second.tick() => { app.update(Message::Second); dirty = true; }
@@ -246,7 +246,7 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
                 .timeout(Duration::from_secs(2))
                 .send()
                 .await;
-            if let Err(e) = sent.and_then(|r| r.error_for_status()) {
+            if let Err(e) = sent.and_then(reqwest::Response::error_for_status) {
                 app.update(Message::Status(format!("could not set faults on the mock: {e}")));
             }
         }

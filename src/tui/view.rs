@@ -241,8 +241,7 @@ pub fn load(frame: &mut Frame, area: Rect, app: &App) {
     .areas(inner);
     frame.render_widget(Paragraph::new(Line::styled(settings, DIM)), head);
     let done = stats.map_or(0, |s| s.iterations);
-    let total =
-        app.running.as_ref().filter(|r| r.load && r.flow == app.selected).map_or(s.repeat, |r| r.total);
+    let total = app.running.as_ref().filter(|r| r.load && r.flow == app.selected).map_or(s.repeat, |r| r.total);
     let ratio = if total == 0 { 0.0 } else { (done as f64 / total as f64).min(1.0) };
     frame.render_widget(
         Gauge::default().ratio(ratio).label(format!("{done}/{total}")).gauge_style(Style::new().fg(Color::Blue)),
@@ -284,7 +283,7 @@ pub fn load(frame: &mut Frame, area: Rect, app: &App) {
     let causes: Vec<Line> = st
         .causes
         .iter()
-        .map(|(c, n)| Line::from(vec![Span::styled(format!("{:>6} ", n), RED), Span::raw(c.as_str())]))
+        .map(|(c, n)| Line::from(vec![Span::styled(format!("{n:>6} "), RED), Span::raw(c.as_str())]))
         .collect();
     frame.render_widget(Paragraph::new(causes), cause_area);
 }
@@ -420,8 +419,7 @@ pub fn legend(frame: &mut Frame, area: Rect) {
 
 /// Every key, over the screen.
 pub fn help(frame: &mut Frame, area: Rect) {
-    let mut text: Vec<String> =
-        BINDINGS.iter().filter_map(|b| b.help.map(|h| format!("{:10} {h}", b.keys))).collect();
+    let mut text: Vec<String> = BINDINGS.iter().filter_map(|b| b.help.map(|h| format!("{:10} {h}", b.keys))).collect();
     text.extend([
         String::new(),
         "flows: · idle  … running  ✓ passed  ✗ failed  ~ flaky  ! invalid".into(),

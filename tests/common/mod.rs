@@ -64,7 +64,7 @@ impl Stack {
 /// Runs the wxflow binary (off the async runtime, so in-process servers
 /// keep answering); returns (exit code, stdout, stderr).
 pub async fn wxflow(args: &[&str]) -> (i32, String, String) {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
     tokio::task::spawn_blocking(move || wxflow_blocking(&args)).await.unwrap()
 }
 

@@ -2,9 +2,11 @@
 
 use super::Checker;
 use crate::flow::error::did_you_mean;
-use crate::flow::model::*;
+use crate::flow::model::{Asserts, Body, Capture, HttpSpec, HttpStep, PREDICATE_OPS, Predicate};
 use serde_json::Value;
 use std::time::Duration;
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// Checks an http step: compiles its request's templates (each placed in
 /// the file), parses its assertions and captures.
@@ -22,7 +24,6 @@ pub(super) fn check_http(
     }
     let default_method = if bodies > 0 { "POST" } else { "GET" };
     let method_text = spec.method.clone().unwrap_or_else(|| default_method.into()).to_uppercase();
-    const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
     if !METHODS.contains(&method_text.as_str()) {
         c.at_value(
             &format!("{path}.method"),
@@ -127,9 +128,10 @@ pub(super) fn predicate(c: &mut Checker, path: &str, v: &Value) -> Option<Predic
     }
     let (op, arg) = o.iter().next()?;
     let at = format!("{path}.{op}");
-    let number = |c: &mut Checker| match arg.as_f64() {
-        Some(n) => Some(n),
-        None => {
+    let number = |c: &mut Checker| {
+        if let Some(n) = arg.as_f64() {
+            Some(n)
+        } else {
             c.at_value(&at, 1, format!("`{op}` needs a number, got {arg}"), None);
             None
         }
@@ -137,13 +139,14 @@ pub(super) fn predicate(c: &mut Checker, path: &str, v: &Value) -> Option<Predic
     Some(match op.as_str() {
         "equals" => Predicate::Equals(arg.clone()),
         "not_equals" => Predicate::NotEquals(arg.clone()),
-        "exists" => match arg.as_bool() {
-            Some(b) => Predicate::Exists(b),
-            None => {
+        "exists" => {
+            if let Some(b) = arg.as_bool() {
+                Predicate::Exists(b)
+            } else {
                 c.at_value(&at, 1, format!("`exists` needs true or false, got {arg}"), None);
                 return None;
             }
-        },
+        }
         "matches" => match arg.as_str().map(regex::Regex::new) {
             Some(Ok(r)) => Predicate::Matches(r),
             Some(Err(e)) => {

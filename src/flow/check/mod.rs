@@ -6,7 +6,10 @@ mod refs;
 
 use super::error::{FlowError, did_you_mean};
 use super::locate::{Locations, Pos};
-use super::model::*;
+use super::model::{
+    Body, ExpectedOutcome, Flow, HTTP_FIELDS, Percentile, RawFlow, RawStep, RawThresholds, SleepClock, SleepSpec, Step,
+    StepKind, Threshold, WxApi, step_kind_names,
+};
 use super::parse_duration;
 use super::template::{Template, ValueTemplate};
 use crate::contract::validate_faults;

@@ -7,15 +7,17 @@
 //! on other users' requests. Every table is bounded (oldest entry evicted),
 //! so a run of millions of logins keeps constant memory.
 
+mod bounded;
 mod server;
+
+pub use bounded::Bounded;
 
 use crate::contract::{CodeTruth, Fault, Faults, IvTruth, PayloadTruth, Rotation, RotationPolicy};
 use crate::wechat::api::ApiError;
 use crate::wechat::crypto::b64;
 use rand::{RngExt, SeedableRng, rngs::ChaCha8Rng};
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
-use std::hash::Hash;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use crate::contract::CODE_TTL_MS;
@@ -59,38 +61,6 @@ impl Default for MockConfig {
             rotation: Rotation::policy(RotationPolicy::Never),
             faults: Faults::new(),
         }
-    }
-}
-
-/// A map that forgets its oldest entries past a capacity.
-#[derive(Debug)]
-pub struct Bounded<K, V> {
-    map: HashMap<K, V>,
-    order: VecDeque<K>,
-    cap: usize,
-}
-
-impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
-    /// Allocated at full size up front: growing a large table by doubling
-    /// leaves freed blocks behind that the allocator keeps as RSS.
-    pub fn new(cap: usize) -> Self {
-        Bounded { map: HashMap::with_capacity(cap + 1), order: VecDeque::with_capacity(cap + 1), cap }
-    }
-    pub fn insert(&mut self, k: K, v: V) {
-        if self.map.insert(k.clone(), v).is_none() {
-            self.order.push_back(k);
-            while self.order.len() > self.cap {
-                if let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
-                }
-            }
-        }
-    }
-    pub fn get(&self, k: &K) -> Option<&V> {
-        self.map.get(k)
-    }
-    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        self.map.get_mut(k)
     }
 }
 
@@ -203,7 +173,7 @@ fn stable_hash(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for b in part.iter().chain(&[0xff]) {
-            h ^= *b as u64;
+            h ^= u64::from(*b);
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
     }
@@ -216,7 +186,7 @@ fn alnum(rng: &mut ChaCha8Rng, len: usize) -> String {
 }
 
 fn wall_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 impl MockState {
@@ -335,7 +305,7 @@ impl MockState {
             RotationPolicy::Never => false,
             RotationPolicy::Always => true,
             RotationPolicy::Probability(p) => rng.random_bool(p),
-            RotationPolicy::Every(n) => u.logins.is_multiple_of(n as u64),
+            RotationPolicy::Every(n) => u.logins.is_multiple_of(u64::from(n)),
         };
         let expired = rotation.ttl_secs.is_some_and(|t| (now - u.key_issued_ms) as f64 > t * 1000.0);
         let too_soon =

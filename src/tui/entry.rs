@@ -1,0 +1,88 @@
+//! One flow file in the dashboard: checked or not, its figures, and where
+//! it stands.
+
+use crate::engine::{FlowResult, StepResult};
+use crate::flow::Flow;
+use crate::stats::{FlowStats, Verdict};
+use std::sync::Arc;
+
+/// One flow file: checked, or its error.
+pub struct FlowEntry {
+    pub id: String,
+    pub file: String,
+    pub flow: Option<Arc<Flow>>,
+    /// `file:line:col: message` when the file is invalid.
+    pub error: Option<String>,
+    pub stats: Option<FlowStats>,
+    /// The last iteration that finished, in full.
+    pub last: Option<FlowResult>,
+    /// Steps of the iteration in progress (single runs).
+    pub live: Vec<StepResult>,
+    pub running: bool,
+    /// Next iteration number for single runs, so each is a fresh user.
+    pub next_iteration: u64,
+}
+
+impl FlowEntry {
+    /// A flow file before any run: checked (`flow`) or not (`error`).
+    pub fn new(id: String, file: String, flow: Option<Arc<Flow>>, error: Option<String>) -> Self {
+        FlowEntry { id, file, flow, error, stats: None, last: None, live: vec![], running: false, next_iteration: 0 }
+    }
+
+    pub fn status(&self) -> FlowStatus {
+        if self.error.is_some() {
+            return FlowStatus::Invalid;
+        }
+        if self.running {
+            return FlowStatus::Running;
+        }
+        match self.stats.as_ref().map(FlowStats::verdict) {
+            None | Some(Verdict::None) => FlowStatus::Idle,
+            Some(Verdict::Pass) => FlowStatus::Passed,
+            Some(Verdict::Fail) => FlowStatus::Failed,
+            Some(Verdict::Flaky) => FlowStatus::Flaky,
+        }
+    }
+}
+
+/// Where a flow stands in the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowStatus {
+    Invalid,
+    Running,
+    Idle,
+    Passed,
+    Failed,
+    Flaky,
+}
+
+impl FlowStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowStatus::Invalid => "invalid",
+            FlowStatus::Running => "running",
+            FlowStatus::Idle => "idle",
+            FlowStatus::Passed => "passed",
+            FlowStatus::Failed => "failed",
+            FlowStatus::Flaky => "flaky",
+        }
+    }
+
+    /// The one-character form for narrow screens.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            FlowStatus::Passed => "✓",
+            FlowStatus::Failed => "✗",
+            FlowStatus::Flaky => "~",
+            FlowStatus::Running => "…",
+            FlowStatus::Invalid => "!",
+            FlowStatus::Idle => "·",
+        }
+    }
+}
+
+impl std::fmt::Display for FlowStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
