@@ -1,7 +1,9 @@
 //! `App::update` without a terminal.
 use super::*;
 use crate::engine::Engine;
+use crate::engine::FlowResult;
 use crossterm::event::KeyEvent;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn key(c: char) -> Message {
