@@ -11,18 +11,27 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::exit::{EXIT_FAILED, EXIT_INVALID, InvalidInput};
 
+/// The most encryptedData `decrypt` reads: a real payload is under 2 KiB.
+pub const MAX_DATA_BYTES: u64 = 1024 * 1024;
+
+/// `--data`: the text, `-` for stdin or `@FILE`, read up to
+/// [`MAX_DATA_BYTES`] bytes.
 fn read_data(arg: &str) -> Result<String, InvalidInput> {
-    let text = if arg == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| InvalidInput(format!("--data -: cannot read stdin: {e}")))?;
-        s
+    let bad = |e: String| InvalidInput(format!("--data {arg}: {e}"));
+    let mut bytes = vec![];
+    let read = if arg == "-" {
+        std::io::stdin().take(MAX_DATA_BYTES + 1).read_to_end(&mut bytes)
     } else if let Some(path) = arg.strip_prefix('@') {
-        std::fs::read_to_string(path).map_err(|e| InvalidInput(format!("--data {arg}: {e}")))?
+        std::fs::File::open(path).and_then(|f| f.take(MAX_DATA_BYTES + 1).read_to_end(&mut bytes))
     } else {
-        arg.to_string()
+        bytes.extend_from_slice(arg.as_bytes());
+        Ok(bytes.len())
     };
+    read.map_err(|e| bad(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_DATA_BYTES {
+        return Err(bad(format!("more than {MAX_DATA_BYTES} bytes; encryptedData is base64 of a few hundred bytes")));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| bad("not text: encryptedData is base64".into()))?;
     Ok(text.trim().to_string())
 }
 
@@ -46,6 +55,7 @@ pub fn decrypt(args: DecryptArgs) -> Result<ExitCode, InvalidInput> {
 pub fn mock_config(args: &MockArgs) -> Result<MockConfig, InvalidInput> {
     let rotation =
         Rotation { policy: args.rotation, min_period_secs: args.rotation_min_period, ttl_secs: args.session_ttl };
+    rotation.validate().map_err(|e| InvalidInput(format!("--rotation-min-period / --session-ttl: {e}")))?;
     let mut faults = Faults::new();
     for arg in &args.faults {
         let (name, fault) = parse_fault_arg(arg).map_err(|e| InvalidInput(format!("--fault: {e}")))?;

@@ -98,7 +98,10 @@ pub async fn run_flow(engine: Arc<Engine>, flow: Arc<Flow>, plan: Plan, stop: Ca
     match plan.rate {
         None => {
             let next = Arc::new(AtomicU64::new(0));
-            for _ in 0..plan.concurrency.max(1) {
+            // No more workers than iterations: `--concurrency 1000000
+            // --repeat 3` starts three.
+            let workers = (plan.concurrency.max(1) as u64).min(plan.repeat);
+            for _ in 0..workers {
                 let (next, it) = (next.clone(), it.clone());
                 tasks.spawn(async move {
                     while !over(&it.stop) {

@@ -4,9 +4,14 @@
 use crate::backend::{self, BackendConfig};
 use crate::contract::GroundTruth;
 use crate::mock::{self, Mock, MockConfig};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 /// Why a server could not start.
@@ -30,15 +35,86 @@ impl Running {
     }
 }
 
-/// Binds `addr` and serves `router` until `stop` is cancelled.
+/// How much a server gives its clients.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A client must send a request's headers within this long, also on an
+    /// idle keep-alive connection: idle connections are closed after it.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { header_read_timeout: Duration::from_secs(10), max_connections: 4096 }
+    }
+}
+
+/// Binds `addr` and serves `router` until `stop` is cancelled, with the
+/// default [`Limits`].
 pub async fn spawn(router: axum::Router, addr: &str, stop: CancellationToken) -> Result<Running, BindError> {
+    spawn_with(router, addr, stop, Limits::default()).await
+}
+
+/// [`spawn`] with other limits.
+pub async fn spawn_with(
+    router: axum::Router,
+    addr: &str,
+    stop: CancellationToken,
+    limits: Limits,
+) -> Result<Running, BindError> {
     let bind_err = |source| BindError { addr: addr.to_string(), source };
     let listener = TcpListener::bind(addr).await.map_err(bind_err)?;
     let local = listener.local_addr().map_err(bind_err)?;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
-    });
+    tokio::spawn(serve(listener, router, stop, limits));
     Ok(Running { addr: local })
+}
+
+/// The accept loop: at most `max_connections` at once, each with the
+/// header-read timeout; an accept error (out of file descriptors) waits and
+/// retries rather than ending the server. On `stop`, running connections
+/// finish their request and close.
+async fn serve(listener: TcpListener, router: axum::Router, stop: CancellationToken, limits: Limits) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // HTTP/1 only: version sniffing would wait for a first byte with no timeout.
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot { Ok(s) => s, Err(_) => return },
+            () = stop.cancelled() => return,
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stop.cancelled() => return,
+        };
+        let Ok((tcp, _)) = accepted else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let (builder, stop) = (builder.clone(), stop.clone());
+        let service = TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            // hyper's header timeout starts with the first byte; a client that
+            // connects and says nothing is closed here.
+            let mut first = [0u8; 1];
+            if !matches!(tokio::time::timeout(limits.header_read_timeout, tcp.peek(&mut first)).await, Ok(Ok(1..))) {
+                return;
+            }
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                () = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(slot);
+        });
+    }
 }
 
 /// The mock and the reference backend together, as `wxflow run` embeds them.

@@ -38,7 +38,14 @@ pub mod codes {
     pub const WATERMARK_MISMATCH: i64 = -41005;
     /// WeChat's API could not be reached or answered nonsense.
     pub const WECHAT_UNREACHABLE: i64 = -50200;
+    /// WeChat's API did not answer within [`super::WECHAT_TIMEOUT`].
+    pub const WECHAT_TIMEOUT: i64 = -50504;
 }
+
+/// How long the backend waits for WeChat's API: shorter than a flow step's
+/// default timeout (10 s), so a slow WeChat shows as the backend's timeout,
+/// not the runner's.
+pub const WECHAT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where the backend finds WeChat and who it is.
 #[derive(Debug, Clone)]
@@ -57,7 +64,7 @@ struct Backend {
 
 /// The backend as a router.
 pub fn app(config: BackendConfig) -> Router {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
+    let http = reqwest::Client::builder().timeout(WECHAT_TIMEOUT).build().unwrap_or_default();
     let state = Arc::new(Backend { config, http, token: tokio::sync::Mutex::new(None) });
     Router::new()
         .route("/api/login", post(login))
@@ -230,15 +237,22 @@ async fn access_token(b: &Backend, refresh: bool) -> Result<String, Failure> {
 /// Errors name `url` without its query and reqwest's error without its URL:
 /// the query holds the appsecret or the access token.
 async fn wechat_call(req: reqwest::RequestBuilder, url: &str) -> Result<Value, Failure> {
+    let failed = |e: reqwest::Error| {
+        if e.is_timeout() {
+            let secs = WECHAT_TIMEOUT.as_secs();
+            Failure(
+                StatusCode::GATEWAY_TIMEOUT,
+                codes::WECHAT_TIMEOUT,
+                format!("WeChat API at {url} did not answer within {secs}s"),
+            )
+        } else {
+            let why = crate::error_chain(&e.without_url());
+            Failure(StatusCode::BAD_GATEWAY, codes::WECHAT_UNREACHABLE, format!("WeChat API at {url} failed: {why}"))
+        }
+    };
     let unreachable = |e: String| Failure(StatusCode::BAD_GATEWAY, codes::WECHAT_UNREACHABLE, e);
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| unreachable(format!("WeChat API at {url} failed: {}", crate::error_chain(&e.without_url()))))?;
-    let text = resp
-        .text()
-        .await
-        .map_err(|e| unreachable(format!("WeChat API body: {}", crate::error_chain(&e.without_url()))))?;
+    let resp = req.send().await.map_err(failed)?;
+    let text = resp.text().await.map_err(failed)?;
     serde_json::from_str(&text).map_err(|e| unreachable(format!("WeChat API at {url} answered non-JSON ({e})")))
 }
 

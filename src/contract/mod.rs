@@ -9,6 +9,46 @@ pub mod rotation;
 
 pub use rotation::{Fault, Faults, Rotation, RotationPolicy, parse_fault_arg, validate_faults};
 
+/// The longest user name, appid or option a client request may carry.
+pub const MAX_FIELD_BYTES: usize = 256;
+
+impl ClientRequest {
+    /// Refuses oversized names and absurd settings before they reach the
+    /// mock's tables.
+    pub fn validate(&self) -> Result<(), String> {
+        let fields = [Some(&self.user), self.appid.as_ref(), self.watermark_appid.as_ref()];
+        if fields.iter().flatten().any(|f| f.len() > MAX_FIELD_BYTES) {
+            return Err(format!("user, appid and watermark_appid are at most {MAX_FIELD_BYTES} bytes"));
+        }
+        if self.user.is_empty() {
+            return Err("`user` is empty".into());
+        }
+        if let Some(r) = &self.rotation {
+            r.validate()?;
+        }
+        if let Some(f) = &self.faults {
+            validate_faults(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl ClockUpdate {
+    /// Refuses a non-finite or absurd advance.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.advance_secs.is_finite() && self.advance_secs.abs() <= MAX_CLOCK_ADVANCE_SECS) {
+            return Err(format!(
+                "advance_secs is {}: expected a finite number of seconds, at most ten years either way",
+                self.advance_secs
+            ));
+        }
+        if self.user.as_ref().is_some_and(|u| u.len() > MAX_FIELD_BYTES) {
+            return Err(format!("user is at most {MAX_FIELD_BYTES} bytes"));
+        }
+        Ok(())
+    }
+}
+
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -66,6 +106,9 @@ pub struct ClientTruth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logins: Option<u64>,
 }
+
+/// The furthest one clock update moves the mock's clock: ten years.
+pub const MAX_CLOCK_ADVANCE_SECS: f64 = 10.0 * 365.0 * 86_400.0;
 
 /// `POST /__wxflow/clock`: skew the clock, for one user or everyone.
 #[derive(Debug, Clone, Deserialize, Serialize)]

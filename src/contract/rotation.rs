@@ -90,9 +90,27 @@ pub struct Rotation {
     pub ttl_secs: Option<f64>,
 }
 
+/// The longest period, TTL or latency the mock accepts: a day for periods
+/// and TTLs, a minute for latency (an endpoint that never answers is a
+/// timeout fault, not a latency).
+pub const MAX_PERIOD_SECS: f64 = 86_400.0;
+pub const MAX_LATENCY_MS: u64 = 60_000;
+
 impl Rotation {
     pub fn policy(policy: RotationPolicy) -> Self {
         Rotation { policy, min_period_secs: None, ttl_secs: None }
+    }
+
+    /// Refuses a negative, infinite or absurdly long period or TTL.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [("min_period_secs", self.min_period_secs), ("ttl_secs", self.ttl_secs)] {
+            if let Some(v) = v
+                && !(v.is_finite() && (0.0..=MAX_PERIOD_SECS).contains(&v))
+            {
+                return Err(format!("rotation {name} is {v}: expected 0 to {MAX_PERIOD_SECS} seconds"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -142,6 +160,11 @@ pub fn validate_faults(faults: &Faults) -> Result<(), String> {
         if !(0.0..=1.0).contains(&fault.rate) {
             return Err(format!("fault rate for `{name}` is {}, expected 0..1", fault.rate));
         }
+        for (what, v) in [("latency_ms", fault.latency_ms), ("jitter_ms", fault.jitter_ms)] {
+            if v > MAX_LATENCY_MS {
+                return Err(format!("fault {what} for `{name}` is {v}: at most {MAX_LATENCY_MS} (one minute)"));
+            }
+        }
         if let Some(code) = fault.errcode
             && crate::wechat::api::ApiError::from_code(code).is_none()
         {
@@ -158,12 +181,15 @@ pub fn parse_fault_arg(arg: &str) -> Result<(String, Fault), String> {
     let mut fault = Fault::default();
     for pair in spec.split(',').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').ok_or_else(|| format!("fault `{arg}`: `{pair}` is not key=value"))?;
-        let num = |v: &str| v.parse::<f64>().map_err(|_| format!("fault `{arg}`: `{k}` needs a number, got `{v}`"));
+        let bad = || format!("fault `{arg}`: `{k}` needs a number, got `{v}`");
+        let whole = |v: &str| {
+            v.parse::<u64>().map_err(|_| format!("fault `{arg}`: `{k}` needs a whole number of ms, got `{v}`"))
+        };
         match k {
-            "errcode" => fault.errcode = Some(num(v)? as i64),
-            "rate" => fault.rate = num(v)?,
-            "latency_ms" => fault.latency_ms = num(v)? as u64,
-            "jitter_ms" => fault.jitter_ms = num(v)? as u64,
+            "errcode" => fault.errcode = Some(v.parse::<i64>().map_err(|_| bad())?),
+            "rate" => fault.rate = v.parse::<f64>().map_err(|_| bad())?,
+            "latency_ms" => fault.latency_ms = whole(v)?,
+            "jitter_ms" => fault.jitter_ms = whole(v)?,
             _ => return Err(format!("fault `{arg}`: unknown key `{k}` (errcode, rate, latency_ms, jitter_ms)")),
         }
     }
@@ -199,6 +225,18 @@ mod tests {
         assert!(parse_fault_arg("jscode2sesion:rate=1").unwrap_err().contains("unknown fault endpoint"));
         assert!(parse_fault_arg("token:errcode=12345").unwrap_err().contains("not one the mock knows"));
         assert!(parse_fault_arg("token:speed=3").unwrap_err().contains("unknown key"));
+        assert!(parse_fault_arg("token:latency_ms=18446744073709551615").unwrap_err().contains("at most 60000"));
+        assert!(parse_fault_arg("token:latency_ms=-5").unwrap_err().contains("whole number"));
+        assert!(parse_fault_arg("token:rate=NaN").unwrap_err().contains("expected 0..1"));
+    }
+
+    #[test]
+    fn rotation_periods_must_be_finite_and_bounded() {
+        let r = |p: f64| Rotation { min_period_secs: Some(p), ..Rotation::policy(RotationPolicy::Always) };
+        assert!(r(30.0).validate().is_ok());
+        for bad in [-1.0, f64::INFINITY, f64::NAN, 1e12] {
+            assert!(r(bad).validate().is_err(), "{bad}");
+        }
     }
 
     #[test]

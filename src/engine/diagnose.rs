@@ -66,7 +66,7 @@ pub fn classify(
             Transport::Timeout(_) => {
                 return (
                     Cause::Timeout,
-                    "the backend did not answer in time: it is stuck or overloaded, or the step's timeout is too short"
+                    "the backend did not answer in time (wxflow's step timeout ran out first): the backend is stuck or overloaded, waits on WeChat longer than the step allows, or the step's timeout is too short"
                         .into(),
                 );
             }
@@ -121,6 +121,14 @@ pub fn classify(
                 Cause::AppCredentials,
                 format!(
                     "WeChat refused the backend's app credentials ({c}: {msg}): check the appid and appsecret it is configured with{stale_note}"
+                ),
+            );
+        }
+        Some(codes::WECHAT_TIMEOUT) => {
+            return (
+                Cause::BackendError,
+                format!(
+                    "WeChat's API was slow and the backend's own timeout ran out first (the backend, not wxflow, timed out; code -50504): {msg}"
                 ),
             );
         }

@@ -66,9 +66,7 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
         Ok(r) => r,
         Err(e) => return bad_request(e),
     };
-    if let Some(faults) = &req.faults
-        && let Err(e) = validate_faults(faults)
-    {
+    if let Err(e) = req.validate() {
         return bad_request(e);
     }
     let mut s = mock.state();
@@ -198,6 +196,9 @@ async fn put_config(State(mock): State<Mock>, body: Bytes) -> Response {
     {
         return bad_request(e);
     }
+    if let Some(Err(e)) = update.rotation.map(|r| r.validate()) {
+        return bad_request(e);
+    }
     let mut s = mock.state();
     if let Some(r) = update.rotation {
         s.rotation = r;
@@ -215,6 +216,9 @@ async fn clock(State(mock): State<Mock>, body: Bytes) -> Response {
     };
     let mut s = mock.state();
     let appid = c.appid.clone().or_else(|| s.appids().into_iter().next()).unwrap_or_default();
+    if let Err(e) = c.validate() {
+        return bad_request(e);
+    }
     let ms = (c.advance_secs * 1000.0) as i64;
     match s.advance_clock(c.user.as_deref().map(|u| (appid.as_str(), u)), ms) {
         Ok(()) => Json(json!({ "now_ms": s.now_ms() })).into_response(),

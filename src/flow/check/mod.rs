@@ -88,11 +88,27 @@ impl Checker<'_> {
     }
 }
 
-/// Reads and checks a flow file.
+/// The largest flow file read: a real one is a few KiB.
+pub const MAX_FLOW_BYTES: u64 = 1024 * 1024;
+
+/// Reads and checks a flow file: a regular file of at most
+/// [`MAX_FLOW_BYTES`] (a FIFO or a device would be read forever).
 pub fn load(path: &std::path::Path) -> Result<Flow, Vec<FlowError>> {
+    use std::io::Read;
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| vec![FlowError::new(&file, "", None, 1, format!("cannot read flow file: {e}"))])?;
+    let refuse = |msg: String| vec![FlowError::new(&file, "", None, 1, msg)];
+    let meta = std::fs::metadata(path).map_err(|e| refuse(format!("cannot read flow file: {e}")))?;
+    if !meta.is_file() {
+        return Err(refuse("not a regular file (a FIFO, a device or a socket): flows are read from files".into()));
+    }
+    let mut bytes = vec![];
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FLOW_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| refuse(format!("cannot read flow file: {e}")))?;
+    if bytes.len() as u64 > MAX_FLOW_BYTES {
+        return Err(refuse(format!("the file is larger than {MAX_FLOW_BYTES} bytes; a flow is a few KiB")));
+    }
+    let source = String::from_utf8(bytes).map_err(|e| refuse(format!("not UTF-8 text: {e}")))?;
     check(&file, &source)
 }
 
@@ -147,6 +163,9 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow) -> Flow {
         && let Err(e) = validate_faults(faults)
     {
         c.at_key("mock", "faults", e, None);
+    }
+    if let Some(Err(e)) = raw.mock.rotation.map(|r| r.validate()) {
+        c.at_key("mock", "rotation", e, None);
     }
     if raw.expect.cause.is_some() && raw.expect.outcome == ExpectedOutcome::Pass {
         c.at_key("expect", "cause", "`expect.cause` needs `outcome: fail`".into(), None);

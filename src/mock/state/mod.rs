@@ -387,14 +387,22 @@ impl MockState {
     /// Moves the clock: one user's (for expiring their codes without
     /// touching other flows) or, with no user, everyone's.
     pub fn advance_clock(&mut self, target: Option<(&str, &str)>, ms: i64) -> Result<(), String> {
+        /// Skews add up; past a century off the wall clock, time means nothing.
+        const MAX_OFFSET_MS: i64 = 100 * 365 * 86_400 * 1000;
+        let moved = |offset: &mut i64| match offset.checked_add(ms) {
+            Some(new) if new.abs() <= MAX_OFFSET_MS => {
+                *offset = new;
+                Ok(())
+            }
+            _ => Err("the clock would end more than 100 years off the wall clock".to_string()),
+        };
         match target {
             Some((appid, user)) => {
                 let key = self.user(appid, user)?;
-                self.users.get_mut(&key).expect("user exists").clock_offset_ms += ms;
+                moved(&mut self.users.get_mut(&key).expect("user exists").clock_offset_ms)
             }
-            None => self.clock_offset_ms += ms,
+            None => moved(&mut self.clock_offset_ms),
         }
-        Ok(())
     }
 
     pub fn iv_truth(&self, iv: &str) -> Option<IvTruth> {
