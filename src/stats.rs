@@ -132,6 +132,21 @@ pub struct FlowStats {
     pub reproduce_whole_load: bool,
     /// A signal cut this flow short, or it never started.
     pub interrupted: bool,
+    /// Open model: iterations that started more than [`LATE_MS`] after
+    /// their due time, and by how long in all and at most.
+    pub late: Late,
+}
+
+/// An open-model iteration is late when it starts more than this many ms
+/// after its due time: the run did not keep its `--rate`.
+pub const LATE_MS: f64 = 1.0;
+
+/// Late starts of an open-model run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Late {
+    pub count: u64,
+    pub total_ms: f64,
+    pub max_ms: f64,
 }
 
 impl FlowStats {
@@ -170,6 +185,7 @@ impl FlowStats {
             reproduce: BTreeMap::new(),
             reproduce_whole_load: false,
             interrupted: false,
+            late: Late::default(),
         }
     }
 
@@ -186,6 +202,11 @@ impl FlowStats {
             self.first_unmet = Some(r.iteration);
         }
         record(&mut self.latency, r.duration_ms);
+        if r.late_ms > LATE_MS {
+            self.late.count += 1;
+            self.late.total_ms += r.late_ms;
+            self.late.max_ms = self.late.max_ms.max(r.late_ms);
+        }
         if let Some(c) = r.cause {
             *self.causes.entry(c).or_default() += 1;
             // The lowest iteration, not the first to arrive: at any
@@ -218,6 +239,9 @@ impl FlowStats {
     pub fn merge(&mut self, o: &FlowStats) {
         self.iterations += o.iterations;
         self.interrupted |= o.interrupted;
+        self.late.count += o.late.count;
+        self.late.total_ms += o.late.total_ms;
+        self.late.max_ms = self.late.max_ms.max(o.late.max_ms);
         self.elapsed = self.elapsed.max(o.elapsed);
         self.passed += o.passed;
         self.failed += o.failed;
@@ -316,6 +340,7 @@ mod tests {
             cause,
             diagnosis: None,
             duration_ms: ms,
+            late_ms: 0.0,
             steps: vec![],
         }
     }

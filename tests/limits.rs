@@ -84,7 +84,7 @@ async fn the_mock_refuses_absurd_settings_and_oversized_names() {
         ("PUT", "/config", json!({"rotation": {"policy": "always", "ttl_secs": -5.0}}), "expected 0 to"),
         ("PUT", "/config", json!({"rotation": {"policy": "always", "min_period_secs": 1e300}}), "expected 0 to"),
         ("POST", "/clock", json!({"advance_secs": 1e300}), "at most ten years"),
-        ("POST", "/client/login", json!({"user": "u".repeat(1_000_000)}), "at most 256 bytes"),
+        ("POST", "/client/login", json!({"user": "u".repeat(300)}), "at most 256 bytes"),
         (
             "POST",
             "/client/login",
@@ -97,9 +97,12 @@ async fn the_mock_refuses_absurd_settings_and_oversized_names() {
         let resp = req.json(&body).send().await.unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        assert_eq!(status, 400, "{path} {body}: {text}");
+        assert_eq!(status, 400, "{path}: {text}");
         assert!(text.contains(needle), "{path}: {text}");
     }
+    // A body past 64 KiB is refused before it is parsed.
+    let resp = http.post(url("/client/login")).json(&json!({"user": "u".repeat(1_000_000)})).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
     // Skews add up, but never past a century.
     for _ in 0..11 {
         let _ = http.post(url("/clock")).json(&json!({"advance_secs": 9.9 * 365.0 * 86_400.0})).send().await.unwrap();
@@ -247,4 +250,63 @@ async fn a_huge_concurrency_for_little_work_starts_only_the_workers_it_needs() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("3 iterations: 3 passed"), "{out}");
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_null_and_list_documents_say_what_a_flow_is_without_internal_names() {
+    let dir = tempdir();
+    for (name, text, needle) in [
+        ("empty.yaml", "", "the file is empty"),
+        ("null.yaml", "~\n", "expected a flow: a mapping with `name` and `steps`"),
+        ("list.yaml", "[1, 2]\n", "expected a flow: a mapping with `name` and `steps`"),
+        ("step.yaml", "name: x\nsteps: [3]\n", "expected a step: a mapping with `id` and one kind"),
+    ] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        let (code, _, err) = wxflow(&["validate", f.to_str().unwrap()]).await;
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(err.contains(needle), "{name}: {err}");
+        assert!(!err.contains("Raw") && !err.contains("struct"), "{name}: {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open_model_run_that_cannot_keep_its_rate_says_so() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;
+    let stop = CancellationToken::new();
+    let slow = axum::Router::new().route(
+        "/api/login",
+        axum::routing::post(|| async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            axum::Json(json!({"code": 0, "data": {"token": "t0000000", "user_id": 1}}))
+        }),
+    );
+    let b = wxflow::serve::spawn(slow, "127.0.0.1:0", stop.clone()).await.unwrap();
+    let dir = tempdir();
+    let rp = format!("json={}", dir.path().join("r.json").display());
+    let args = [
+        "run",
+        "flows/login-first.yaml",
+        "--mock",
+        &s.embedded.mock_url,
+        "--target",
+        &b.url(),
+        "--rate",
+        "200",
+        "--concurrency",
+        "1",
+        "--repeat",
+        "20",
+        "--report",
+        &rp,
+    ];
+    let (code, out, err) = wxflow(&args).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("rate not kept:") && out.contains("started late"), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    common::assert_valid_report(&report);
+    let late = &report["flows"][0]["late_starts"];
+    assert!(late["count"].as_u64().unwrap() >= 10 && late["max_ms"].as_f64().unwrap() > 50.0, "{late}");
+    stop.cancel();
 }

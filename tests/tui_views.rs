@@ -64,6 +64,7 @@ fn stale_iteration(iteration: u64, scale: f64) -> FlowResult {
         cause: Some(Cause::StaleIv),
         diagnosis: server.diagnosis.clone(),
         duration_ms: 4.7 * scale,
+        late_ms: 0.0,
         steps: vec![profile, login, server],
     }
 }

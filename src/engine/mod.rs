@@ -190,6 +190,7 @@ impl Engine {
             cause,
             diagnosis,
             duration_ms: ms(started.elapsed()),
+            late_ms: 0.0,
             steps,
         }
     }

@@ -186,6 +186,10 @@ pub struct FlowResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<String>,
     pub duration_ms: f64,
+    /// Open model: how long after its due time the iteration could start
+    /// (all in-flight slots were taken); counted in `duration_ms`.
+    #[serde(skip)]
+    pub late_ms: f64,
     pub steps: Vec<StepResult>,
 }
 

@@ -46,15 +46,40 @@ impl fmt::Display for FlowError {
         if let (Some(p), Some(line)) = (self.pos, &self.source_line) {
             let n = p.line.to_string();
             let pad = " ".repeat(n.len());
+            let (shown, col) = window(line, p.col);
             let indent: String =
-                line.chars().take(p.col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-            write!(f, "\n{pad} |\n{n} | {line}\n{pad} | {indent}{}", "^".repeat(self.width))?;
+                shown.chars().take(col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            let width = self.width.min(WINDOW);
+            write!(f, "\n{pad} |\n{n} | {shown}\n{pad} | {indent}{}", "^".repeat(width))?;
         }
         if let Some(h) = &self.hint {
             write!(f, "\n  = hint: {h}")?;
         }
         Ok(())
     }
+}
+
+/// Lines longer than this are shown as a window around the error.
+const WINDOW: usize = 100;
+
+/// `line` as shown, and the error's column in it: a long line is cut to
+/// [`WINDOW`] characters around `col`, with `…` where it was cut.
+fn window(line: &str, col: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= WINDOW {
+        return (line.to_string(), col);
+    }
+    let start = col.saturating_sub(1).saturating_sub(WINDOW / 2).min(chars.len() - WINDOW);
+    let end = start + WINDOW;
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, col - start + usize::from(start > 0))
 }
 
 /// The closest candidate to `word`, if one is close enough to be a typo.
@@ -80,6 +105,21 @@ mod tests {
             e.to_string(),
             "error: unknown step kind `wx.logn`\n  --> f.yaml:3:5\n  |\n3 |     wx.logn: {}\n  |     ^^^^^^^\n  = hint: did you mean `wx.login`?"
         );
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_column() {
+        let line = format!("    url: \"{}{{{{ nope }}}}{}\"", "a".repeat(5000), "b".repeat(5000));
+        let src = format!("steps:\n{line}\n");
+        let col = line.find("nope").unwrap() + 1;
+        let e = FlowError::new("f.yaml", &src, Some(Pos { line: 2, col }), 4, "undefined name `nope`");
+        let text = e.to_string();
+        let shown = text.lines().find(|l| l.starts_with("2 | ")).unwrap();
+        assert!(shown.chars().count() < 120 && shown.contains("nope") && shown.contains('…'), "{shown}");
+        let caret = text.lines().find(|l| l.contains('^')).unwrap();
+        // Columns in characters: the window's `…` is one character of three bytes.
+        let column = |s: &str, pat: &str| s.find(pat).map(|i| s[..i].chars().count());
+        assert_eq!(column(caret, "^"), column(shown, "nope"), "{text}");
     }
 
     #[test]

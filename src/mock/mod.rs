@@ -57,7 +57,13 @@ impl GroundTruth for Mock {
     }
 }
 
+/// The largest request body the mock reads: WeChat's own are tiny.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
 /// The whole mock as one router: server API plus client side.
 pub fn app(mock: Mock) -> axum::Router {
-    server_api::routes().merge(client_api::routes()).with_state(mock)
+    server_api::routes()
+        .merge(client_api::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(mock)
 }

@@ -40,6 +40,11 @@ fn flow(f: &FlowStats) -> Value {
             "http_requests_per_sec": http_per_sec,
         },
         "http_requests": f.http_requests,
+        "late_starts": {
+            "count": f.late.count,
+            "mean_ms": if f.late.count == 0 { 0.0 } else { f.late.total_ms / f.late.count as f64 },
+            "max_ms": f.late.max_ms,
+        },
         "reproduce": f.reproduce.iter().map(|(c, cmd)| (c.as_str().to_string(), json!(cmd))).collect::<serde_json::Map<_, _>>(),
         "first_unmet": f.first_unmet,
         "interrupted": f.interrupted,

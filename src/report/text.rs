@@ -144,6 +144,16 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
     for s in &f.steps {
         let _ = writeln!(out, "  {:width$}  {}  {}", s.id, lat(&Latency::of(&s.latency)), st.dim(&s.kind));
     }
+    if f.late.count > 0 {
+        let line = format!(
+            "rate not kept: {} of {} iterations started late (mean {:.1} ms, max {:.1} ms): every in-flight slot was taken; raise --concurrency or lower --rate",
+            f.late.count,
+            f.iterations,
+            f.late.total_ms / f.late.count as f64,
+            f.late.max_ms
+        );
+        let _ = writeln!(out, "  {}", st.yellow(&line));
+    }
     let (flows, http) = f.throughput();
     let _ = writeln!(out, "  throughput {flows:.1} flows/s, {http:.1} HTTP requests/s");
     let met = format!("expected {}: met in {} of {} iterations", f.expected, f.met, f.iterations);

@@ -41,6 +41,7 @@ fn result(id: &str, iteration: u64, passed: bool) -> RunEvent {
         cause: (!passed).then_some(crate::flow::Cause::StaleIv),
         diagnosis: None,
         duration_ms: 1.0,
+        late_ms: 0.0,
         steps: vec![],
     };
     RunEvent::Flow(Box::new(r))

@@ -123,8 +123,25 @@ pub fn check(file: &str, source: &str) -> Result<Flow, Vec<FlowError>> {
 /// A serde_yaml error, reworded with a did-you-mean where it names an
 /// unknown field or variant.
 fn serde_error(file: &str, source: &str, e: &serde_yaml::Error) -> FlowError {
+    if source.trim().is_empty() {
+        return FlowError::new(file, source, None, 1, "the file is empty: a flow is a mapping with `name` and `steps`");
+    }
     let text = e.to_string();
-    let message = text.split(" at line ").next().unwrap_or(&text).to_string();
+    let mut message = text.split(" at line ").next().unwrap_or(&text).to_string();
+    // serde names our types; say what the file should hold instead.
+    for (internal, said) in [
+        ("unit value", "nothing (null)"),
+        ("struct RawFlow", "a flow: a mapping with `name` and `steps`"),
+        ("struct RawStep", "a step: a mapping with `id` and one kind"),
+        ("struct HttpSpec", "an http request: a mapping with `url`"),
+        ("struct WxArgs", "wx options: a mapping"),
+        ("struct Asserts", "assertions: a mapping"),
+        ("struct RawThresholds", "thresholds: a mapping"),
+        ("struct MockSettings", "mock settings: a mapping"),
+        ("struct Expectation", "an expectation: a mapping with `outcome`"),
+    ] {
+        message = message.replace(internal, said);
+    }
     let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() });
     let unknown =
         regex::Regex::new(r"unknown (field|variant) `([^`]*)`, expected (?:one of )?(.*)").expect("valid regex");
