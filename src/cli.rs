@@ -82,6 +82,8 @@ pub struct MockArgs {
     /// Print secrets in full instead of masked.
     #[arg(long)]
     pub reveal_secrets: bool,
+    #[command(flatten)]
+    pub tls: ServeTls,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +100,11 @@ pub struct BackendArgs {
     /// The Mini Program's secret.
     #[arg(long, requires = "appid")]
     pub secret: Option<String>,
+    /// Trust this CA (PEM) for the WeChat API, besides the system's roots (repeatable).
+    #[arg(long = "ca-cert", value_name = "PEM")]
+    pub ca_certs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub tls: ServeTls,
 }
 
 /// What to run and against what: shared by `run` and `tui`.
@@ -114,6 +121,23 @@ pub struct Targets {
     /// Seed for the mock's keys, ivs, codes and rotation draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Trust this CA (PEM) for https targets and mocks, besides the system's roots (repeatable).
+    #[arg(long = "ca-cert", value_name = "PEM")]
+    pub ca_certs: Vec<PathBuf>,
+    /// Accept any TLS certificate: for a quick look only, never in CI (the output says so).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// Serving over TLS: a certificate chain and its key, both PEM.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeTls {
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); needs --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The flow paths given, or `./flows`.

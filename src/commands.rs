@@ -68,6 +68,23 @@ pub fn mock_config(args: &MockArgs) -> Result<MockConfig, InvalidInput> {
     Ok(MockConfig { seed: args.seed, apps, rotation, faults })
 }
 
+/// Binds `addr` and serves `router`, over TLS when `--tls-cert/--tls-key`
+/// are given.
+async fn serve(
+    router: axum::Router,
+    addr: &str,
+    tls: &crate::cli::ServeTls,
+    stop: CancellationToken,
+) -> Result<crate::serve::Running, InvalidInput> {
+    let config = match (&tls.tls_cert, &tls.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key).map_err(InvalidInput)?),
+        _ => None,
+    };
+    crate::serve::spawn_with(router, addr, stop, crate::serve::Limits::default(), config)
+        .await
+        .map_err(|e| InvalidInput(e.to_string()))
+}
+
 /// Serves until SIGINT, SIGTERM or SIGHUP.
 async fn until_signal(stop: CancellationToken) {
     crate::signals::any().await;
@@ -80,9 +97,7 @@ pub async fn mock(args: MockArgs) -> Result<ExitCode, InvalidInput> {
     let config = mock_config(&args)?;
     let stop = CancellationToken::new();
     let mock = crate::mock::Mock::new(config.clone());
-    let running = crate::serve::spawn(crate::mock::app(mock), &args.addr, stop.clone())
-        .await
-        .map_err(|e| InvalidInput(e.to_string()))?;
+    let running = serve(crate::mock::app(mock), &args.addr, &args.tls, stop.clone()).await?;
     crate::outln!("wxflow mock WeChat service on {}", running.url());
     for app in &config.apps {
         crate::outln!("  app     appid={} secret={}", app.appid, mask(&app.secret, args.reveal_secrets));
@@ -105,11 +120,10 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
         wechat_api: args.wechat_api.clone(),
         appid: args.appid.unwrap_or(demo.appid),
         secret: args.secret.unwrap_or(demo.secret),
+        tls: crate::tls::ClientTls::load(&args.ca_certs, false).map_err(InvalidInput)?,
     };
     let stop = CancellationToken::new();
-    let running = crate::serve::spawn(crate::backend::app(config.clone()), &args.addr, stop.clone())
-        .await
-        .map_err(|e| InvalidInput(e.to_string()))?;
+    let running = serve(crate::backend::app(config.clone()), &args.addr, &args.tls, stop.clone()).await?;
     crate::outln!("wxflow reference backend on {}", running.url());
     crate::outln!("  POST {}/api/login   GET {}/healthz", running.url(), running.url());
     crate::outln!("  WeChat API {}   appid {}", config.wechat_api, config.appid);

@@ -20,6 +20,7 @@ pub mod run;
 pub mod serve;
 pub mod signals;
 pub mod stats;
+pub mod tls;
 pub mod tui;
 pub mod wechat;
 

@@ -23,6 +23,8 @@ fn main() -> ExitCode {
         libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
     }
+    // rustls' crypto (aws-lc-rs), for every client and server, once.
+    wxflow::tls::install_provider();
     match tokio::runtime::Runtime::new() {
         Ok(rt) => rt.block_on(run()),
         Err(e) => {
@@ -55,7 +57,8 @@ async fn run() -> ExitCode {
 
 async fn dashboard(t: &Targets) -> Result<ExitCode, commands::InvalidInput> {
     let paths = wxflow::cli::flow_paths(&t.paths);
-    wxflow::tui::run(&paths, t.mock.as_deref(), t.target.as_deref(), t.seed).await
+    let tls = wxflow::tls::ClientTls::load(&t.ca_certs, t.insecure).map_err(commands::InvalidInput)?;
+    wxflow::tui::run(&paths, t.mock.as_deref(), t.target.as_deref(), t.seed, &tls).await
 }
 
 /// The headless equivalent of a dashboard invocation.

@@ -133,15 +133,17 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     let flows = load_flows(&s.paths)?;
     check_latency_steps(&s.thresholds, &flows)?;
     check_report_paths(&s.reports, &flows)?;
+    let tls = crate::tls::ClientTls::load(&args.targets.ca_certs, args.targets.insecure).map_err(invalid)?;
     let signals = Signals::listen();
     let servers = CancellationToken::new();
-    let t = crate::serve::targets(s.mock.as_deref(), s.target.as_deref(), s.seed, servers.clone())
+    let t = crate::serve::targets(s.mock.as_deref(), s.target.as_deref(), s.seed, &tls, servers.clone())
         .await
         .map_err(invalid)?;
     let st = style();
     let engine = Arc::new(
         Engine::new(&t.mock_url, &t.target_url, s.seed, s.rotation, s.reveal_secrets)
             .with_truth(t.local)
+            .with_client_tls(&tls)
             .with_appid(t.appid)
             .with_known_secrets(t.secrets),
     );
@@ -157,6 +159,12 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
             s.rotation.map(|r| format!(" · rotation {r} (override)")).unwrap_or_default()
         ))
     );
+    if tls.insecure {
+        crate::outln!(
+            "{}",
+            st.red("WARNING: --insecure: TLS certificates are NOT verified; anyone on the path can read and change this run's traffic")
+        );
+    }
     let started = Instant::now();
     let mut all = vec![];
     for flow in flows {

@@ -4,6 +4,7 @@
 use crate::backend::{self, BackendConfig};
 use crate::contract::GroundTruth;
 use crate::mock::{self, Mock, MockConfig};
+use crate::tls::ClientTls;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
@@ -27,11 +28,13 @@ pub struct BindError {
 #[derive(Debug, Clone)]
 pub struct Running {
     pub addr: SocketAddr,
+    /// Served over TLS.
+    pub tls: bool,
 }
 
 impl Running {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
     }
 }
 
@@ -51,31 +54,39 @@ impl Default for Limits {
     }
 }
 
-/// Binds `addr` and serves `router` until `stop` is cancelled, with the
-/// default [`Limits`].
+/// Binds `addr` and serves `router` over plain HTTP until `stop` is
+/// cancelled, with the default [`Limits`].
 pub async fn spawn(router: axum::Router, addr: &str, stop: CancellationToken) -> Result<Running, BindError> {
-    spawn_with(router, addr, stop, Limits::default()).await
+    spawn_with(router, addr, stop, Limits::default(), None).await
 }
 
-/// [`spawn`] with other limits.
+/// [`spawn`] with other limits, and over TLS when `tls` is given.
 pub async fn spawn_with(
     router: axum::Router,
     addr: &str,
     stop: CancellationToken,
     limits: Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<Running, BindError> {
     let bind_err = |source| BindError { addr: addr.to_string(), source };
     let listener = TcpListener::bind(addr).await.map_err(bind_err)?;
     let local = listener.local_addr().map_err(bind_err)?;
-    tokio::spawn(serve(listener, router, stop, limits));
-    Ok(Running { addr: local })
+    let running = Running { addr: local, tls: tls.is_some() };
+    tokio::spawn(serve(listener, router, stop, limits, tls.map(tokio_rustls::TlsAcceptor::from)));
+    Ok(running)
 }
 
 /// The accept loop: at most `max_connections` at once, each with the
 /// header-read timeout; an accept error (out of file descriptors) waits and
 /// retries rather than ending the server. On `stop`, running connections
 /// finish their request and close.
-async fn serve(listener: TcpListener, router: axum::Router, stop: CancellationToken, limits: Limits) {
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    stop: CancellationToken,
+    limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     // HTTP/1 only: version sniffing would wait for a first byte with no timeout.
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
@@ -94,26 +105,47 @@ async fn serve(listener: TcpListener, router: axum::Router, stop: CancellationTo
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let (builder, stop) = (builder.clone(), stop.clone());
+        let (builder, stop, tls) = (builder.clone(), stop.clone(), tls.clone());
         let service = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
             // hyper's header timeout starts with the first byte; a client that
-            // connects and says nothing is closed here.
+            // connects and says nothing (or never finishes a TLS handshake)
+            // is closed here.
             let mut first = [0u8; 1];
             if !matches!(tokio::time::timeout(limits.header_read_timeout, tcp.peek(&mut first)).await, Ok(Ok(1..))) {
                 return;
             }
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                () = stop.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            match tls {
+                None => serve_connection(&builder, TokioIo::new(tcp), service, &stop).await,
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tcp)).await;
+                    if let Ok(Ok(stream)) = handshake {
+                        serve_connection(&builder, TokioIo::new(stream), service, &stop).await;
+                    }
                 }
             }
             drop(slot);
         });
+    }
+}
+
+/// Serves one connection until it ends, or gracefully closes it on `stop`.
+async fn serve_connection<I>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: TokioIo<I>,
+    service: TowerToHyperService<axum::Router>,
+    stop: &CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let conn = builder.serve_connection_with_upgrades(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
     }
 }
 
@@ -130,7 +162,8 @@ pub async fn embedded(config: MockConfig, stop: CancellationToken) -> Result<Emb
     let app = config.apps.first().cloned().unwrap_or_else(mock::demo_app);
     let mock = Mock::new(config);
     let m = spawn(mock::app(mock.clone()), "127.0.0.1:0", stop.clone()).await?;
-    let backend_config = BackendConfig { wechat_api: m.url(), appid: app.appid, secret: app.secret };
+    let backend_config =
+        BackendConfig { wechat_api: m.url(), appid: app.appid, secret: app.secret, tls: ClientTls::default() };
     let b = spawn(backend::app(backend_config), "127.0.0.1:0", stop).await?;
     Ok(Embedded { mock, mock_url: m.url(), backend_url: b.url() })
 }
@@ -158,6 +191,7 @@ pub async fn targets(
     mock: Option<&str>,
     target: Option<&str>,
     seed: u64,
+    tls: &ClientTls,
     stop: CancellationToken,
 ) -> Result<Targets, String> {
     let demo = mock::demo_app();
@@ -177,7 +211,7 @@ pub async fn targets(
             // The reference backend knows the demo app's secret, not the
             // secrets the mock was started with: the flows log in to the demo
             // app (every wxflow mock serves it) so both sides use one app.
-            if let Some(apps) = mock_apps(m).await
+            if let Some(apps) = mock_apps(m, tls).await
                 && !apps.contains(&demo.appid)
             {
                 return Err(format!(
@@ -186,7 +220,7 @@ pub async fn targets(
                     apps.join(", ")
                 ));
             }
-            let config = BackendConfig { wechat_api: m.into(), appid: demo.appid.clone(), secret: demo.secret.clone() };
+            let config = BackendConfig { wechat_api: m.into(), appid: demo.appid.clone(), secret: demo.secret.clone(), tls: tls.clone() };
             let b = spawn(backend::app(config), "127.0.0.1:0", stop).await.map_err(|e| e.to_string())?;
             Ok(Targets {
                 mock_url: m.into(),
@@ -214,9 +248,10 @@ pub async fn targets(
 }
 
 /// The appids a running mock serves, if it answers.
-async fn mock_apps(mock_url: &str) -> Option<Vec<String>> {
+async fn mock_apps(mock_url: &str, tls: &ClientTls) -> Option<Vec<String>> {
     let url = format!("{}{}/config", mock_url.trim_end_matches('/'), crate::contract::CLIENT_PREFIX);
-    let resp = reqwest::Client::new().get(url).timeout(std::time::Duration::from_secs(5)).send().await.ok()?;
+    let client = tls.apply(reqwest::Client::builder()).build().ok()?;
+    let resp = client.get(url).timeout(Duration::from_secs(5)).send().await.ok()?;
     let config: serde_json::Value = resp.json().await.ok()?;
     config["apps"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
 }

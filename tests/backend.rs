@@ -121,6 +121,7 @@ async fn dead_wechat_api_gives_502_with_a_clear_code() {
         wechat_api: "http://127.0.0.1:9".into(),
         appid: "wx".into(),
         secret: "s".into(),
+        tls: wxflow::tls::ClientTls::default(),
     };
     let b = wxflow::serve::spawn(wxflow::backend::app(config), "127.0.0.1:0", stop.clone()).await.unwrap();
     let body = json!({"code":"c","encryptedData":"a","iv":"b","rawData":"c","signature":"d"});

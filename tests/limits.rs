@@ -17,7 +17,7 @@ fn healthz() -> axum::Router {
 async fn idle_connections_are_closed_and_their_number_is_bounded() {
     let stop = CancellationToken::new();
     let limits = wxflow::serve::Limits { header_read_timeout: Duration::from_millis(300), max_connections: 2 };
-    let s = wxflow::serve::spawn_with(healthz(), "127.0.0.1:0", stop.clone(), limits).await.unwrap();
+    let s = wxflow::serve::spawn_with(healthz(), "127.0.0.1:0", stop.clone(), limits, None).await.unwrap();
     let addr = s.addr;
     let answer = tokio::task::spawn_blocking(move || {
         // Two idle connections fill the server.

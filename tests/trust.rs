@@ -123,6 +123,7 @@ async fn no_secret_reaches_the_console_or_a_report_when_wechat_is_unreachable() 
         wechat_api: "http://127.0.0.1:1".into(),
         appid: demo.appid.clone(),
         secret: demo.secret.clone(),
+        tls: wxflow::tls::ClientTls::default(),
     };
     let b = wxflow::serve::spawn(wxflow::backend::app(config), "127.0.0.1:0", stop.clone()).await.unwrap();
     let (code, out, _, reports) = run_report(&[
@@ -179,6 +180,7 @@ async fn the_reference_backend_never_answers_with_a_secret() {
         wechat_api: "http://127.0.0.1:1".into(),
         appid: demo.appid.clone(),
         secret: demo.secret.clone(),
+        tls: wxflow::tls::ClientTls::default(),
     };
     let b = wxflow::serve::spawn(wxflow::backend::app(config), "127.0.0.1:0", stop.clone()).await.unwrap();
     let http = reqwest::Client::new();

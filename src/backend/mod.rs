@@ -53,6 +53,8 @@ pub struct BackendConfig {
     pub wechat_api: String,
     pub appid: String,
     pub secret: String,
+    /// How it trusts WeChat's API over https (a private CA for the mock).
+    pub tls: crate::tls::ClientTls,
 }
 
 struct Backend {
@@ -64,7 +66,7 @@ struct Backend {
 
 /// The backend as a router.
 pub fn app(config: BackendConfig) -> Router {
-    let http = reqwest::Client::builder().timeout(WECHAT_TIMEOUT).build().unwrap_or_default();
+    let http = config.tls.apply(reqwest::Client::builder().timeout(WECHAT_TIMEOUT)).build().unwrap_or_default();
     let state = Arc::new(Backend { config, http, token: tokio::sync::Mutex::new(None) });
     Router::new()
         .route("/api/login", post(login))
@@ -247,6 +249,10 @@ async fn wechat_call(req: reqwest::RequestBuilder, url: &str) -> Result<Value, F
             )
         } else {
             let why = crate::error_chain(&e.without_url());
+            let why = match crate::tls::certificate_problem(&why, &crate::tls::host_of(url)) {
+                Some(problem) => format!("{problem} (wxflow backend --ca-cert trusts a private CA): {why}"),
+                None => why,
+            };
             Failure(StatusCode::BAD_GATEWAY, codes::WECHAT_UNREACHABLE, format!("WeChat API at {url} failed: {why}"))
         }
     };

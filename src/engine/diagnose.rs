@@ -21,6 +21,9 @@ pub enum Transport {
     BodyCut(String),
     /// Redirected too many times.
     Redirect(String),
+    /// The TLS handshake refused the server's certificate; the second
+    /// field says why, naming the host.
+    Certificate(String, String),
 }
 
 impl Transport {
@@ -31,7 +34,8 @@ impl Transport {
             | Transport::Connect(d)
             | Transport::Broken(d)
             | Transport::BodyCut(d)
-            | Transport::Redirect(d) => d,
+            | Transport::Redirect(d)
+            | Transport::Certificate(d, _) => d,
         }
     }
 }
@@ -78,6 +82,12 @@ pub fn classify(
                 "the backend closed the connection in the middle of its answer: it crashed or a proxy cut it off"
             }
             Transport::Redirect(_) => "the backend redirected too many times: a redirect loop",
+            Transport::Certificate(_, problem) => {
+                return (
+                    Cause::Connection,
+                    format!("{problem}; the backend was reached, its certificate was not accepted"),
+                );
+            }
         };
         return (Cause::Connection, said.into());
     }

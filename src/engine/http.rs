@@ -66,9 +66,9 @@ struct Answer {
     truncated: bool,
 }
 
-async fn read_answer(req: reqwest::RequestBuilder) -> Result<Answer, Transport> {
+async fn read_answer(req: reqwest::RequestBuilder, url: &str) -> Result<Answer, Transport> {
     let t0 = Instant::now();
-    let mut resp = req.send().await.map_err(|e| Transport::from_send(&e))?;
+    let mut resp = req.send().await.map_err(|e| Transport::from_send(&e, url))?;
     let ttfb = t0.elapsed();
     let status = resp.status().as_u16();
     let headers = resp
@@ -112,7 +112,7 @@ impl Engine {
         };
         let t0 = Instant::now();
         r.http_requests = 1;
-        let outcome = read_answer(builder.body(req.body.clone())).await;
+        let outcome = read_answer(builder.body(req.body.clone()), &req.url).await;
         let duration = t0.elapsed();
         r.duration_ms = ms(duration);
         let answer = match outcome {
@@ -216,10 +216,12 @@ fn fail_with(mut r: StepResult, cause: crate::flow::Cause, diagnosis: String) ->
 }
 
 impl Transport {
-    /// A send that failed: no answer came.
-    fn from_send(e: &reqwest::Error) -> Transport {
+    /// A send to `url` that failed: no answer came.
+    fn from_send(e: &reqwest::Error, url: &str) -> Transport {
         let detail = error_chain(e);
-        if e.is_timeout() {
+        if let Some(problem) = crate::tls::certificate_problem(&detail, &crate::tls::host_of(url)) {
+            Transport::Certificate(detail, problem)
+        } else if e.is_timeout() {
             Transport::Timeout(detail)
         } else if e.is_redirect() {
             Transport::Redirect(detail)

@@ -77,6 +77,17 @@ impl Engine {
         self
     }
 
+    /// Trusts servers as `tls` says (extra CA roots, or `--insecure`) for
+    /// the target and the mock.
+    pub fn with_client_tls(mut self, tls: &crate::tls::ClientTls) -> Self {
+        let builder = reqwest::Client::builder().pool_max_idle_per_host(256);
+        self.http = tls.apply(builder).build().unwrap_or_default();
+        if self.truth.over_http() {
+            self.truth = Arc::new(HttpTruth::new(self.http.clone(), &self.mock_url));
+        }
+        self
+    }
+
     /// Names this app in every client-side request (wx steps, the mock clock).
     pub fn with_appid(mut self, appid: Option<String>) -> Self {
         self.appid = appid;

@@ -15,14 +15,13 @@ impl Engine {
     async fn post_mock(&self, path: &str, what: &str, body: &impl Serialize) -> Result<Value, StepError> {
         let url = format!("{}{CLIENT_PREFIX}{path}", self.mock_url);
         let unreachable = |reason: String| StepError::MockUnreachable { url: url.clone(), reason };
-        let resp = self
-            .http
-            .post(&url)
-            .json(body)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .map_err(|e| unreachable(error_chain(&e)))?;
+        let resp = self.http.post(&url).json(body).timeout(Duration::from_secs(10)).send().await.map_err(|e| {
+            let detail = error_chain(&e);
+            match crate::tls::certificate_problem(&detail, &crate::tls::host_of(&url)) {
+                Some(problem) => unreachable(format!("{problem} ({detail})")),
+                None => unreachable(detail),
+            }
+        })?;
         let status = resp.status().as_u16();
         let v: Value = resp.json().await.map_err(|e| unreachable(format!("answered non-JSON: {e}")))?;
         if status != 200 {

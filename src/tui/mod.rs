@@ -82,15 +82,17 @@ pub async fn run(
     mock: Option<&str>,
     target: Option<&str>,
     seed: u64,
+    tls: &crate::tls::ClientTls,
 ) -> Result<ExitCode, InvalidInput> {
     let entries = flow_entries(paths)?;
     let servers = CancellationToken::new();
-    let t = crate::serve::targets(mock, target, seed, servers.clone()).await.map_err(InvalidInput)?;
+    let t = crate::serve::targets(mock, target, seed, tls, servers.clone()).await.map_err(InvalidInput)?;
     let embedded = t.local.is_some();
     let (mock_url, target_url) = (t.mock_url, t.target_url);
     let engine = Arc::new(
         Engine::new(&mock_url, &target_url, seed, None, false)
             .with_truth(t.local)
+            .with_client_tls(tls)
             .with_appid(t.appid)
             .with_known_secrets(t.secrets),
     );
