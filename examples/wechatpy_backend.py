@@ -43,4 +43,4 @@ try:
     client.wxa.code_to_session(code)
 except Exception as e:
     print("reused code   :", type(e).__name__, getattr(e, "errcode", None), getattr(e, "errmsg", ""))
-print("access token  :", client.access_token[:8] + "…")
+print("access token  :", client.access_token[:4] + "…(masked)")
