@@ -35,6 +35,20 @@ pub enum Command {
     Mock(MockArgs),
     /// Run the reference login backend.
     Backend(BackendArgs),
+    /// Run flows against the reference backend, correct and with each known bug; list what each flow caught.
+    Mutate(MutateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MutateArgs {
+    /// Flow files or directories [default: ./flows].
+    pub paths: Vec<PathBuf>,
+    /// Seed for the mock.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write the table as JSON: json=PATH.
+    #[arg(long = "report", value_name = "json=PATH")]
+    pub reports: Vec<ReportSpec>,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +119,9 @@ pub struct BackendArgs {
     pub ca_certs: Vec<PathBuf>,
     #[command(flatten)]
     pub tls: ServeTls,
+    /// Run with one known login bug, to see which flows catch it.
+    #[arg(long, value_enum)]
+    pub bug: Option<crate::backend::Bug>,
 }
 
 /// What to run and against what: shared by `run` and `tui`.
@@ -204,6 +221,8 @@ pub struct SchemaArgs {
 pub enum SchemaKind {
     Flow,
     Report,
+    /// The `wxflow mutate` report.
+    Mutate,
 }
 
 #[derive(Debug, Clone, Default, Args)]

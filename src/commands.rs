@@ -121,12 +121,16 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
         appid: args.appid.unwrap_or(demo.appid),
         secret: args.secret.unwrap_or(demo.secret),
         tls: crate::tls::ClientTls::load(&args.ca_certs, false).map_err(InvalidInput)?,
+        bug: args.bug,
     };
     let stop = CancellationToken::new();
     let running = serve(crate::backend::app(config.clone()), &args.addr, &args.tls, stop.clone()).await?;
     crate::outln!("wxflow reference backend on {}", running.url());
     crate::outln!("  POST {}/api/login   GET {}/healthz", running.url(), running.url());
     crate::outln!("  WeChat API {}   appid {}", config.wechat_api, config.appid);
+    if let Some(bug) = config.bug {
+        crate::outln!("  WITH BUG {}: {}", bug.name(), bug.story());
+    }
     crate::outln!("Ctrl-C (or SIGTERM) to stop");
     until_signal(stop).await;
     Ok(ExitCode::SUCCESS)
@@ -159,6 +163,7 @@ pub fn validate(args: crate::cli::ValidateArgs) -> Result<ExitCode, InvalidInput
 /// The published JSON Schemas.
 pub const FLOW_SCHEMA: &str = include_str!("../schemas/flow.schema.json");
 pub const REPORT_SCHEMA: &str = include_str!("../schemas/report.schema.json");
+pub const MUTATE_SCHEMA: &str = include_str!("../schemas/mutate.schema.json");
 
 /// `wxflow schema [flow|report]`.
 pub fn schema(args: crate::cli::SchemaArgs) -> Result<ExitCode, InvalidInput> {
@@ -167,6 +172,7 @@ pub fn schema(args: crate::cli::SchemaArgs) -> Result<ExitCode, InvalidInput> {
         match args.kind {
             crate::cli::SchemaKind::Flow => FLOW_SCHEMA,
             crate::cli::SchemaKind::Report => REPORT_SCHEMA,
+            crate::cli::SchemaKind::Mutate => MUTATE_SCHEMA,
         }
     );
     Ok(ExitCode::SUCCESS)

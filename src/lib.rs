@@ -14,6 +14,7 @@ pub mod exit;
 pub mod flow;
 pub mod load;
 pub mod mock;
+pub mod mutate;
 pub mod redact;
 pub mod report;
 pub mod run;

@@ -159,11 +159,20 @@ pub struct Embedded {
 /// Starts the mock and a reference backend pointed at it, both on ephemeral
 /// loopback ports.
 pub async fn embedded(config: MockConfig, stop: CancellationToken) -> Result<Embedded, BindError> {
+    embedded_with_bug(config, None, stop).await
+}
+
+/// [`embedded`], the backend running with one known bug (`wxflow mutate`).
+pub async fn embedded_with_bug(
+    config: MockConfig,
+    bug: Option<crate::backend::Bug>,
+    stop: CancellationToken,
+) -> Result<Embedded, BindError> {
     let app = config.apps.first().cloned().unwrap_or_else(mock::demo_app);
     let mock = Mock::new(config);
     let m = spawn(mock::app(mock.clone()), "127.0.0.1:0", stop.clone()).await?;
     let backend_config =
-        BackendConfig { wechat_api: m.url(), appid: app.appid, secret: app.secret, tls: ClientTls::default() };
+        BackendConfig { wechat_api: m.url(), appid: app.appid, secret: app.secret, tls: ClientTls::default(), bug };
     let b = spawn(backend::app(backend_config), "127.0.0.1:0", stop).await?;
     Ok(Embedded { mock, mock_url: m.url(), backend_url: b.url() })
 }
@@ -220,7 +229,13 @@ pub async fn targets(
                     apps.join(", ")
                 ));
             }
-            let config = BackendConfig { wechat_api: m.into(), appid: demo.appid.clone(), secret: demo.secret.clone(), tls: tls.clone() };
+            let config = BackendConfig {
+                wechat_api: m.into(),
+                appid: demo.appid.clone(),
+                secret: demo.secret.clone(),
+                tls: tls.clone(),
+                bug: None,
+            };
             let b = spawn(backend::app(config), "127.0.0.1:0", stop).await.map_err(|e| e.to_string())?;
             Ok(Targets {
                 mock_url: m.into(),

@@ -122,6 +122,7 @@ async fn dead_wechat_api_gives_502_with_a_clear_code() {
         appid: "wx".into(),
         secret: "s".into(),
         tls: wxflow::tls::ClientTls::default(),
+        bug: None,
     };
     let b = wxflow::serve::spawn(wxflow::backend::app(config), "127.0.0.1:0", stop.clone()).await.unwrap();
     let body = json!({"code":"c","encryptedData":"a","iv":"b","rawData":"c","signature":"d"});

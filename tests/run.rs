@@ -28,9 +28,9 @@ fn server_step<'a>(result: &'a Value, id: &str) -> &'a Value {
 async fn every_shipped_flow_meets_its_expectation_and_the_reports_say_so() {
     let (code, out, report, junit) = run_with_reports(&[]).await;
     assert_eq!(code, 0, "{out}");
-    assert!(out.trim_end().ends_with("12 passed, 0 failed"), "{out}");
+    assert!(out.trim_end().ends_with("16 passed, 0 failed"), "{out}");
     assert_valid_report(&report);
-    assert_eq!(report["summary"]["expectations_met"], 12);
+    assert_eq!(report["summary"]["expectations_met"], 16);
 
     // The seed's order fails, with a stale iv judged from the mock's ground truth.
     let uf = flow(&report, "userinfo-first");
@@ -71,6 +71,10 @@ async fn every_shipped_flow_meets_its_expectation_and_the_reports_say_so() {
         "form-plus",
         "phone-code",
         "phone-login-first",
+        "mixed-payloads",
+        "returning-user",
+        "token-expiry",
+        "slow-jscode2session",
     ] {
         assert_eq!(flow(&report, id)["verdict"], "pass", "{id}: the backend rejects correctly");
     }
@@ -78,7 +82,7 @@ async fn every_shipped_flow_meets_its_expectation_and_the_reports_say_so() {
     // The JUnit report parses, has a case per flow, and no failures.
     let doc = roxmltree::Document::parse(&junit).unwrap();
     let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
-    assert_eq!(cases.len(), 12);
+    assert_eq!(cases.len(), 16);
     assert!(cases.iter().any(|c| c.attribute("name") == Some("userinfo-first")));
     assert_eq!(doc.descendants().filter(|n| n.has_tag_name("failure")).count(), 0);
 }

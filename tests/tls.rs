@@ -71,6 +71,7 @@ async fn https_pair(pki: &Pki, stop: &CancellationToken) -> (Running, Running) {
         appid: demo.appid,
         secret: demo.secret,
         tls: wxflow::tls::ClientTls::load(&[pki.ca()], false).unwrap(),
+        bug: None,
     };
     let b = spawn_with(
         wxflow::backend::app(config),
@@ -153,6 +154,7 @@ async fn a_certificate_for_another_name_or_an_expired_one_is_named_for_what_it_i
             appid: demo.appid.clone(),
             secret: demo.secret.clone(),
             tls: wxflow::tls::ClientTls::default(),
+            bug: None,
         };
         let b = spawn_with(
             wxflow::backend::app(config),

@@ -109,7 +109,7 @@ async fn a_mock_started_with_its_own_app_still_passes_every_flow_with_the_refere
     let m = wxflow::serve::spawn(wxflow::mock::app(Mock::new(config)), "127.0.0.1:0", stop.clone()).await.unwrap();
     let (code, out, r, _) = run_report(&["--mock", &m.url()]).await;
     assert_eq!(code, 0, "{out}");
-    assert_eq!(r["summary"]["expectations_met"], 12);
+    assert_eq!(r["summary"]["expectations_met"], 16);
     stop.cancel();
 }
 
@@ -124,6 +124,7 @@ async fn no_secret_reaches_the_console_or_a_report_when_wechat_is_unreachable() 
         appid: demo.appid.clone(),
         secret: demo.secret.clone(),
         tls: wxflow::tls::ClientTls::default(),
+        bug: None,
     };
     let b = wxflow::serve::spawn(wxflow::backend::app(config), "127.0.0.1:0", stop.clone()).await.unwrap();
     let (code, out, _, reports) = run_report(&[
@@ -181,6 +182,7 @@ async fn the_reference_backend_never_answers_with_a_secret() {
         appid: demo.appid.clone(),
         secret: demo.secret.clone(),
         tls: wxflow::tls::ClientTls::default(),
+        bug: None,
     };
     let b = wxflow::serve::spawn(wxflow::backend::app(config), "127.0.0.1:0", stop.clone()).await.unwrap();
     let http = reqwest::Client::new();
@@ -219,7 +221,7 @@ fn a_closed_stdout_neither_panics_nor_loses_the_report() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(report["summary"]["expectations_met"], 12);
+    assert_eq!(report["summary"]["expectations_met"], 16);
     let out = with_closed_stdout(&["validate"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }

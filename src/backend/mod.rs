@@ -11,6 +11,10 @@
 //! Every failure is a non-2xx status with `{"code": <int>, "msg": "…"}`;
 //! bad input never causes a 500.
 
+pub mod bugs;
+
+pub use bugs::Bug;
+
 use crate::wechat::{self, DecryptError, api::Code2Session, crypto::BufferFault};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -55,6 +59,8 @@ pub struct BackendConfig {
     pub secret: String,
     /// How it trusts WeChat's API over https (a private CA for the mock).
     pub tls: crate::tls::ClientTls,
+    /// Run with this known bug (`wxflow backend --bug`, `wxflow mutate`).
+    pub bug: Option<Bug>,
 }
 
 struct Backend {
@@ -62,12 +68,23 @@ struct Backend {
     http: reqwest::Client,
     /// The cached access token and when it stops being used.
     token: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
+    /// What the buggy variants remember: code → or openid → (openid, session_key).
+    cache: bugs::Cache,
 }
+
+impl Backend {
+    fn has(&self, bug: Bug) -> bool {
+        self.config.bug == Some(bug)
+    }
+}
+
+/// How long the `retry-same-code` bug waits for jscode2session.
+const BUGGY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The backend as a router.
 pub fn app(config: BackendConfig) -> Router {
     let http = config.tls.apply(reqwest::Client::builder().timeout(WECHAT_TIMEOUT)).build().unwrap_or_default();
-    let state = Arc::new(Backend { config, http, token: tokio::sync::Mutex::new(None) });
+    let state = Arc::new(Backend { config, http, token: tokio::sync::Mutex::new(None), cache: bugs::Cache::default() });
     Router::new()
         .route("/api/login", post(login))
         .route("/api/phone", post(phone))
@@ -89,10 +106,23 @@ fn malformed(msg: impl Into<String>) -> Failure {
     Failure(StatusCode::BAD_REQUEST, codes::MALFORMED_BODY, msg.into())
 }
 
-/// A JSON or form-encoded body as an object of fields.
-struct Fields(serde_json::Map<String, Value>);
+/// A JSON or form-encoded body as an object of fields, and whether it was a form.
+struct Fields(serde_json::Map<String, Value>, bool);
 
 impl Fields {
+    /// The `double-form-decode` bug: a form's values decoded once more.
+    fn decoded_again(self, b: &Backend) -> Fields {
+        if !(self.1 && b.has(Bug::DoubleFormDecode)) {
+            return self;
+        }
+        let map = self
+            .0
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str().map_or(v.clone(), |s| Value::String(bugs::decode_again(s)))))
+            .collect();
+        Fields(map, true)
+    }
+
     fn has(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }
@@ -139,15 +169,21 @@ fn parse_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Resul
             Err(e) => return Err(malformed(format!("body is not JSON: {e}"))),
         }
     };
-    Ok(Fields(object))
+    Ok(Fields(object, is_form))
 }
 
 async fn login(State(b): State<Arc<Backend>>, f: Fields) -> Result<Json<Value>, Failure> {
     let b = b.as_ref();
+    let f = f.decoded_again(b);
     let (code, encrypted_data, iv) = (f.get("code")?, f.get("encryptedData")?, f.get("iv")?);
     let (raw_data, signature) = (f.get("rawData")?, f.get("signature")?);
     let (openid, session_key) = code2session(b, &code).await?;
-    if !wechat::signature(&raw_data, &session_key).eq_ignore_ascii_case(&signature) {
+    let signed = if b.has(Bug::RawdataReserialized) {
+        serde_json::from_str(&raw_data).map_or(raw_data.clone(), |v| bugs::python_dumps(&v))
+    } else {
+        raw_data
+    };
+    if !b.has(Bug::NoSignatureCheck) && !wechat::signature(&signed, &session_key).eq_ignore_ascii_case(&signature) {
         return Err(Failure(
             StatusCode::UNAUTHORIZED,
             codes::SIGNATURE_MISMATCH,
@@ -161,7 +197,16 @@ async fn login(State(b): State<Arc<Backend>>, f: Fields) -> Result<Json<Value>, 
 
 /// Decrypts and checks the watermark, mapping errors to the backend's codes.
 fn open(b: &Backend, session_key: &str, iv: &str, encrypted_data: &str) -> Result<Value, Failure> {
-    wechat::decrypt(session_key, iv, encrypted_data, Some(&b.config.appid)).map_err(|e| {
+    let appid = (!b.has(Bug::NoWatermarkCheck)).then_some(b.config.appid.as_str());
+    let (key, iv) = if b.has(Bug::KeyIvSwapped) { (iv, session_key) } else { (session_key, iv) };
+    let opened = wechat::decrypt(key, iv, encrypted_data, appid);
+    if opened.is_err() && b.has(Bug::DecryptFailureSwallowed) {
+        return Ok(Value::Null);
+    }
+    if opened.is_err() && b.has(Bug::DecryptFailureCrashes) {
+        return Err(Failure(StatusCode::INTERNAL_SERVER_ERROR, -500, "Internal Server Error".into()));
+    }
+    opened.map_err(|e| {
         let code = match e {
             DecryptError::IllegalBuffer(BufferFault::WatermarkAppid { .. }) => codes::WATERMARK_MISMATCH,
             _ => i64::from(e.code()),
@@ -178,7 +223,11 @@ fn open(b: &Backend, session_key: &str, iv: &str, encrypted_data: &str) -> Resul
 async fn phone(State(b): State<Arc<Backend>>, f: Fields) -> Result<Json<Value>, Failure> {
     let b = b.as_ref();
     let info = if f.has("phone_code") {
-        phone_by_code(b, &f.get("phone_code")?).await?
+        let phone_code = f.get("phone_code")?;
+        if b.has(Bug::PhoneCodeTwice) {
+            phone_by_code(b, &phone_code).await?;
+        }
+        phone_by_code(b, &phone_code).await?
     } else {
         let (code, encrypted_data, iv) = (f.get("code")?, f.get("encryptedData")?, f.get("iv")?);
         let (_, session_key) = code2session(b, &code).await?;
@@ -203,7 +252,7 @@ async fn phone_by_code(b: &Backend, phone_code: &str) -> Result<Value, Failure> 
                 .await?;
         match v["errcode"].as_i64().unwrap_or(0) {
             0 => return Ok(v["phone_info"].clone()),
-            40001 | 42001 if attempt == 0 => {}
+            40001 | 42001 if attempt == 0 && !b.has(Bug::TokenNeverRefreshed) => {}
             code => return Err(wechat_error(code, &v)),
         }
     }
@@ -212,9 +261,9 @@ async fn phone_by_code(b: &Backend, phone_code: &str) -> Result<Value, Failure> 
 
 async fn access_token(b: &Backend, refresh: bool) -> Result<String, Failure> {
     let mut cached = b.token.lock().await;
-    if !refresh
-        && let Some((t, until)) = cached.as_ref()
-        && *until > std::time::Instant::now()
+    let never_refreshed = b.has(Bug::TokenNeverRefreshed);
+    if let Some((t, until)) = cached.as_ref()
+        && (never_refreshed || (!refresh && *until > std::time::Instant::now()))
     {
         return Ok(t.clone());
     }
@@ -274,15 +323,43 @@ fn user_id(openid: &str) -> u64 {
     u64::from_str_radix(&digest[..12], 16).unwrap_or(0)
 }
 
-/// jscode2session: returns (openid, session_key).
+/// jscode2session: returns (openid, session_key), with the buggy variants'
+/// caches and retries where one is on.
 async fn code2session(b: &Backend, code: &str) -> Result<(String, String), Failure> {
+    if b.has(Bug::ReusedCodeAccepted)
+        && let Some(hit) = b.cache.get(code)
+    {
+        return Ok(hit);
+    }
+    let mut session = exchange_code(b, code).await;
+    if b.has(Bug::RetrySameCode) && matches!(&session, Err(f) if f.1 == codes::WECHAT_TIMEOUT) {
+        session = exchange_code(b, code).await;
+    }
+    let (openid, key) = session?;
+    if b.has(Bug::ReusedCodeAccepted) {
+        b.cache.put(code, (openid.clone(), key.clone()));
+    }
+    if b.has(Bug::StaleSessionCache) {
+        if let Some(old) = b.cache.get(&openid) {
+            return Ok(old);
+        }
+        b.cache.put(&openid, (openid.clone(), key.clone()));
+    }
+    Ok((openid, key))
+}
+
+/// One jscode2session call.
+async fn exchange_code(b: &Backend, code: &str) -> Result<(String, String), Failure> {
     let url = format!("{}/sns/jscode2session", b.config.wechat_api.trim_end_matches('/'));
-    let req = b.http.get(&url).query(&[
+    let mut req = b.http.get(&url).query(&[
         ("appid", b.config.appid.as_str()),
         ("secret", b.config.secret.as_str()),
         ("js_code", code),
         ("grant_type", "authorization_code"),
     ]);
+    if b.has(Bug::RetrySameCode) {
+        req = req.timeout(BUGGY_TIMEOUT);
+    }
     let v = wechat_call(req, &url).await?;
     let session: Code2Session = serde_json::from_value(v.clone()).unwrap_or_default();
     match (session.errcode.unwrap_or(0), session.openid, session.session_key) {

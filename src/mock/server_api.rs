@@ -18,13 +18,24 @@ use std::collections::HashMap;
 type Params = Query<HashMap<String, String>>;
 
 pub fn routes() -> Router<Mock> {
+    // A wrong method gets WeChat's JSON error (43001 / 43002), not a bare 405.
     Router::new()
+        // jscode2session also takes POST: its parameters must still be in
+        // the query (in the body they give 41002, as WeChat does).
         .route("/sns/jscode2session", get(jscode2session).post(jscode2session))
-        .route("/cgi-bin/token", get(token))
-        .route("/cgi-bin/stable_token", post(stable_token))
-        .route("/wxa/checksession", get(checksession))
+        .route("/cgi-bin/token", get(token).fallback(require_get))
+        .route("/cgi-bin/stable_token", post(stable_token).fallback(require_post))
+        .route("/wxa/checksession", get(checksession).fallback(require_get))
         .route("/wxa/resetusersessionkey", get(reset_session_key).post(reset_session_key))
-        .route("/wxa/business/getuserphonenumber", post(phone_number))
+        .route("/wxa/business/getuserphonenumber", post(phone_number).fallback(require_post))
+}
+
+async fn require_get(State(mock): State<Mock>) -> Response {
+    error(&mock, api::REQUIRE_GET_METHOD)
+}
+
+async fn require_post(State(mock): State<Mock>) -> Response {
+    error(&mock, api::REQUIRE_POST_METHOD)
 }
 
 /// A body the way WeChat sends it: JSON text labelled `text/plain`.
@@ -34,22 +45,25 @@ fn wechat_body(value: Value) -> Response {
 
 fn error(mock: &Mock, e: ApiError) -> Response {
     let rid = mock.state().rid();
-    wechat_body(json!({ "errcode": e.errcode, "errmsg": format!("{}, rid: {rid}", e.errmsg) }))
+    wechat_body(json!({ "errcode": e.errcode, "errmsg": e.errmsg_with(&rid) }))
 }
 
-/// Applies the endpoint's fault: sleeps its latency, returns the injected
-/// errcode if one was drawn.
-async fn fault(mock: &Mock, endpoint: &str, code: Option<&str>) -> Option<ApiError> {
-    let drawn = {
-        let mut s = mock.state();
-        let owner = code.and_then(|c| s.code_owner(c));
-        s.fault_for(endpoint, owner.as_ref()).map(|f| s.draw_fault(&f))
-    };
-    let (latency_ms, injected) = drawn?;
+/// The endpoint's fault, drawn when the request arrives: its latency and
+/// the errcode to answer instead, if one was drawn.
+fn fault(mock: &Mock, endpoint: &str, code: Option<&str>) -> (u64, Option<ApiError>) {
+    let mut s = mock.state();
+    let owner = code.and_then(|c| s.code_owner(c));
+    s.fault_for(endpoint, owner.as_ref()).map_or((0, None), |f| s.draw_fault(&f))
+}
+
+/// Answers after the fault's latency. The work is done before: a code is
+/// spent when the request arrives, even if the caller gives up waiting
+/// (so a backend that times out and retries the same code gets 40163).
+async fn after(latency_ms: u64, answer: Response) -> Response {
     if latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
     }
-    injected
+    answer
 }
 
 fn param<'a>(q: &'a Params, name: &str) -> Option<&'a str> {
@@ -64,75 +78,102 @@ fn reply<T>(mock: &Mock, result: Result<T, ApiError>, ok: impl FnOnce(T) -> Valu
 }
 
 async fn jscode2session(State(mock): State<Mock>, q: Params) -> Response {
-    if let Some(e) = fault(&mock, "jscode2session", param(&q, "js_code")).await {
-        return error(&mock, e);
-    }
-    if param(&q, "appid").is_some() && param(&q, "grant_type").is_some_and(|g| g != "authorization_code") {
-        return error(&mock, api::INVALID_GRANT_TYPE);
-    }
-    let result = mock.state().jscode2session(param(&q, "appid"), param(&q, "secret"), param(&q, "js_code"));
-    reply(&mock, result, |r| serde_json::to_value(r).unwrap_or_default())
+    let (latency, injected) = fault(&mock, "jscode2session", param(&q, "js_code"));
+    let answer = if let Some(e) = injected {
+        error(&mock, e)
+    } else if param(&q, "appid").is_some() && param(&q, "grant_type").is_some_and(|g| g != "authorization_code") {
+        error(&mock, api::INVALID_GRANT_TYPE)
+    } else {
+        let result = mock.state().jscode2session(param(&q, "appid"), param(&q, "secret"), param(&q, "js_code"));
+        reply(&mock, result, |r| serde_json::to_value(r).unwrap_or_default())
+    };
+    after(latency, answer).await
 }
 
 async fn token(State(mock): State<Mock>, q: Params) -> Response {
-    if let Some(e) = fault(&mock, "token", None).await {
-        return error(&mock, e);
-    }
-    if param(&q, "grant_type") != Some("client_credential") {
-        return error(&mock, api::INVALID_GRANT_TYPE);
-    }
-    let result = mock.state().access_token(param(&q, "appid"), param(&q, "secret"), false, false);
-    reply(&mock, result, |(t, exp)| json!({ "access_token": t, "expires_in": exp }))
+    let (latency, injected) = fault(&mock, "token", None);
+    let answer = if let Some(e) = injected {
+        error(&mock, e)
+    } else if param(&q, "grant_type") != Some("client_credential") {
+        error(&mock, api::INVALID_GRANT_TYPE)
+    } else {
+        let result = mock.state().access_token(param(&q, "appid"), param(&q, "secret"), false, false);
+        reply(&mock, result, |(t, exp)| json!({ "access_token": t, "expires_in": exp }))
+    };
+    after(latency, answer).await
 }
 
 async fn stable_token(State(mock): State<Mock>, body: Bytes) -> Response {
-    if let Some(e) = fault(&mock, "stable_token", None).await {
-        return error(&mock, e);
-    }
-    let Ok(b) = serde_json::from_slice::<Value>(&body) else {
-        return error(&mock, api::DATA_FORMAT_ERROR);
+    let (latency, injected) = fault(&mock, "stable_token", None);
+    let answer = match (injected, json_object(&body)) {
+        (Some(e), _) => error(&mock, e),
+        (None, None) => error(&mock, api::DATA_FORMAT_ERROR),
+        (None, Some(b)) if b["grant_type"].as_str() != Some("client_credential") => {
+            error(&mock, api::INVALID_GRANT_TYPE)
+        }
+        (None, Some(b)) => {
+            let force = b["force_refresh"].as_bool().unwrap_or(false);
+            let result = mock.state().access_token(b["appid"].as_str(), b["secret"].as_str(), true, force);
+            reply(&mock, result, |(t, exp)| json!({ "access_token": t, "expires_in": exp }))
+        }
     };
-    if b["grant_type"].as_str() != Some("client_credential") {
-        return error(&mock, api::INVALID_GRANT_TYPE);
-    }
-    let force = b["force_refresh"].as_bool().unwrap_or(false);
-    let result = mock.state().access_token(b["appid"].as_str(), b["secret"].as_str(), true, force);
-    reply(&mock, result, |(t, exp)| json!({ "access_token": t, "expires_in": exp }))
+    after(latency, answer).await
+}
+
+/// A POST body as a JSON object; anything else is WeChat's 47001.
+fn json_object(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice::<Value>(body).ok().filter(Value::is_object)
 }
 
 async fn checksession(State(mock): State<Mock>, q: Params) -> Response {
-    if let Some(e) = fault(&mock, "checksession", None).await {
-        return error(&mock, e);
-    }
-    let result = mock.state().server_check_session(
-        param(&q, "access_token"),
-        param(&q, "openid"),
-        param(&q, "signature"),
-        param(&q, "sig_method"),
-    );
-    reply(&mock, result, |()| json!({ "errcode": 0, "errmsg": "ok" }))
+    let (latency, injected) = fault(&mock, "checksession", None);
+    let answer = if let Some(e) = injected {
+        error(&mock, e)
+    } else {
+        let result = mock.state().server_check_session(
+            param(&q, "access_token"),
+            param(&q, "openid"),
+            param(&q, "signature"),
+            param(&q, "sig_method"),
+        );
+        reply(&mock, result, |()| json!({ "errcode": 0, "errmsg": "ok" }))
+    };
+    after(latency, answer).await
 }
 
 async fn reset_session_key(State(mock): State<Mock>, q: Params) -> Response {
-    if let Some(e) = fault(&mock, "resetusersessionkey", None).await {
-        return error(&mock, e);
-    }
-    let result = mock.state().reset_session_key(
-        param(&q, "access_token"),
-        param(&q, "openid"),
-        param(&q, "signature"),
-        param(&q, "sig_method"),
-    );
-    reply(&mock, result, |(openid, key)| json!({ "errcode": 0, "errmsg": "ok", "openid": openid, "session_key": key }))
+    let (latency, injected) = fault(&mock, "resetusersessionkey", None);
+    let answer = if let Some(e) = injected {
+        error(&mock, e)
+    } else {
+        let result = mock.state().reset_session_key(
+            param(&q, "access_token"),
+            param(&q, "openid"),
+            param(&q, "signature"),
+            param(&q, "sig_method"),
+        );
+        reply(
+            &mock,
+            result,
+            |(openid, key)| json!({ "errcode": 0, "errmsg": "ok", "openid": openid, "session_key": key }),
+        )
+    };
+    after(latency, answer).await
 }
 
 async fn phone_number(State(mock): State<Mock>, q: Params, body: Bytes) -> Response {
-    let code = serde_json::from_slice::<Value>(&body).ok().and_then(|b| b["code"].as_str().map(String::from));
-    if let Some(e) = fault(&mock, "getuserphonenumber", None).await {
-        return error(&mock, e);
-    }
+    let (latency, injected) = fault(&mock, "getuserphonenumber", None);
+    let answer = match (injected, json_object(&body)) {
+        (Some(e), _) => error(&mock, e),
+        (None, None) => error(&mock, api::DATA_FORMAT_ERROR),
+        (None, Some(b)) => exchange_phone(&mock, param(&q, "access_token"), b["code"].as_str()),
+    };
+    after(latency, answer).await
+}
+
+fn exchange_phone(mock: &Mock, token: Option<&str>, code: Option<&str>) -> Response {
     let mut s = mock.state();
-    let result = s.exchange_phone_code(param(&q, "access_token"), code.as_deref()).map(|(appid, user)| {
+    let result = s.exchange_phone_code(token, code).map(|(appid, user)| {
         let number = s.phone_number(&appid, &user);
         json!({
             "errcode": 0,
@@ -146,5 +187,5 @@ async fn phone_number(State(mock): State<Mock>, q: Params, body: Bytes) -> Respo
         })
     });
     drop(s);
-    reply(&mock, result, |v| v)
+    reply(mock, result, |v| v)
 }

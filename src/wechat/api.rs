@@ -36,11 +36,28 @@ errcodes! {
     ACCESS_TOKEN_EXPIRED = 42001, "access_token expired";
     DATA_FORMAT_ERROR = 47001, "data format error";
     MINUTE_QUOTA = 45011, "api minute-quota reach limit mustslower retry next minute";
+    API_FREQ_OUT_OF_LIMIT = 45009, "reach max api daily quota limit";
+    REQUIRE_GET_METHOD = 43001, "require GET method";
+    REQUIRE_POST_METHOD = 43002, "require POST method";
     INVALID_SIG_METHOD = 87008, "invalid sig_method";
     INVALID_SIGNATURE = 87009, "invalid signature";
 }
 
 impl ApiError {
+    /// The errmsg as WeChat writes it for this code, with the request id:
+    /// most end `, rid: …`; 40001 has a long text and no comma; 40125 and
+    /// 40013 end with a `hint: [...]`.
+    pub fn errmsg_with(&self, rid: &str) -> String {
+        match self.errcode {
+            40001 => format!(
+                "invalid credential, access_token is invalid or not latest, could get access_token by getStableAccessToken, more details at https://mmbizurl.cn/s/JtxxFh33r rid: {rid}"
+            ),
+            40125 => format!("invalid appsecret, view more at http://t.cn/RAEkdVq hint: [{rid}]"),
+            40013 => format!("invalid appid hint: [{rid}]"),
+            _ => format!("{}, rid: {rid}", self.errmsg),
+        }
+    }
+
     /// Looks up an errcode the mock knows.
     pub fn from_code(code: i64) -> Option<ApiError> {
         ALL.iter().copied().find(|e| e.errcode == code)

@@ -147,6 +147,9 @@ pub struct Sealed {
 struct Token {
     appid: String,
     expires_ms: i64,
+    /// A newer token replaced it: past its (shortened) expiry it is
+    /// invalid (40001), not expired (42001).
+    retired: bool,
 }
 
 /// All mutable state of the mock. Wrapped in a mutex by [`super::Mock`].
@@ -163,7 +166,14 @@ pub struct MockState {
     phone_codes: Bounded<String, (UserKey, i64, bool)>,
     payloads: Bounded<IvKey, Sealing>,
     tokens: Bounded<String, Token>,
+    /// Per app: the latest `/cgi-bin/token` and `stable_token` tokens, and
+    /// the force refreshes of `stable_token` (times, for its limits).
+    latest_tokens: HashMap<String, String>,
     stable_tokens: HashMap<String, String>,
+    force_refreshes: HashMap<String, Vec<i64>>,
+    /// Per app: how far flows moved the clock (`sleep {clock: mock}`), so
+    /// access tokens expire without waiting two hours.
+    app_clock_ms: HashMap<String, i64>,
     /// Non-outcome randomness (tokens, request ids, fault draws).
     rng: ChaCha8Rng,
 }
@@ -203,7 +213,10 @@ impl MockState {
             phone_codes: Bounded::new(10_000),
             payloads: Bounded::new(TABLE_CAP),
             tokens: Bounded::new(10_000),
+            latest_tokens: HashMap::new(),
             stable_tokens: HashMap::new(),
+            force_refreshes: HashMap::new(),
+            app_clock_ms: HashMap::new(),
             rng: ChaCha8Rng::seed_from_u64(stable_hash(&[b"mock", &config.seed.to_le_bytes()])),
         }
     }
@@ -211,6 +224,11 @@ impl MockState {
     /// The mock's clock (wall clock plus the global skew), in ms.
     pub fn now_ms(&self) -> i64 {
         wall_ms() + self.clock_offset_ms
+    }
+
+    /// An app's clock: the mock's plus what its users' flows moved it.
+    pub fn app_now_ms(&self, appid: &str) -> i64 {
+        self.now_ms() + self.app_clock_ms.get(appid).copied().unwrap_or(0)
     }
 
     fn user_now_ms(&self, key: &UserKey) -> i64 {
@@ -399,7 +417,9 @@ impl MockState {
         match target {
             Some((appid, user)) => {
                 let key = self.user(appid, user)?;
-                moved(&mut self.users.get_mut(&key).expect("user exists").clock_offset_ms)
+                moved(&mut self.users.get_mut(&key).expect("user exists").clock_offset_ms)?;
+                // The app's tokens age with its users' clocks.
+                moved(self.app_clock_ms.entry(appid.to_string()).or_insert(0))
             }
             None => moved(&mut self.clock_offset_ms),
         }

@@ -4,6 +4,13 @@
 //! `mock::server_api`; this is the logic it calls.
 
 use super::{App, CODE_TTL_MS, MockState, TOKEN_TTL_MS, Token, UserKey, alnum, b64, code_key};
+
+/// A replaced access token keeps working this long.
+const TOKEN_OVERLAP_MS: i64 = 5 * 60 * 1000;
+/// `stable_token` force refreshes: at most one per 30 s, 20 a day.
+const FORCE_REFRESH_PERIOD_MS: i64 = 30 * 1000;
+const FORCE_REFRESHES_PER_DAY: usize = 20;
+const DAY_MS: i64 = 86_400 * 1000;
 use crate::wechat::api::{self, ApiError};
 
 impl MockState {
@@ -54,7 +61,12 @@ impl MockState {
         })
     }
 
-    /// Server API `/cgi-bin/token` and `/cgi-bin/stable_token`.
+    /// Server API `/cgi-bin/token` and `/cgi-bin/stable_token`. `/token`
+    /// issues a new token on every call; `stable_token` returns the same
+    /// one until it expires or `force_refresh` asks (at most once per 30 s,
+    /// 20 times a day). A replaced token keeps working for five minutes,
+    /// then gives 40001: two servers refreshing on their own lock each
+    /// other out.
     pub fn access_token(
         &mut self,
         appid: Option<&str>,
@@ -63,20 +75,35 @@ impl MockState {
         force_refresh: bool,
     ) -> Result<(String, i64), ApiError> {
         let appid = self.check_app(appid, secret)?.appid.clone();
-        let now = self.now_ms();
+        let now = self.app_now_ms(&appid);
+        let current = if stable { self.stable_tokens.get(&appid) } else { self.latest_tokens.get(&appid) }.cloned();
+        let live = current.as_ref().and_then(|t| self.tokens.get(t)).filter(|tok| tok.expires_ms > now);
         if stable
             && !force_refresh
-            && let Some(t) = self.stable_tokens.get(&appid)
-            && let Some(tok) = self.tokens.get(t)
-            && tok.expires_ms > now
+            && let (Some(t), Some(tok)) = (&current, live)
         {
             return Ok((t.clone(), (tok.expires_ms - now) / 1000));
         }
-        let token = format!("{}_{}", self.rid().replace('-', ""), alnum(&mut self.rng, 96));
-        self.tokens.insert(token.clone(), Token { appid: appid.clone(), expires_ms: now + TOKEN_TTL_MS });
-        if stable {
-            self.stable_tokens.insert(appid, token.clone());
+        if stable && force_refresh {
+            let times = self.force_refreshes.entry(appid.clone()).or_default();
+            times.retain(|t| now - t < DAY_MS);
+            if times.last().is_some_and(|t| now - t < FORCE_REFRESH_PERIOD_MS) || times.len() >= FORCE_REFRESHES_PER_DAY
+            {
+                return Err(api::API_FREQ_OUT_OF_LIMIT);
+            }
+            times.push(now);
         }
+        if let Some(old) = current.as_ref().and_then(|t| self.tokens.get_mut(t))
+            && old.expires_ms > now + TOKEN_OVERLAP_MS
+        {
+            old.expires_ms = now + TOKEN_OVERLAP_MS;
+            old.retired = true;
+        }
+        let token = format!("{}_{}", self.rid().replace('-', ""), alnum(&mut self.rng, 96));
+        self.tokens
+            .insert(token.clone(), Token { appid: appid.clone(), expires_ms: now + TOKEN_TTL_MS, retired: false });
+        let latest = if stable { &mut self.stable_tokens } else { &mut self.latest_tokens };
+        latest.insert(appid, token.clone());
         Ok((token, TOKEN_TTL_MS / 1000))
     }
 
@@ -84,8 +111,9 @@ impl MockState {
     pub fn check_token(&self, token: Option<&str>) -> Result<String, ApiError> {
         let token = token.filter(|s| !s.is_empty()).ok_or(api::ACCESS_TOKEN_MISSING)?;
         let t = self.tokens.get(&token.to_string()).ok_or(api::INVALID_CREDENTIAL)?;
-        if t.expires_ms <= self.now_ms() {
-            return Err(api::ACCESS_TOKEN_EXPIRED);
+        if t.expires_ms <= self.app_now_ms(&t.appid) {
+            // Replaced tokens die early (40001); the rest expire (42001).
+            return Err(if t.retired { api::INVALID_CREDENTIAL } else { api::ACCESS_TOKEN_EXPIRED });
         }
         Ok(t.appid.clone())
     }
