@@ -9,6 +9,7 @@ pub mod backend;
 pub mod cli;
 pub mod commands;
 pub mod contract;
+pub mod cores;
 pub mod engine;
 pub mod exit;
 pub mod flow;

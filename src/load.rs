@@ -58,6 +58,21 @@ impl Plan {
     }
 }
 
+/// Where iterations run: an engine, and the runtime its tasks go to (one
+/// lane per core in `wxflow run`, one in the dashboard).
+#[derive(Clone)]
+pub struct Lane {
+    pub engine: Arc<Engine>,
+    pub runtime: tokio::runtime::Handle,
+}
+
+impl Lane {
+    /// A lane on the current runtime.
+    pub fn here(engine: Arc<Engine>) -> Vec<Lane> {
+        vec![Lane { engine, runtime: tokio::runtime::Handle::current() }]
+    }
+}
+
 /// What every iteration of one flow's run shares.
 #[derive(Clone)]
 struct Iterations {
@@ -87,14 +102,28 @@ impl Iterations {
 }
 
 /// Runs `flow` by `plan` until done, `stop` is cancelled, or (with
-/// `until_fail`) an iteration fails. Events go to `tx`; the run is over when
-/// this returns and `tx` is dropped.
-pub async fn run_flow(engine: Arc<Engine>, flow: Arc<Flow>, plan: Plan, stop: CancellationToken, tx: Sender<RunEvent>) {
+/// `until_fail`) an iteration breaks its expectation. Workers (closed model)
+/// and iterations (open model) are dealt round the `lanes`. Events go to
+/// `tx`; the run is over when this returns and `tx` is dropped.
+pub async fn run_flow(lanes: Vec<Lane>, flow: Arc<Flow>, plan: Plan, stop: CancellationToken, tx: Sender<RunEvent>) {
     let stop = stop.child_token();
     let deadline = plan.duration.map(|d| Instant::now() + d);
     let over = move |stop: &CancellationToken| stop.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d);
     let plan = Arc::new(plan);
-    let it = Iterations { engine, flow, plan: plan.clone(), stop: stop.clone(), tx };
+    let lanes: Vec<(Iterations, tokio::runtime::Handle)> = lanes
+        .into_iter()
+        .map(|l| {
+            let it = Iterations {
+                engine: l.engine,
+                flow: flow.clone(),
+                plan: plan.clone(),
+                stop: stop.clone(),
+                tx: tx.clone(),
+            };
+            (it, l.runtime)
+        })
+        .collect();
+    drop(tx);
     let mut tasks = JoinSet::new();
     match plan.rate {
         None => {
@@ -102,17 +131,21 @@ pub async fn run_flow(engine: Arc<Engine>, flow: Arc<Flow>, plan: Plan, stop: Ca
             // No more workers than iterations: `--concurrency 1000000
             // --repeat 3` starts three.
             let workers = (plan.concurrency.max(1) as u64).min(plan.repeat);
-            for _ in 0..workers {
+            for w in 0..workers {
+                let (it, runtime) = &lanes[w as usize % lanes.len()];
                 let (next, it) = (next.clone(), it.clone());
-                tasks.spawn(async move {
-                    while !over(&it.stop) {
-                        let n = next.fetch_add(1, Ordering::Relaxed);
-                        if n >= it.plan.repeat {
-                            break;
+                tasks.spawn_on(
+                    async move {
+                        while !over(&it.stop) {
+                            let n = next.fetch_add(1, Ordering::Relaxed);
+                            if n >= it.plan.repeat {
+                                break;
+                            }
+                            it.run(it.plan.first_iteration + n, Duration::ZERO).await;
                         }
-                        it.run(it.plan.first_iteration + n, Duration::ZERO).await;
-                    }
-                });
+                    },
+                    runtime,
+                );
             }
         }
         Some(rate) => {
@@ -131,17 +164,21 @@ pub async fn run_flow(engine: Arc<Engine>, flow: Arc<Flow>, plan: Plan, stop: Ca
                 let Ok(slot) = slots.clone().acquire_owned().await else { break };
                 // Time spent waiting for a free slot is queueing: it counts.
                 let queued = due.elapsed();
+                let (it, runtime) = &lanes[n as usize % lanes.len()];
                 let it = it.clone();
-                tasks.spawn(async move {
-                    it.run(it.plan.first_iteration + n, queued).await;
-                    drop(slot);
-                });
+                tasks.spawn_on(
+                    async move {
+                        it.run(it.plan.first_iteration + n, queued).await;
+                        drop(slot);
+                    },
+                    runtime,
+                );
                 // Reap finished tasks so a long run keeps constant memory.
                 while tasks.try_join_next().is_some() {}
             }
         }
     }
     // The last sender goes with the last task: the run is over.
-    drop(it);
+    drop(lanes);
     while tasks.join_next().await.is_some() {}
 }

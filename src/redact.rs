@@ -5,6 +5,7 @@
 //! iteration, wherever it turns up again).
 
 use regex::Regex;
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// Masks a secret: its first four characters, then `…(masked)`.
@@ -33,12 +34,17 @@ pub fn is_secret_name(name: &str) -> bool {
 /// mask every digit.
 const MIN_VALUE_LEN: usize = 8;
 
+/// A name that [`is_secret_name`] accepts, as a regex fragment: only such
+/// keys are matched, so texts without secrets pass without a copy.
+const SECRET_NAME: &str =
+    r"(?i:[A-Za-z0-9_\-]*(?:token|secret|session[_\-]?key|authorization|cookie|password)[A-Za-z0-9_\-]*)";
+
 fn patterns() -> &'static (Regex, Regex) {
     static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
     RE.get_or_init(|| {
         (
-            Regex::new(r#""([A-Za-z0-9_\-]+)"(\s*:\s*)"((?:[^"\\]|\\.)*)""#).expect("valid regex"),
-            Regex::new(r#"(^|[?&\s;])([A-Za-z0-9_\-]+)=([^&\s;"]*)"#).expect("valid regex"),
+            Regex::new(&format!(r#""({SECRET_NAME})"(\s*:\s*)"((?:[^"\\]|\\.)*)""#)).expect("valid regex"),
+            Regex::new(&format!(r#"(^|[?&\s;])({SECRET_NAME})=([^&\s;"]*)"#)).expect("valid regex"),
         )
     })
 }
@@ -60,53 +66,59 @@ impl Redactor {
         self.reveal
     }
 
-    /// Adds the values of secret-named JSON fields and parameters in `text`
-    /// to `seen`, so they are masked wherever they appear later.
-    pub fn harvest(text: &str, seen: &mut Vec<String>) {
+    /// Masks the values of secret-named JSON fields and query or form
+    /// parameters in `text`, adding each value to `seen` so it is masked by
+    /// value wherever it appears later.
+    pub fn by_key<'a>(&self, text: &'a str, seen: &mut Vec<String>) -> Cow<'a, str> {
+        if self.reveal {
+            return Cow::Borrowed(text);
+        }
         let (json, query) = patterns();
-        let named = json
-            .captures_iter(text)
-            .map(|c| (c.get(1), c.get(3)))
-            .chain(query.captures_iter(text).map(|c| (c.get(2), c.get(3))));
-        for (name, value) in named {
-            if let (Some(name), Some(value)) = (name, value)
-                && is_secret_name(name.as_str())
-            {
-                remember(value.as_str(), seen);
-            }
+        let masked = json.replace_all(text, |c: &regex::Captures| {
+            remember(&c[3], seen);
+            format!("\"{}\"{}\"{}\"", &c[1], &c[2], mask(&c[3], false))
+        });
+        match query.replace_all(&masked, |c: &regex::Captures| {
+            remember(&c[3], seen);
+            format!("{}{}={}", &c[1], &c[2], mask(&c[3], false))
+        }) {
+            Cow::Borrowed(_) => masked,
+            Cow::Owned(o) => Cow::Owned(o),
         }
     }
 
-    /// `text` with every secret masked, by key and by value (the known
-    /// secrets and `seen`).
-    pub fn text(&self, text: &str, seen: &[String]) -> String {
+    /// Masks every known secret and every value in `seen` wherever it
+    /// appears in `text`.
+    pub fn by_value<'a>(&self, text: &'a str, seen: &[String]) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
         if self.reveal {
-            return text.to_string();
+            return out;
         }
-        let (json, query) = patterns();
-        let by_key = json.replace_all(text, |c: &regex::Captures| {
-            if is_secret_name(&c[1]) {
-                format!("\"{}\"{}\"{}\"", &c[1], &c[2], mask(&c[3], false))
-            } else {
-                c[0].to_string()
-            }
-        });
-        let by_key = query.replace_all(&by_key, |c: &regex::Captures| {
-            if is_secret_name(&c[2]) { format!("{}{}={}", &c[1], &c[2], mask(&c[3], false)) } else { c[0].to_string() }
-        });
-        let mut out = by_key.into_owned();
         for v in self.known.iter().chain(seen) {
             if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), &mask(v, false));
+                out = Cow::Owned(out.replace(v.as_str(), &mask(v, false)));
             }
         }
         out
     }
 
+    /// `text` with every secret masked, by key and by value.
+    pub fn text(&self, text: &str, seen: &mut Vec<String>) -> String {
+        let keyed = self.by_key(text, seen);
+        self.by_value(&keyed, seen).into_owned()
+    }
+
     /// A named value (a header, a capture): masked whole when its name says
-    /// it is a secret, else as text.
-    pub fn named(&self, name: &str, value: &str, seen: &[String]) -> String {
-        if !self.reveal && is_secret_name(name) { mask(value, false) } else { self.text(value, seen) }
+    /// it is a secret (and remembered), else masked by value.
+    pub fn named<'a>(&self, name: &str, value: &'a str, seen: &mut Vec<String>) -> Cow<'a, str> {
+        if self.reveal {
+            Cow::Borrowed(value)
+        } else if is_secret_name(name) {
+            remember(value, seen);
+            Cow::Owned(mask(value, false))
+        } else {
+            self.by_value(value, seen)
+        }
     }
 }
 
@@ -125,7 +137,7 @@ mod tests {
     fn secrets_are_masked_by_key_in_json_queries_and_forms() {
         let r = Redactor::new(false, vec![]);
         let t = r#"{"session_key":"tiihtNczf5v6AKRyjwEUhQ==","x":1,"data":{"token":"0123456789abcdef"}} ?appid=wx&secret=abcdef123&js_code=1 access_token=ACCESS123456"#;
-        let m = r.text(t, &[]);
+        let m = r.text(t, &mut vec![]);
         for s in ["tiihtNczf5v6AKRyjwEUhQ==", "abcdef123", "0123456789abcdef", "ACCESS123456"] {
             assert!(!m.contains(s), "{s} left in {m}");
         }
@@ -137,16 +149,28 @@ mod tests {
     fn secrets_seen_once_are_masked_by_value_everywhere_after() {
         let r = Redactor::new(false, vec!["9f8e7d6c5b4a39281706f5e4d3c2b1a0".into()]);
         let mut seen = vec![];
-        Redactor::harvest(r#"{"code":0,"data":{"token":"deadbeefcafebabe"}}"#, &mut seen);
-        let m = r.text("Bearer deadbeefcafebabe; failed at https://x/?s=9f8e7d6c5b4a39281706f5e4d3c2b1a0", &seen);
+        let _ = r.by_key(r#"{"code":0,"data":{"token":"deadbeefcafebabe"}}"#, &mut seen);
+        let m = r.text("Bearer deadbeefcafebabe; failed at https://x/?s=9f8e7d6c5b4a39281706f5e4d3c2b1a0", &mut seen);
         assert!(!m.contains("deadbeefcafebabe") && !m.contains("9f8e7d6c5b4a39281706f5e4d3c2b1a0"), "{m}");
-        assert_eq!(r.named("Authorization", "Bearer abc", &seen), "Bear…(masked)");
+        assert_eq!(r.named("Authorization", "Bearer abc", &mut seen), "Bear…(masked)");
+    }
+
+    #[test]
+    fn a_text_without_secrets_is_not_copied() {
+        let r = Redactor::new(false, vec!["9f8e7d6c5b4a39281706f5e4d3c2b1a0".into()]);
+        let t = r#"{"code":"0abc","encryptedData":"xyz+/=","iv":"r7BXXKkLb8qrSNn05n0qiA=="}"#;
+        assert!(matches!(r.by_key(t, &mut vec![]), Cow::Borrowed(_)));
+        assert!(matches!(r.by_value(t, &[]), Cow::Borrowed(_)));
+        let mut seen = vec![];
+        let m = r.by_key(r#"{"Access-Token":"abcdefghijkl","x":"y"} ?sessionKey=abcdefghijkm&z=1"#, &mut seen);
+        assert_eq!(m, r#"{"Access-Token":"abcd…(masked)","x":"y"} ?sessionKey=abcd…(masked)&z=1"#);
+        assert_eq!(seen, ["abcdefghijkl", "abcdefghijkm"]);
     }
 
     #[test]
     fn reveal_shows_everything() {
         let r = Redactor::new(true, vec!["9f8e7d6c5b4a39281706f5e4d3c2b1a0".into()]);
         let t = r#"{"session_key":"tiihtNczf5v6AKRyjwEUhQ=="} 9f8e7d6c5b4a39281706f5e4d3c2b1a0"#;
-        assert_eq!(r.text(t, &[]), t);
+        assert_eq!(r.text(t, &mut vec![]), t);
     }
 }

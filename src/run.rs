@@ -9,7 +9,7 @@ use crate::engine::{Engine, RunEvent};
 use crate::exit::{EXIT_FAILED, EXIT_INVALID, InvalidInput};
 use crate::flow::Flow;
 use crate::flow::model::Threshold;
-use crate::load::{self, Plan};
+use crate::load::{self, Lane, Plan};
 use crate::report::text::{self, Style};
 use crate::report::{RunReport, ThresholdResult};
 use crate::signals::Signals;
@@ -140,22 +140,22 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
         .await
         .map_err(invalid)?;
     let st = style();
-    let engine = Arc::new(
-        Engine::new(&t.mock_url, &t.target_url, s.seed, s.rotation, s.reveal_secrets)
-            .with_truth(t.local)
-            .with_client_tls(&tls)
-            .with_appid(t.appid)
-            .with_known_secrets(t.secrets),
-    );
-    let (mock_url, target_url) = (t.mock_url, t.target_url);
+    let cores = crate::cores::Cores::start().map_err(|e| invalid(format!("cannot start the runtimes: {e}")))?;
+    let lanes = lanes(&t, &tls, &s, &cores, &servers).await?;
+    let (mock_url, target_url) = (lanes[0].engine.mock_url.clone(), lanes[0].engine.target.clone());
     crate::outln!(
         "{}",
         st.dim(&format!(
-            "wxflow run · {} flow{} · seed {} · mock {mock_url} · target {target_url} ({}){}",
+            "wxflow run · {} flow{} · seed {} · mock {mock_url} · target {target_url} ({}{}){}",
             flows.len(),
             if flows.len() == 1 { "" } else { "s" },
             s.seed,
             t.label,
+            if t.embedded.is_some() && lanes.len() > 1 {
+                format!(", one pair per core of {}", lanes.len())
+            } else {
+                String::new()
+            },
             s.rotation.map(|r| format!(" · rotation {r} (override)")).unwrap_or_default()
         ))
     );
@@ -174,7 +174,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
             continue;
         }
         crate::outln!("\n{}", text::flow_header(&flow, st));
-        let mut stats = run_one(engine.clone(), Arc::new(flow), &s, &signals, st).await;
+        let mut stats = run_one(lanes.clone(), Arc::new(flow), &s, &signals, st).await;
         stats.reproduce =
             stats.first_failures.iter().map(|(c, r)| (*c, s.reproduce(&stats.file, r.seed, r.iteration))).collect();
         stats.reproduce_whole_load = s.plan.users.is_some();
@@ -211,13 +211,13 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
 }
 
 /// Runs one flow by the plan, printing detail or progress; returns its figures.
-async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, signals: &Signals, st: Style) -> FlowStats {
+async fn run_one(lanes: Vec<Lane>, flow: Arc<Flow>, s: &Settings, signals: &Signals, st: Style) -> FlowStats {
     let plan = &s.plan;
     let mut stats = FlowStats::new(&flow);
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let stop = signals.graceful.clone();
-    let task = tokio::spawn(load::run_flow(engine, flow.clone(), plan.clone(), stop.clone(), tx));
+    let task = tokio::spawn(load::run_flow(lanes, flow.clone(), plan.clone(), stop.clone(), tx));
     let progress = Progress::new(plan, s.detail, st);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + progress.every(), progress.every());
     let mut grace_deadline = None;
@@ -263,6 +263,35 @@ async fn run_one(engine: Arc<Engine>, flow: Arc<Flow>, s: &Settings, signals: &S
         );
     }
     stats
+}
+
+/// One lane per core: each with its own engine (its own connections), and,
+/// embedded, its own mock and backend servers over the one mock state.
+async fn lanes(
+    t: &crate::serve::Targets,
+    tls: &crate::tls::ClientTls,
+    s: &Settings,
+    cores: &crate::cores::Cores,
+    servers: &CancellationToken,
+) -> Result<Vec<Lane>, InvalidInput> {
+    let mut lanes = vec![];
+    for runtime in cores.handles() {
+        let (mock_url, target_url) = match &t.embedded {
+            Some(mock) => runtime
+                .spawn(crate::serve::pair(mock.clone(), servers.clone()))
+                .await
+                .map_err(|e| invalid(e.to_string()))?
+                .map_err(|e| invalid(e.to_string()))?,
+            None => (t.mock_url.clone(), t.target_url.clone()),
+        };
+        let engine = Engine::new(&mock_url, &target_url, s.seed, s.rotation, s.reveal_secrets)
+            .with_truth(t.local.clone())
+            .with_client_tls(tls)
+            .with_appid(t.appid.clone())
+            .with_known_secrets(t.secrets.clone());
+        lanes.push(Lane { engine: Arc::new(engine), runtime: runtime.clone() });
+    }
+    Ok(lanes)
 }
 
 /// Live progress of a repeated run: a bar on a terminal, plain lines

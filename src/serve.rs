@@ -177,6 +177,22 @@ pub async fn embedded_with_bug(
     Ok(Embedded { mock, mock_url: m.url(), backend_url: b.url() })
 }
 
+/// Another mock server over `mock`'s state and a reference backend pointed
+/// at it, on the current runtime: one pair per core in `wxflow run`.
+pub async fn pair(mock: Mock, stop: CancellationToken) -> Result<(String, String), BindError> {
+    let app = mock.state().apps.first().cloned().unwrap_or_else(mock::demo_app);
+    let m = spawn(mock::app(mock), "127.0.0.1:0", stop.clone()).await?;
+    let config = BackendConfig {
+        wechat_api: m.url(),
+        appid: app.appid,
+        secret: app.secret,
+        tls: ClientTls::default(),
+        bug: None,
+    };
+    let b = spawn(backend::app(config), "127.0.0.1:0", stop).await?;
+    Ok((m.url(), b.url()))
+}
+
 /// The mock and the target a run talks to, started here when not given.
 pub struct Targets {
     pub mock_url: String,
@@ -191,6 +207,9 @@ pub struct Targets {
     pub appid: Option<String>,
     /// Secrets the runner knows, masked by value in everything it prints.
     pub secrets: Vec<String>,
+    /// The embedded mock, when neither a mock nor a target was given: more
+    /// server pairs can share it ([`pair`]).
+    pub embedded: Option<Mock>,
 }
 
 /// `--mock`/`--target` as given: both as is; a mock alone gets a reference
@@ -212,6 +231,7 @@ pub async fn targets(
             label: "given",
             appid: None,
             secrets: vec![demo.secret],
+            embedded: None,
         }),
         (None, Some(_)) => Err(
             "--target needs --mock: your backend must call a mock it knows; start `wxflow mock` and pass --mock http://127.0.0.1:9000".into(),
@@ -244,6 +264,7 @@ pub async fn targets(
                 label: "reference backend",
                 appid: Some(demo.appid),
                 secrets: vec![demo.secret],
+                embedded: None,
             })
         }
         (None, None) => {
@@ -253,10 +274,11 @@ pub async fn targets(
             Ok(Targets {
                 mock_url: e.mock_url,
                 target_url: e.backend_url,
-                local: Some(Arc::new(e.mock)),
+                local: Some(Arc::new(e.mock.clone())),
                 label: "embedded mock + reference backend",
                 appid: None,
                 secrets,
+                embedded: Some(e.mock),
             })
         }
     }

@@ -15,7 +15,7 @@ use crate::contract::{GroundTruth, HttpTruth, Rotation};
 use crate::flow::Flow;
 use crate::flow::model::{ExpectedOutcome, StepKind};
 use crate::flow::template::Scope;
-use crate::redact::{self, Redactor};
+use crate::redact::Redactor;
 use serde_json::{Value, json};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -206,44 +206,52 @@ impl Engine {
         }
     }
 
-    /// Masks the secrets in what a step's result keeps, by key and by value,
-    /// first learning the secret values its exchange and captures hold. The
-    /// step's `value` (what later templates see) keeps them: it never leaves.
+    /// Masks the secrets in what a step's result keeps: first by key
+    /// everywhere (learning the secret values), then by value everywhere
+    /// (so a token seen in an answer is masked in a header too). The step's
+    /// `value` (what later templates see) keeps them: it never leaves.
     fn redact(&self, r: &mut StepResult, seen: &mut Vec<String>) {
-        if self.redactor.reveal() {
-            return;
-        }
-        if let Some(x) = &r.exchange {
-            for text in [&x.url, &x.request_body, &x.response_body] {
-                Redactor::harvest(text, seen);
-            }
-            for (k, v) in x.request_headers.iter().chain(&x.response_headers) {
-                if redact::is_secret_name(k) {
-                    redact::remember(v, seen);
-                }
-            }
-        }
-        for (k, v) in &r.captures {
-            if let (true, Some(v)) = (redact::is_secret_name(k), v.as_str()) {
-                redact::remember(v, seen);
+        /// The masked text, if masking changed it.
+        fn changed(masked: std::borrow::Cow<'_, str>) -> Option<String> {
+            match masked {
+                std::borrow::Cow::Owned(m) => Some(m),
+                std::borrow::Cow::Borrowed(_) => None,
             }
         }
         let red = &self.redactor;
+        if red.reveal() {
+            return;
+        }
         if let Some(x) = &mut r.exchange {
-            x.url = red.text(&x.url, seen);
-            x.request_body = red.text(&x.request_body, seen);
-            x.response_body = red.text(&x.response_body, seen);
+            for text in [&mut x.url, &mut x.request_body, &mut x.response_body] {
+                if let Some(m) = changed(red.by_key(text, seen)) {
+                    *text = m;
+                }
+            }
             for (k, v) in x.request_headers.iter_mut().chain(x.response_headers.iter_mut()) {
-                *v = red.named(k, v, seen);
+                if let Some(m) = changed(red.named(k, v, seen)) {
+                    *v = m;
+                }
             }
         }
         for (k, v) in &mut r.captures {
-            if let Value::String(s) = v {
-                *s = red.named(k, s, seen);
+            if let Value::String(s) = v
+                && let Some(m) = changed(red.named(k, s, seen))
+            {
+                *s = m;
             }
         }
         for text in [&mut r.reason, &mut r.diagnosis].into_iter().flatten() {
-            *text = red.text(text, seen);
+            if let Some(m) = changed(red.by_key(text, seen)) {
+                *text = m;
+            }
+        }
+        let x = r.exchange.as_mut();
+        let exchange_texts = x.into_iter().flat_map(|x| [&mut x.url, &mut x.request_body, &mut x.response_body]);
+        for text in exchange_texts.chain([&mut r.reason, &mut r.diagnosis].into_iter().flatten()) {
+            if let Some(m) = changed(red.by_value(text, seen)) {
+                *text = m;
+            }
         }
     }
 }

@@ -192,7 +192,7 @@ async fn event_loop(app: &mut App, engine: Arc<Engine>, embedded: bool) -> std::
 fn spawn_run(engine: Arc<Engine>, flow: Arc<crate::flow::Flow>, plan: Plan) -> (CancellationToken, Receiver<RunEvent>) {
     let stop = CancellationToken::new();
     let (tx, rx): (Sender<RunEvent>, _) = channel(8_192);
-    tokio::spawn(load::run_flow(engine, flow, plan, stop.clone(), tx));
+    tokio::spawn(load::run_flow(load::Lane::here(engine), flow, plan, stop.clone(), tx));
     (stop, rx)
 }
 
