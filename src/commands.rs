@@ -68,21 +68,23 @@ pub fn mock_config(args: &MockArgs) -> Result<MockConfig, InvalidInput> {
     Ok(MockConfig { seed: args.seed, apps, rotation, faults })
 }
 
-/// Binds `addr` and serves `router`, over TLS when `--tls-cert/--tls-key`
-/// are given.
-async fn serve(
+/// Binds `addr` and serves `router` on every core, over TLS when
+/// `--tls-cert/--tls-key` are given. The cores stop when the returned
+/// [`Cores`](crate::cores::Cores) is dropped.
+fn serve(
     router: axum::Router,
     addr: &str,
     tls: &crate::cli::ServeTls,
     stop: CancellationToken,
-) -> Result<crate::serve::Running, InvalidInput> {
+) -> Result<(crate::serve::Running, crate::cores::Cores), InvalidInput> {
     let config = match (&tls.tls_cert, &tls.tls_key) {
         (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key).map_err(InvalidInput)?),
         _ => None,
     };
-    crate::serve::spawn_with(router, addr, stop, crate::serve::Limits::default(), config)
-        .await
-        .map_err(|e| InvalidInput(e.to_string()))
+    let cores = crate::cores::Cores::start().map_err(|e| InvalidInput(format!("cannot start the runtimes: {e}")))?;
+    let running = crate::serve::spawn_on_cores(router, addr, stop, crate::serve::Limits::default(), config, &cores)
+        .map_err(|e| InvalidInput(e.to_string()))?;
+    Ok((running, cores))
 }
 
 /// Serves until SIGINT, SIGTERM or SIGHUP.
@@ -97,7 +99,7 @@ pub async fn mock(args: MockArgs) -> Result<ExitCode, InvalidInput> {
     let config = mock_config(&args)?;
     let stop = CancellationToken::new();
     let mock = crate::mock::Mock::new(config.clone());
-    let running = serve(crate::mock::app(mock), &args.addr, &args.tls, stop.clone()).await?;
+    let (running, _cores) = serve(crate::mock::app(mock), &args.addr, &args.tls, stop.clone())?;
     crate::outln!("wxflow mock WeChat service on {}", running.url());
     for app in &config.apps {
         crate::outln!("  app     appid={} secret={}", app.appid, mask(&app.secret, args.reveal_secrets));
@@ -124,7 +126,7 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
         bug: args.bug,
     };
     let stop = CancellationToken::new();
-    let running = serve(crate::backend::app(config.clone()), &args.addr, &args.tls, stop.clone()).await?;
+    let (running, _cores) = serve(crate::backend::app(config.clone()), &args.addr, &args.tls, stop.clone())?;
     crate::outln!("wxflow reference backend on {}", running.url());
     crate::outln!("  POST {}/api/login   GET {}/healthz", running.url(), running.url());
     crate::outln!("  WeChat API {}   appid {}", config.wechat_api, config.appid);

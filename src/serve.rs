@@ -76,6 +76,34 @@ pub async fn spawn_with(
     Ok(running)
 }
 
+/// [`spawn_with`] on every core runtime: one listening socket, an accept
+/// loop per core, each connection served on the core that accepted it.
+pub fn spawn_on_cores(
+    router: axum::Router,
+    addr: &str,
+    stop: CancellationToken,
+    limits: Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    cores: &crate::cores::Cores,
+) -> Result<Running, BindError> {
+    let bind_err = |source| BindError { addr: addr.to_string(), source };
+    let listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
+    listener.set_nonblocking(true).map_err(bind_err)?;
+    let local = listener.local_addr().map_err(bind_err)?;
+    let n = cores.handles().len().max(1);
+    let per_core = Limits { max_connections: (limits.max_connections / n).max(1), ..limits };
+    for runtime in cores.handles() {
+        let (listener, router, stop) = (listener.try_clone().map_err(bind_err)?, router.clone(), stop.clone());
+        let acceptor = tls.clone().map(tokio_rustls::TlsAcceptor::from);
+        runtime.spawn(async move {
+            if let Ok(listener) = TcpListener::from_std(listener) {
+                serve(listener, router, stop, per_core, acceptor).await;
+            }
+        });
+    }
+    Ok(Running { addr: local, tls: tls.is_some() })
+}
+
 /// The accept loop: at most `max_connections` at once, each with the
 /// header-read timeout; an accept error (out of file descriptors) waits and
 /// retries rather than ending the server. On `stop`, running connections
