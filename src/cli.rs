@@ -19,6 +19,14 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// Parses an argument list (the first is the program name), as the
+    /// binary does: for checking command lines kept elsewhere (manifests).
+    pub fn try_parse_from_args(args: &[String]) -> Result<Cli, clap::Error> {
+        <Cli as Parser>::try_parse_from(args)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run flows headless against the mock and a backend; exit 0 when every flow met its expectation.
@@ -37,6 +45,24 @@ pub enum Command {
     Backend(BackendArgs),
     /// Run flows against the reference backend, correct and with each known bug; list what each flow caught.
     Mutate(MutateArgs),
+    /// Merge the JSON reports of the shards of one run (--shard) into one result.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' JSON reports.
+    #[arg(required = true, value_name = "REPORT")]
+    pub inputs: Vec<PathBuf>,
+    /// Write the merged report: json=PATH or junit=PATH (repeatable).
+    #[arg(long = "report", value_name = "KIND=PATH")]
+    pub reports: Vec<ReportSpec>,
+    /// Fail when a flow's merged failure rate exceeds this (0..1).
+    #[arg(long, value_parser = fraction)]
+    pub max_failure_rate: Option<f64>,
+    /// Fail when a merged latency percentile exceeds a limit: STEP:PCT=DUR.
+    #[arg(long = "max-latency", value_name = "STEP:PCT=DUR")]
+    pub max_latency: Vec<LatencyLimit>,
 }
 
 #[derive(Debug, Args)]
@@ -190,6 +216,9 @@ pub struct RunArgs {
     /// Draw iterations from a pool of this many users (so one user can log in twice at once).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub users: Option<u64>,
+    /// Run one shard of the plan: the iterations i ≡ INDEX (mod COUNT), INDEX from 0 (Kubernetes: $(JOB_COMPLETION_INDEX)/N).
+    #[arg(long, value_name = "INDEX/COUNT", env = "WXFLOW_SHARD", conflicts_with = "replay")]
+    pub shard: Option<crate::load::Shard>,
     /// Re-run exactly iteration I of seed S, alone, in full detail: S:I.
     #[arg(long, value_name = "S:I", conflicts_with_all = ["repeat", "concurrency", "duration", "rate", "until_fail"])]
     pub replay: Option<Replay>,

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod exit;
 pub mod flow;
 pub mod load;
+pub mod merge;
 pub mod mock;
 pub mod mutate;
 pub mod redact;

@@ -31,6 +31,41 @@ pub struct Plan {
     pub first_iteration: u64,
     /// Send an event per step (single runs and the dashboard).
     pub step_events: bool,
+    /// Run only the iterations `i ≡ index (mod count)` of this plan.
+    pub shard: Option<Shard>,
+}
+
+/// One of `count` shards of a run (`--shard INDEX/COUNT`, INDEX from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("expected INDEX/COUNT with INDEX from 0 to COUNT-1, e.g. 0/4; got `{s}`");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count): (u64, u64) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// The plan's `n`-th iteration that this shard runs.
+    pub fn iteration(self, n: u64) -> u64 {
+        self.index.saturating_add(n.saturating_mul(self.count))
+    }
 }
 
 impl Default for Plan {
@@ -44,11 +79,26 @@ impl Default for Plan {
             until_fail: false,
             first_iteration: 0,
             step_events: false,
+            shard: None,
         }
     }
 }
 
 impl Plan {
+    /// The global iteration of this run's `n`-th, and whether the plan has it.
+    fn nth(&self, n: u64) -> Option<u64> {
+        let i = self.shard.map_or(n, |s| s.iteration(n));
+        (i < self.repeat).then_some(self.first_iteration + i)
+    }
+
+    /// Iterations this run (this shard) starts at most.
+    fn own_iterations(&self) -> u64 {
+        match self.shard {
+            Some(s) => self.repeat.saturating_sub(s.index).div_ceil(s.count.max(1)),
+            None => self.repeat,
+        }
+    }
+
     /// The virtual user of iteration `i`.
     pub fn user(&self, flow: &Flow, seed: u64, i: u64) -> String {
         match self.users {
@@ -130,18 +180,15 @@ pub async fn run_flow(lanes: Vec<Lane>, flow: Arc<Flow>, plan: Plan, stop: Cance
             let next = Arc::new(AtomicU64::new(0));
             // No more workers than iterations: `--concurrency 1000000
             // --repeat 3` starts three.
-            let workers = (plan.concurrency.max(1) as u64).min(plan.repeat);
+            let workers = (plan.concurrency.max(1) as u64).min(plan.own_iterations());
             for w in 0..workers {
                 let (it, runtime) = &lanes[w as usize % lanes.len()];
                 let (next, it) = (next.clone(), it.clone());
                 tasks.spawn_on(
                     async move {
                         while !over(&it.stop) {
-                            let n = next.fetch_add(1, Ordering::Relaxed);
-                            if n >= it.plan.repeat {
-                                break;
-                            }
-                            it.run(it.plan.first_iteration + n, Duration::ZERO).await;
+                            let Some(i) = it.plan.nth(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                            it.run(i, Duration::ZERO).await;
                         }
                     },
                     runtime,
@@ -150,9 +197,12 @@ pub async fn run_flow(lanes: Vec<Lane>, flow: Arc<Flow>, plan: Plan, stop: Cance
         }
         Some(rate) => {
             let slots = Arc::new(Semaphore::new(plan.concurrency.max(1)));
-            let period = Duration::from_secs_f64(1.0 / rate.max(1e-6));
+            // A shard starts its share of the rate: the shards together keep it.
+            let shards = plan.shard.map_or(1, |s| s.count) as f64;
+            let period = Duration::from_secs_f64(shards / rate.max(1e-6));
             let start = tokio::time::Instant::now();
-            for n in 0..plan.repeat {
+            for n in 0..plan.own_iterations() {
+                let Some(i) = plan.nth(n) else { break };
                 let due = start + period.mul_f64(n as f64);
                 tokio::select! {
                     () = tokio::time::sleep_until(due) => {}
@@ -168,7 +218,7 @@ pub async fn run_flow(lanes: Vec<Lane>, flow: Arc<Flow>, plan: Plan, stop: Cance
                 let it = it.clone();
                 tasks.spawn_on(
                     async move {
-                        it.run(it.plan.first_iteration + n, queued).await;
+                        it.run(i, queued).await;
                         drop(slot);
                     },
                     runtime,

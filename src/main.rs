@@ -46,6 +46,7 @@ async fn run() -> ExitCode {
         Some(Command::Mock(a)) => commands::mock(a).await,
         Some(Command::Backend(a)) => commands::backend(a).await,
         Some(Command::Mutate(a)) => wxflow::mutate::mutate(a).await,
+        Some(Command::Merge(a)) => wxflow::merge::merge(a),
         // No command: the dashboard in a terminal, else a headless run.
         None if wxflow::tui::interactive() => dashboard(&Targets::default()).await,
         None => wxflow::run::run(headless(Targets::default())).await,

@@ -58,13 +58,14 @@ impl Settings {
             first_iteration: 0,
             // The headless runner prints whole iterations; step events are for the dashboard.
             step_events: false,
+            shard: a.shard,
         };
         let mut seed = a.targets.seed;
         if let Some(r) = a.replay {
             seed = r.seed;
             plan = Plan { first_iteration: r.iteration, users: a.users, ..Plan::default() };
         }
-        let detail = plan.repeat == 1 && plan.duration.is_none();
+        let detail = plan.repeat == 1 && plan.duration.is_none() && plan.shard.is_none();
         let mut thresholds: Vec<Threshold> = a.max_failure_rate.map(Threshold::FailureRate).into_iter().collect();
         thresholds.extend(a.max_latency.iter().map(|l| l.0.clone()));
         Ok(Settings {
@@ -182,6 +183,14 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     }
     let mut report = RunReport {
         seed: s.seed,
+        plan: crate::report::PlanInfo {
+            repeat: (s.plan.repeat != u64::MAX).then_some(s.plan.repeat),
+            duration_ms: s.plan.duration.map(|d| d.as_millis() as u64),
+            rate: s.plan.rate,
+            concurrency: s.plan.concurrency,
+            users: s.plan.users,
+            shard: s.plan.shard,
+        },
         mock: mock_url,
         target: target_url,
         rotation_override: s.rotation.map(|r| r.to_string()),
@@ -203,9 +212,9 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     servers.cancel();
     let code = match (signals.exit_code(), written) {
         (Some(code), _) => code,
-        (None, Err(())) => EXIT_INVALID,
-        (None, Ok(())) if report.success() => crate::exit::EXIT_OK,
-        (None, Ok(())) => EXIT_FAILED,
+        (None, false) => EXIT_INVALID,
+        (None, true) if report.success() => crate::exit::EXIT_OK,
+        (None, true) => EXIT_FAILED,
     };
     Ok(std::process::ExitCode::from(code))
 }
@@ -443,8 +452,8 @@ pub fn check_report_paths(reports: &[ReportSpec], flows: &[Flow]) -> Result<(), 
 }
 
 /// Writes every report, each whole or not at all (a temporary file renamed
-/// into place). One that fails does not stop the others; `Err` if any failed.
-fn write_reports(report: &RunReport, reports: &[ReportSpec]) -> Result<(), ()> {
+/// into place). One that fails does not stop the others; false if any failed.
+pub fn write_reports(report: &RunReport, reports: &[ReportSpec]) -> bool {
     let mut ok = true;
     for ReportSpec { kind, path } in reports {
         let body = match kind {
@@ -471,5 +480,5 @@ fn write_reports(report: &RunReport, reports: &[ReportSpec]) -> Result<(), ()> {
             }
         }
     }
-    if ok { Ok(()) } else { Err(()) }
+    ok
 }

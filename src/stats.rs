@@ -15,12 +15,34 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
+/// A histogram as text for reports (HdrHistogram's V2 + deflate encoding, in
+/// base64), so shard reports can be merged exactly.
+pub fn encode(h: &Histogram<u64>) -> String {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
+    let mut bytes = vec![];
+    // Serializing to memory fails only on a histogram it cannot encode.
+    let _ = V2DeflateSerializer::new().serialize(h, &mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The inverse of [`encode`].
+pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("histogram: {e}"))?;
+    let mut h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("histogram: {e:?}"))?;
+    h.auto(true);
+    Ok(h)
+}
+
 fn record(h: &mut Histogram<u64>, ms: f64) {
     h.saturating_record(((ms * 1000.0) as u64).max(1));
 }
 
 /// Percentiles of a histogram, in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Latency {
     pub count: u64,
     pub mean: f64,
@@ -239,6 +261,7 @@ impl FlowStats {
     pub fn merge(&mut self, o: &FlowStats) {
         self.iterations += o.iterations;
         self.interrupted |= o.interrupted;
+        self.reproduce_whole_load |= o.reproduce_whole_load;
         self.late.count += o.late.count;
         self.late.total_ms += o.late.total_ms;
         self.late.max_ms = self.late.max_ms.max(o.late.max_ms);
@@ -265,6 +288,11 @@ impl FlowStats {
             let keep = self.first_failures.get(c).is_none_or(|mine| r.iteration < mine.iteration);
             if keep {
                 self.first_failures.insert(*c, r.clone());
+                // Its reproducer goes with it.
+                match o.reproduce.get(c) {
+                    Some(cmd) => self.reproduce.insert(*c, cmd.clone()),
+                    None => self.reproduce.remove(c),
+                };
             }
         }
         if let Some(i) = o.first_unmet
@@ -382,6 +410,17 @@ mod tests {
         assert_eq!(b.example.as_ref().map(|e| e.iteration), Some(0));
         assert_eq!(whole.verdict(), Verdict::Flaky);
         assert!((whole.failure_rate() - 0.34).abs() < 1e-9);
+    }
+
+    #[test]
+    fn histograms_survive_encoding_exactly() {
+        let mut h = histogram();
+        for ms in [0.3, 1.0, 2.5, 900.0] {
+            record(&mut h, ms);
+        }
+        let back = decode(&encode(&h)).unwrap();
+        assert_eq!(Latency::of(&back), Latency::of(&h));
+        assert_eq!(back.len(), 4);
     }
 
     #[test]

@@ -3,11 +3,11 @@
 
 use crate::flow::Cause;
 use crate::flow::model::Expectation;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
@@ -16,7 +16,7 @@ pub enum Outcome {
 }
 
 /// Whether a payload was sealed with the key the backend got for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum Freshness {
     Fresh,
@@ -31,7 +31,7 @@ pub enum Freshness {
 }
 
 /// What a payload's generation is judged against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// The generation jscode2session returned for the code the same request
@@ -42,7 +42,7 @@ pub enum Basis {
 }
 
 /// What a step did besides passing, for one-line views.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "note")]
 pub enum StepNote {
     /// A `wx.login` refreshed the session_key to this generation.
@@ -52,7 +52,7 @@ pub enum StepNote {
 }
 
 /// One iv/encryptedData a step produced or sent.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PayloadUse {
     /// The step that produced it.
     pub from_step: String,
@@ -67,12 +67,12 @@ pub struct PayloadUse {
     pub freshness: Freshness,
     /// Its iv or encryptedData holds a `+` (which form decoding turns
     /// into a space).
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub has_plus: bool,
 }
 
 /// A request and its answer, secrets masked.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Exchange {
     pub method: String,
     pub url: String,
@@ -84,7 +84,7 @@ pub struct Exchange {
 }
 
 /// One step of one iteration.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepResult {
     pub id: String,
     /// `wx.login`, `http POST`, `sleep`.
@@ -102,19 +102,19 @@ pub struct StepResult {
     pub cause: Option<Cause>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub payloads: Vec<PayloadUse>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub captures: BTreeMap<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub note: Option<StepNote>,
     /// This step's HTTP requests to the backend under test and the mock.
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub http_requests: u32,
     /// What later templates see as `{{ <id>.… }}`.
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub value: Option<Value>,
 }
 
@@ -167,7 +167,7 @@ impl StepResult {
 }
 
 /// One iteration of one flow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlowResult {
     /// The flow's file stem (`login-first`).
     pub flow: String,
@@ -188,7 +188,7 @@ pub struct FlowResult {
     pub duration_ms: f64,
     /// Open model: how long after its due time the iteration could start
     /// (all in-flight slots were taken); counted in `duration_ms`.
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub late_ms: f64,
     pub steps: Vec<StepResult>,
 }

@@ -2,6 +2,7 @@
 //! (`wxflow schema report`); field names are a contract.
 
 use super::RunReport;
+use crate::flow::model::Threshold;
 use crate::stats::{FlowStats, Latency};
 use serde_json::{Value, json};
 
@@ -21,6 +22,14 @@ fn flow(f: &FlowStats) -> Value {
         "iterations": f.iterations,
         "passed": f.passed,
         "failed": f.failed,
+        "met": f.met,
+        "stale_failures": f.stale_failures,
+        "elapsed_ms": f.elapsed.as_secs_f64() * 1e3,
+        "limits": f.thresholds.iter().map(threshold_spec).collect::<Vec<_>>(),
+        "hdr": {
+            "total": crate::stats::encode(&f.latency),
+            "steps": f.steps.iter().map(|s| (s.id.clone(), json!(crate::stats::encode(&s.latency)))).collect::<serde_json::Map<_, _>>(),
+        },
         "failure_rate": f.failure_rate(),
         "failure_rate_ci95": [lo, hi],
         "causes": f.causes.iter().map(|(c, n)| (c.as_str().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
@@ -42,6 +51,7 @@ fn flow(f: &FlowStats) -> Value {
         "http_requests": f.http_requests,
         "late_starts": {
             "count": f.late.count,
+            "total_ms": f.late.total_ms,
             "mean_ms": if f.late.count == 0 { 0.0 } else { f.late.total_ms / f.late.count as f64 },
             "max_ms": f.late.max_ms,
         },
@@ -53,6 +63,16 @@ fn flow(f: &FlowStats) -> Value {
     })
 }
 
+/// A flow's own threshold, as the report states it.
+fn threshold_spec(t: &Threshold) -> Value {
+    match t {
+        Threshold::FailureRate(limit) => json!({ "failure_rate": limit }),
+        Threshold::Latency { step, percentile, limit_ms } => {
+            json!({ "step": step, "percentile": percentile.name(), "limit_ms": limit_ms })
+        }
+    }
+}
+
 /// The report as a JSON value.
 pub fn to_value(r: &RunReport) -> Value {
     let (met, not_met, not_run) = r.met_counts();
@@ -60,6 +80,7 @@ pub fn to_value(r: &RunReport) -> Value {
         "report_version": REPORT_VERSION,
         "wxflow_version": env!("CARGO_PKG_VERSION"),
         "seed": r.seed,
+        "plan": r.plan,
         "mock": r.mock,
         "target": r.target,
         "rotation_override": r.rotation_override,
@@ -80,5 +101,87 @@ pub fn to_value(r: &RunReport) -> Value {
         },
         "thresholds": r.thresholds,
         "flows": r.flows.iter().map(flow).collect::<Vec<_>>(),
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(x: &Value) -> Result<T, String> {
+    serde_json::from_value(x.clone()).map_err(|e| e.to_string())
+}
+
+fn cause(name: &str) -> Result<crate::flow::Cause, String> {
+    parse(&Value::String(name.to_string()))
+}
+
+/// A flow's figures read back from a report (the inverse of [`to_value`]'s
+/// flow object), for `wxflow merge`.
+pub fn flow_stats(v: &Value) -> Result<FlowStats, String> {
+    use crate::flow::model::{Expectation, Percentile};
+    use crate::stats::{Late, StepStats, decode};
+    let field = |name: &str| v.get(name).ok_or_else(|| format!("flow without `{name}`"));
+    let num = |name: &str| field(name).and_then(|x| x.as_u64().ok_or_else(|| format!("`{name}` is not a count")));
+    let text = |x: &Value| x.as_str().map(String::from).ok_or_else(|| "expected a string".to_string());
+    let hdr = field("hdr")?;
+    let mut steps = vec![];
+    for s in field("steps")?.as_array().ok_or("`steps` is not a list")? {
+        let id = text(&s["id"])?;
+        steps.push(StepStats {
+            latency: decode(hdr["steps"][&id].as_str().ok_or_else(|| format!("no histogram for step `{id}`"))?)?,
+            id,
+            kind: text(&s["kind"])?,
+            passed: s["passed"].as_u64().unwrap_or(0),
+            failed: s["failed"].as_u64().unwrap_or(0),
+            skipped: s["skipped"].as_u64().unwrap_or(0),
+        });
+    }
+    let mut thresholds = vec![];
+    for l in field("limits")?.as_array().ok_or("`limits` is not a list")? {
+        thresholds.push(match l.get("failure_rate").and_then(Value::as_f64) {
+            Some(limit) => Threshold::FailureRate(limit),
+            None => Threshold::Latency {
+                step: l["step"].as_str().map(String::from),
+                percentile: l["percentile"].as_str().unwrap_or("").parse::<Percentile>()?,
+                limit_ms: l["limit_ms"].as_f64().ok_or("a latency limit without `limit_ms`")?,
+            },
+        });
+    }
+    let map = |name: &str| field(name).and_then(|x| x.as_object().ok_or_else(|| format!("`{name}` is not an object")));
+    let late = field("late_starts")?;
+    Ok(FlowStats {
+        flow: text(field("flow")?)?,
+        name: text(field("name")?)?,
+        file: text(field("file")?)?,
+        expected: parse::<Expectation>(field("expected")?)?,
+        thresholds,
+        iterations: num("iterations")?,
+        passed: num("passed")?,
+        failed: num("failed")?,
+        met: num("met")?,
+        causes: map("causes")?
+            .iter()
+            .map(|(k, n)| Ok((cause(k)?, n.as_u64().unwrap_or(0))))
+            .collect::<Result<_, String>>()?,
+        stale_failures: num("stale_failures")?,
+        stale_generations: map("stale_generations")?
+            .iter()
+            .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0)))
+            .collect(),
+        http_requests: num("http_requests")?,
+        latency: decode(hdr["total"].as_str().ok_or("no total histogram")?)?,
+        steps,
+        first_failures: map("first_failures")?
+            .iter()
+            .map(|(k, r)| Ok((cause(k)?, parse(r)?)))
+            .collect::<Result<_, String>>()?,
+        first_unmet: field("first_unmet")?.as_u64(),
+        example: parse(field("example")?)?,
+        elapsed: std::time::Duration::from_secs_f64(field("elapsed_ms")?.as_f64().unwrap_or(0.0) / 1e3),
+        reproduce: map("reproduce")?.iter().map(|(k, c)| Ok((cause(k)?, text(c)?))).collect::<Result<_, String>>()?,
+        reproduce_whole_load: false,
+        interrupted: field("interrupted")?.as_bool().unwrap_or(false),
+        late: Late {
+            count: late["count"].as_u64().unwrap_or(0),
+            total_ms: late["total_ms"].as_f64().unwrap_or(0.0),
+            max_ms: late["max_ms"].as_f64().unwrap_or(0.0),
+        },
     })
 }

@@ -20,10 +20,25 @@ pub struct ThresholdResult {
     pub breached: bool,
 }
 
+/// The plan a run followed, so shard reports of one run can be told from
+/// others (`wxflow merge` refuses to mix plans).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct PlanInfo {
+    /// Iterations per flow (`None`: bounded by a duration).
+    pub repeat: Option<u64>,
+    pub duration_ms: Option<u64>,
+    pub rate: Option<f64>,
+    pub concurrency: usize,
+    pub users: Option<u64>,
+    /// The shard this report covers (`--shard INDEX/COUNT`).
+    pub shard: Option<crate::load::Shard>,
+}
+
 /// Everything a report needs.
 #[derive(Debug, Clone)]
 pub struct RunReport {
     pub seed: u64,
+    pub plan: PlanInfo,
     pub mock: String,
     pub target: String,
     pub rotation_override: Option<String>,

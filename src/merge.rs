@@ -1,0 +1,166 @@
+//! `wxflow merge`: the reports of the shards of one run (`--shard
+//! INDEX/COUNT`) folded into one result: counts, causes, first failures
+//! (the lowest iteration) and latency histograms merged exactly, then the
+//! verdicts, thresholds, reports and exit code as one unsharded run has them.
+
+use crate::cli::{MergeArgs, ReportKind};
+use crate::exit::{EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput};
+use crate::flow::model::Threshold;
+use crate::load::Shard;
+use crate::report::text;
+use crate::report::{PlanInfo, RunReport};
+use crate::stats::FlowStats;
+use serde_json::Value;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// One shard's report, read.
+struct ShardReport {
+    path: String,
+    value: Value,
+    plan: PlanInfo,
+    shard: Shard,
+}
+
+fn read(path: &Path) -> Result<ShardReport, InvalidInput> {
+    let shown = path.display().to_string();
+    let bad = |why: String| InvalidInput(format!("{shown}: {why}"));
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not a JSON report: {e}")))?;
+    if value["report_version"] != crate::report::json::REPORT_VERSION {
+        return Err(bad(format!(
+            "report_version {} is not {}",
+            value["report_version"],
+            crate::report::json::REPORT_VERSION
+        )));
+    }
+    let plan: PlanInfo = serde_json::from_value(value["plan"].clone()).map_err(|e| bad(format!("its `plan`: {e}")))?;
+    let shard = plan.shard.ok_or_else(|| bad("not a shard report (run with --shard INDEX/COUNT)".into()))?;
+    Ok(ShardReport { path: shown, value, plan, shard })
+}
+
+/// What must be the same in every shard of one run.
+fn identity(r: &ShardReport) -> Value {
+    let flows: Vec<&Value> =
+        r.value["flows"].as_array().map(|f| f.iter().map(|f| &f["flow"]).collect()).unwrap_or_default();
+    serde_json::json!({
+        "seed": r.value["seed"],
+        "rotation_override": r.value["rotation_override"],
+        "plan": PlanInfo { shard: None, ..r.plan.clone() },
+        "flows": flows,
+    })
+}
+
+/// Checks that the reports are the shards of one run, each once and all present.
+fn check(reports: &[ShardReport]) -> Result<u64, InvalidInput> {
+    let first = reports.first().ok_or_else(|| InvalidInput("no reports to merge".into()))?;
+    let want = identity(first);
+    for r in reports {
+        let got = identity(r);
+        if got != want {
+            let what: Vec<&str> =
+                ["seed", "rotation_override", "plan", "flows"].into_iter().filter(|k| got[k] != want[k]).collect();
+            return Err(InvalidInput(format!(
+                "{} is not a shard of the same run as {}: its {} differ",
+                r.path,
+                first.path,
+                what.join(", ")
+            )));
+        }
+    }
+    let count = first.shard.count;
+    if let Some(r) = reports.iter().find(|r| r.shard.count != count) {
+        return Err(InvalidInput(format!(
+            "{} is shard {} but {} is shard {}",
+            r.path, r.shard, first.path, first.shard
+        )));
+    }
+    let mut seen = vec![vec![]; count as usize];
+    for r in reports {
+        seen[r.shard.index as usize].push(r.path.as_str());
+    }
+    let missing: Vec<String> =
+        (0..count).filter(|i| seen[*i as usize].is_empty()).map(|i| format!("{i}/{count}")).collect();
+    let twice: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, paths)| paths.len() > 1)
+        .map(|(i, paths)| format!("{i}/{count} ({})", paths.join(", ")))
+        .collect();
+    if !missing.is_empty() || !twice.is_empty() {
+        let mut why = vec![];
+        if !missing.is_empty() {
+            why.push(format!("missing shards: {}", missing.join(", ")));
+        }
+        if !twice.is_empty() {
+            why.push(format!("shards given twice: {}", twice.join("; ")));
+        }
+        return Err(InvalidInput(why.join("; ")));
+    }
+    Ok(count)
+}
+
+/// `wxflow merge`.
+pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
+    if let Some(r) = args.reports.iter().find(|r| !matches!(r.kind, ReportKind::Json | ReportKind::Junit)) {
+        return Err(InvalidInput(format!("--report {}: merge writes json= and junit= reports", r.path.display())));
+    }
+    let reports = args.inputs.iter().map(|p| read(p)).collect::<Result<Vec<_>, _>>()?;
+    let count = check(&reports)?;
+    crate::run::check_report_paths(&args.reports, &[])?;
+    let first = &reports[0];
+    let ids: Vec<String> = first.value["flows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["flow"].as_str().map(String::from))
+        .collect();
+    let mut flows: Vec<FlowStats> = vec![];
+    for id in &ids {
+        let mut merged: Option<FlowStats> = None;
+        for r in &reports {
+            let v = r.value["flows"].as_array().into_iter().flatten().find(|f| f["flow"] == id.as_str());
+            let stats = crate::report::json::flow_stats(v.unwrap_or(&Value::Null))
+                .map_err(|e| InvalidInput(format!("{}: flow {id}: {e}", r.path)))?;
+            match &mut merged {
+                Some(m) => m.merge(&stats),
+                None => merged = Some(stats),
+            }
+        }
+        flows.extend(merged);
+    }
+    let elapsed_ms = reports.iter().filter_map(|r| r.value["duration_ms"].as_f64()).fold(0.0, f64::max);
+    let cli: Vec<Threshold> = args
+        .max_failure_rate
+        .map(Threshold::FailureRate)
+        .into_iter()
+        .chain(args.max_latency.iter().map(|l| l.0.clone()))
+        .collect();
+    let mut report = RunReport {
+        seed: first.value["seed"].as_u64().unwrap_or(0),
+        plan: PlanInfo { shard: None, ..first.plan.clone() },
+        mock: first.value["mock"].as_str().unwrap_or_default().to_string(),
+        target: first.value["target"].as_str().unwrap_or_default().to_string(),
+        rotation_override: first.value["rotation_override"].as_str().map(String::from),
+        elapsed: std::time::Duration::from_secs_f64(elapsed_ms / 1e3),
+        interrupted: reports.iter().any(|r| r.value["interrupted"] == true),
+        flows,
+        thresholds: vec![],
+    };
+    report.thresholds = crate::run::thresholds(&report.flows, &cli);
+    let st = crate::run::style();
+    crate::outln!("wxflow merge · {count} shards · {} flows · seed {}", report.flows.len(), report.seed);
+    for f in &report.flows {
+        crate::outln!("\n{} {}", st.bold(&f.flow), st.dim("summary"));
+        crate::out!("{}", text::flow_summary(f, st));
+    }
+    crate::outln!();
+    crate::out!("{}", text::closing(&report, st));
+    let written = crate::run::write_reports(&report, &args.reports);
+    let code = match written {
+        false => EXIT_INVALID,
+        true if report.success() => EXIT_OK,
+        true => EXIT_FAILED,
+    };
+    Ok(ExitCode::from(code))
+}
