@@ -13,10 +13,18 @@ use std::time::Duration;
 pub const MAX_CONCURRENCY: u32 = 10_000;
 
 #[derive(Debug, Parser)]
-#[command(name = "wxflow", version, about = "Finds login bugs in WeChat Mini Programs before users do")]
+#[command(
+    name = "wxflow",
+    version,
+    about = "Finds login bugs in WeChat Mini Programs before users do",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// With no command: flow files or directories for the dashboard (a headless run when not a terminal).
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<PathBuf>,
 }
 
 impl Cli {
@@ -47,6 +55,37 @@ pub enum Command {
     Mutate(MutateArgs),
     /// Merge the JSON reports of the shards of one run (--shard) into one result.
     Merge(MergeArgs),
+    /// Write starter flows (and their schema) into a folder, shaped to your backend's contract.
+    Init(InitArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to standard output.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write flows/ and schemas/ [default: this folder].
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Your backend's login path.
+    #[arg(long, default_value = "/api/login")]
+    pub login_path: String,
+    /// Your backend's phone-number path.
+    #[arg(long, default_value = "/api/phone")]
+    pub phone_path: String,
+    /// Where your login answer holds the token (JSONPath).
+    #[arg(long, default_value = "$.data.token")]
+    pub token_path: String,
+    /// Overwrite starter files that exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

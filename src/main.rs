@@ -47,9 +47,33 @@ async fn run() -> ExitCode {
         Some(Command::Backend(a)) => commands::backend(a).await,
         Some(Command::Mutate(a)) => wxflow::mutate::mutate(a).await,
         Some(Command::Merge(a)) => wxflow::merge::merge(a),
+        Some(Command::Init(a)) => wxflow::init::init(a),
+        Some(Command::Completions(a)) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(a.shell, &mut cmd, "wxflow", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            let mut out = Vec::new();
+            match page.render(&mut out) {
+                Ok(()) => {
+                    wxflow::out!("{}", String::from_utf8_lossy(&out));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Err(commands::InvalidInput(format!("man page: {e}"))),
+            }
+        }
         // No command: the dashboard in a terminal, else a headless run.
-        None if wxflow::tui::interactive() => dashboard(&Targets::default()).await,
-        None => wxflow::run::run(headless(Targets::default())).await,
+        // No command: the dashboard in a terminal, else a headless run, on the paths given.
+        None => {
+            let targets = Targets { paths: cli.paths, ..Targets::default() };
+            if wxflow::tui::interactive() {
+                dashboard(&targets).await
+            } else {
+                wxflow::run::run(headless(targets)).await
+            }
+        }
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e}");

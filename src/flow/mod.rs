@@ -59,13 +59,16 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                 .collect();
             found.sort();
             if found.is_empty() {
-                return Err(format!("{}: no *.yaml flow files in this directory", p.display()));
+                return Err(format!(
+                    "{}: no *.yaml flow files in this directory (`wxflow init` writes starter flows)",
+                    p.display()
+                ));
             }
             files.extend(found);
         } else if p.exists() {
             files.push(p.clone());
         } else {
-            return Err(format!("{}: no such file or directory", p.display()));
+            return Err(format!("{}: no such file or directory (`wxflow init` writes starter flows)", p.display()));
         }
     }
     Ok(files)

@@ -108,6 +108,22 @@ fn lat(l: &Latency) -> String {
     format!("p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1} ms", l.p50, l.p90, l.p99, l.p999, l.max)
 }
 
+/// The stale generation pairs (`gen 1→2 ×95`): the most frequent few, in
+/// numeric order, and how many more there were.
+fn generations(f: &FlowStats) -> Vec<String> {
+    const SHOWN: usize = 5;
+    let numbers = |g: &str| -> Vec<u64> { g.split('→').map(|n| n.parse().unwrap_or(0)).collect() };
+    let mut by_count: Vec<(&String, &u64)> = f.stale_generations.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then_with(|| numbers(a.0).cmp(&numbers(b.0))));
+    let mut top: Vec<(&String, &u64)> = by_count.iter().take(SHOWN).copied().collect();
+    top.sort_by_key(|(g, _)| numbers(g));
+    let mut out: Vec<String> = top.iter().map(|(g, n)| format!("gen {g} ×{n}")).collect();
+    if by_count.len() > SHOWN {
+        out.push(format!("{} more", by_count.len() - SHOWN));
+    }
+    out
+}
+
 /// A repeated flow's figures.
 pub fn flow_summary(f: &FlowStats, st: Style) -> String {
     let mut out = String::new();
@@ -130,7 +146,7 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
     );
     if !f.causes.is_empty() {
         let causes: Vec<String> = f.causes.iter().map(|(c, n)| format!("{} {n}", c.as_str())).collect();
-        let gens: Vec<String> = f.stale_generations.iter().map(|(g, n)| format!("gen {g} ×{n}")).collect();
+        let gens = generations(f);
         let _ = writeln!(
             out,
             "  causes: {} · {:.0}% of failures carried a stale iv{}",
@@ -191,4 +207,23 @@ pub fn closing(r: &RunReport, st: Style) -> String {
     }
     let _ = writeln!(out, "{}", if not_met + not_run == 0 { st.green(&line) } else { st.red(&line) });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_stale_generations_are_summarised_in_numeric_order() {
+        let flow = crate::flow::check("f.yaml", "name: f\nsteps:\n  - id: a\n    wx.login: {}\n").unwrap();
+        let mut f = FlowStats::new(&flow);
+        for (g, n) in [("1→2", 5), ("2→3", 1), ("9→10", 7), ("10→11", 9), ("3→4", 2), ("4→5", 3), ("5→6", 4)]
+        {
+            f.stale_generations.insert(g.to_string(), n);
+        }
+        assert_eq!(
+            generations(&f),
+            ["gen 1→2 ×5", "gen 4→5 ×3", "gen 5→6 ×4", "gen 9→10 ×7", "gen 10→11 ×9", "2 more"]
+        );
+    }
 }

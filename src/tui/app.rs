@@ -205,7 +205,10 @@ impl App {
         match ev {
             RunEvent::Step { step, .. } => f.live.push(*step),
             RunEvent::Flow(r) => {
-                if let Some(flow) = &f.flow {
+                // A single run (or a replay) after a load run leaves the
+                // load's figures as they were (no 1001 of 1000).
+                let load = self.running.as_ref().is_some_and(|r| r.load);
+                if let Some(flow) = f.flow.as_ref().filter(|_| load || !f.load_stats) {
                     f.stats.get_or_insert_with(|| FlowStats::new(flow)).add(&r);
                 }
                 f.live.clear();
@@ -244,6 +247,7 @@ impl App {
         f.live.clear();
         if load {
             f.stats = None;
+            f.load_stats = true;
             self.chart.clear();
             self.mark = (0, 0);
             self.seconds = 0;
@@ -268,6 +272,12 @@ impl App {
     }
 
     fn set_policy(&mut self, policy: RotationPolicy) -> Command {
+        // The ends of the probability scale are the named policies.
+        let policy = match policy {
+            RotationPolicy::Probability(p) if p >= 1.0 => RotationPolicy::Always,
+            RotationPolicy::Probability(p) if p <= 0.0 => RotationPolicy::Never,
+            other => other,
+        };
         let rotation = Rotation { policy, ..self.policy().unwrap_or(Rotation::policy(RotationPolicy::Never)) };
         self.rotation = Some(rotation);
         self.status = format!("rotation now {policy} for every login of every flow");

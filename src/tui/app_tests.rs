@@ -117,6 +117,30 @@ fn rotation_keys_start_from_the_flows_policy_and_change_it_live() {
     let Some(Command::SetRotation(r)) = a.update(key('+')) else { panic!() };
     assert_eq!(r.policy, RotationPolicy::Probability(0.9));
     assert_eq!(a.update(key('n')), Some(Command::SetRotation(Rotation::policy(RotationPolicy::Never))));
+    // From `always`, + stays `always` (not a probability of 1); from 0.1, - is `never`.
+    a.update(key('a'));
+    let Some(Command::SetRotation(r)) = a.update(key('+')) else { panic!() };
+    assert_eq!(r.policy, RotationPolicy::Always);
+    a.update(key('n'));
+    a.update(key('+'));
+    let Some(Command::SetRotation(r)) = a.update(key('-')) else { panic!() };
+    assert_eq!(r.policy, RotationPolicy::Never);
+}
+
+#[test]
+fn a_single_run_after_a_load_run_leaves_the_load_figures_alone() {
+    let mut a = app();
+    a.update(key('l'));
+    for i in 0..3 {
+        a.update(Message::Run(result("a", i, true)));
+    }
+    a.update(Message::RunEnded(Duration::from_secs(1)));
+    a.update(code(KeyCode::Enter));
+    a.update(Message::Run(result("a", 10_000, false)));
+    a.update(Message::RunEnded(Duration::from_millis(5)));
+    let stats = a.flows[0].stats.as_ref().unwrap();
+    assert_eq!((stats.iterations, stats.failed), (3, 0), "3 of 3, not 4 of 3");
+    assert!(a.flows[0].last.as_ref().is_some_and(|l| !l.passed), "the single run is still shown");
 }
 
 #[test]

@@ -21,12 +21,25 @@ pub struct FlowEntry {
     pub running: bool,
     /// Next iteration number for single runs, so each is a fresh user.
     pub next_iteration: u64,
+    /// `stats` are a load run's: single runs do not add to them.
+    pub load_stats: bool,
 }
 
 impl FlowEntry {
     /// A flow file before any run: checked (`flow`) or not (`error`).
     pub fn new(id: String, file: String, flow: Option<Arc<Flow>>, error: Option<String>) -> Self {
-        FlowEntry { id, file, flow, error, stats: None, last: None, live: vec![], running: false, next_iteration: 0 }
+        FlowEntry {
+            id,
+            file,
+            flow,
+            error,
+            stats: None,
+            last: None,
+            live: vec![],
+            running: false,
+            next_iteration: 0,
+            load_stats: false,
+        }
     }
 
     pub fn status(&self) -> FlowStatus {
