@@ -93,7 +93,7 @@ pub struct MergeArgs {
     /// The shards' JSON reports.
     #[arg(required = true, value_name = "REPORT")]
     pub inputs: Vec<PathBuf>,
-    /// Write the merged report: json=PATH or junit=PATH (repeatable).
+    /// Write the merged report: json=PATH, junit=PATH or html=PATH (repeatable).
     #[arg(long = "report", value_name = "KIND=PATH")]
     pub reports: Vec<ReportSpec>,
     /// Fail when a flow's merged failure rate exceeds this (0..1).
@@ -234,7 +234,7 @@ pub struct RunArgs {
     /// Override every flow's rotation policy: never, always, 0.3, every:N.
     #[arg(long)]
     pub rotation: Option<RotationPolicy>,
-    /// Write a report: json=PATH or junit=PATH (repeatable).
+    /// Write a report: json=PATH, junit=PATH or html=PATH (repeatable).
     #[arg(long = "report", value_name = "KIND=PATH")]
     pub reports: Vec<ReportSpec>,
     /// Show secrets (session_key, appsecret, tokens) in output and reports.
@@ -310,6 +310,8 @@ pub struct ReportSpec {
 pub enum ReportKind {
     Json,
     Junit,
+    /// One self-contained page for people.
+    Html,
 }
 
 impl ReportKind {
@@ -317,6 +319,7 @@ impl ReportKind {
         match self {
             ReportKind::Json => "JSON",
             ReportKind::Junit => "JUnit",
+            ReportKind::Html => "HTML",
         }
     }
 }
@@ -324,11 +327,12 @@ impl ReportKind {
 impl FromStr for ReportSpec {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (kind, path) = s.split_once('=').ok_or("expected json=PATH or junit=PATH")?;
+        let (kind, path) = s.split_once('=').ok_or("expected json=PATH, junit=PATH or html=PATH")?;
         let kind = match kind {
             "json" => ReportKind::Json,
             "junit" => ReportKind::Junit,
-            other => return Err(format!("unknown kind `{other}` (json, junit)")),
+            "html" => ReportKind::Html,
+            other => return Err(format!("unknown kind `{other}` (json, junit, html)")),
         };
         if path.is_empty() {
             return Err("the report path is empty".into());

@@ -3,7 +3,7 @@
 //! (the lowest iteration) and latency histograms merged exactly, then the
 //! verdicts, thresholds, reports and exit code as one unsharded run has them.
 
-use crate::cli::{MergeArgs, ReportKind};
+use crate::cli::MergeArgs;
 use crate::exit::{EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput};
 use crate::flow::model::Threshold;
 use crate::load::Shard;
@@ -102,9 +102,6 @@ fn check(reports: &[ShardReport]) -> Result<u64, InvalidInput> {
 
 /// `wxflow merge`.
 pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
-    if let Some(r) = args.reports.iter().find(|r| !matches!(r.kind, ReportKind::Json | ReportKind::Junit)) {
-        return Err(InvalidInput(format!("--report {}: merge writes json= and junit= reports", r.path.display())));
-    }
     let reports = args.inputs.iter().map(|p| read(p)).collect::<Result<Vec<_>, _>>()?;
     let count = check(&reports)?;
     crate::run::check_report_paths(&args.reports, &[])?;

@@ -230,8 +230,15 @@ async fn run_one(lanes: Vec<Lane>, flow: Arc<Flow>, s: &Settings, signals: &Sign
     let progress = Progress::new(plan, s.detail, st);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + progress.every(), progress.every());
     let mut grace_deadline = None;
+    let mut second =
+        tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
+    let mut mark = (0, 0);
     loop {
         tokio::select! {
+            _ = second.tick() => {
+                stats.tick(stats.iterations - mark.0, stats.failed - mark.1);
+                mark = (stats.iterations, stats.failed);
+            }
             ev = rx.recv() => match ev {
                 Some(RunEvent::Flow(r)) => {
                     if s.detail {
@@ -463,6 +470,7 @@ pub fn write_reports(report: &RunReport, reports: &[ReportSpec]) -> bool {
             crate::cli::ReportKind::Junit => {
                 crate::report::junit::to_string(report).map_err(|e| format!("JUnit report: {e}"))
             }
+            crate::cli::ReportKind::Html => Ok(crate::report::html::to_string(report)),
         };
         let mut tmp = path.clone().into_os_string();
         tmp.push(".wxflow-tmp");

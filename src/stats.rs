@@ -157,7 +157,13 @@ pub struct FlowStats {
     /// Open model: iterations that started more than [`LATE_MS`] after
     /// their due time, and by how long in all and at most.
     pub late: Late,
+    /// Iterations and failures per second of the run, for the failure rate
+    /// over time (at most [`TIMELINE_POINTS`], halved in resolution past it).
+    pub timeline: Vec<(u64, u64)>,
 }
+
+/// Points kept in a flow's timeline.
+pub const TIMELINE_POINTS: usize = 720;
 
 /// An open-model iteration is late when it starts more than this many ms
 /// after its due time: the run did not keep its `--rate`.
@@ -208,6 +214,7 @@ impl FlowStats {
             reproduce_whole_load: false,
             interrupted: false,
             late: Late::default(),
+            timeline: vec![],
         }
     }
 
@@ -257,11 +264,27 @@ impl FlowStats {
         }
     }
 
+    /// Adds a second's iterations and failures to the timeline, halving its
+    /// resolution when it is full, so a long run keeps bounded memory.
+    pub fn tick(&mut self, done: u64, failed: u64) {
+        if self.timeline.len() >= TIMELINE_POINTS {
+            self.timeline =
+                self.timeline.chunks(2).map(|c| c.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))).collect();
+        }
+        self.timeline.push((done, failed));
+    }
+
     /// Merges another fold of the same flow (e.g. from another worker).
     pub fn merge(&mut self, o: &FlowStats) {
         self.iterations += o.iterations;
         self.interrupted |= o.interrupted;
         self.reproduce_whole_load |= o.reproduce_whole_load;
+        if self.timeline.len() < o.timeline.len() {
+            self.timeline.resize(o.timeline.len(), (0, 0));
+        }
+        for (mine, theirs) in self.timeline.iter_mut().zip(&o.timeline) {
+            *mine = (mine.0 + theirs.0, mine.1 + theirs.1);
+        }
         self.late.count += o.late.count;
         self.late.total_ms += o.late.total_ms;
         self.late.max_ms = self.late.max_ms.max(o.late.max_ms);

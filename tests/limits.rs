@@ -132,9 +132,19 @@ async fn raw_server(bytes: &'static [u8]) -> String {
     tokio::spawn(async move {
         while let Ok((mut tcp, _)) = listener.accept().await {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            // Read the whole request first (it may come in several
+            // segments): closing with unread data would reset the
+            // connection instead of showing what this server means to show.
             let mut buf = [0u8; 4096];
-            let _ = tcp.read(&mut buf).await;
+            while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(100), tcp.read(&mut buf)).await {
+                if n == 0 {
+                    break;
+                }
+            }
             let _ = tcp.write_all(bytes).await;
+            let _ = tcp.shutdown().await;
+            // Let the client read what was sent before the socket goes.
+            let _ = tokio::time::timeout(Duration::from_secs(2), tcp.read(&mut buf)).await;
         }
     });
     format!("http://{addr}")

@@ -183,5 +183,6 @@ pub fn flow_stats(v: &Value) -> Result<FlowStats, String> {
             total_ms: late["total_ms"].as_f64().unwrap_or(0.0),
             max_ms: late["max_ms"].as_f64().unwrap_or(0.0),
         },
+        timeline: vec![],
     })
 }

@@ -1,6 +1,7 @@
 //! Reports of a run: console text, JSON (with a published schema) and
 //! JUnit. They read only [`RunReport`] and the engine's result types.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod text;
