@@ -104,7 +104,7 @@ fn check(reports: &[ShardReport]) -> Result<u64, InvalidInput> {
 pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
     let reports = args.inputs.iter().map(|p| read(p)).collect::<Result<Vec<_>, _>>()?;
     let count = check(&reports)?;
-    crate::run::check_report_paths(&args.reports, &[])?;
+    crate::report::write::check_report_paths(&args.reports, &[])?;
     let first = &reports[0];
     let ids: Vec<String> = first.value["flows"]
         .as_array()
@@ -153,7 +153,7 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
     }
     crate::outln!();
     crate::out!("{}", text::closing(&report, st));
-    let written = crate::run::write_reports(&report, &args.reports);
+    let written = crate::report::write::write_reports(&report, &args.reports);
     let code = match written {
         false => EXIT_INVALID,
         true if report.success() => EXIT_OK,

@@ -79,7 +79,7 @@ pub async fn mutate(args: MutateArgs) -> Result<ExitCode, InvalidInput> {
         return Err(InvalidInput(format!("--report {}: mutate writes json=PATH reports", r.path.display())));
     }
     let flows = crate::commands::load_flows(&crate::cli::flow_paths(&args.paths))?;
-    crate::run::check_report_paths(&args.reports, &flows)?;
+    crate::report::write::check_report_paths(&args.reports, &flows)?;
     let flows: Vec<Arc<Flow>> = flows.into_iter().map(Arc::new).collect();
     let signals = Signals::listen();
     let all_bugs = Bug::value_variants();

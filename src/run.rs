@@ -133,7 +133,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     let s = Settings::from_args(&args)?;
     let flows = load_flows(&s.paths)?;
     check_latency_steps(&s.thresholds, &flows)?;
-    check_report_paths(&s.reports, &flows)?;
+    crate::report::write::check_report_paths(&s.reports, &flows)?;
     let tls = crate::tls::ClientTls::load(&args.targets.ca_certs, args.targets.insecure).map_err(invalid)?;
     let signals = Signals::listen();
     let servers = CancellationToken::new();
@@ -208,7 +208,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     }
     crate::outln!();
     crate::out!("{}", text::closing(&report, st));
-    let written = write_reports(&report, &s.reports);
+    let written = crate::report::write::write_reports(&report, &s.reports);
     servers.cancel();
     let code = match (signals.exit_code(), written) {
         (Some(code), _) => code,
@@ -413,80 +413,4 @@ fn check_latency_steps(thresholds: &[Threshold], flows: &[Flow]) -> Result<(), I
         }
     }
     Ok(())
-}
-
-/// Refuses, before anything runs, report paths that could not be written
-/// at the end: a missing parent, a directory, no write permission, two
-/// reports on one path, or a report over one of the flow files.
-pub fn check_report_paths(reports: &[ReportSpec], flows: &[Flow]) -> Result<(), InvalidInput> {
-    let canon = |p: &std::path::Path| -> Option<PathBuf> {
-        let parent = match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.canonicalize().ok()?,
-            _ => std::env::current_dir().ok()?,
-        };
-        Some(parent.join(p.file_name()?))
-    };
-    let flow_files: Vec<PathBuf> = flows.iter().filter_map(|f| std::fs::canonicalize(&f.file).ok()).collect();
-    let mut seen: Vec<PathBuf> = vec![];
-    for ReportSpec { path, .. } in reports {
-        let shown = path.display();
-        if path.is_dir() {
-            return Err(invalid(format!("--report {shown}: is a directory; name a file")));
-        }
-        let Some(full) = canon(path) else {
-            return Err(invalid(format!("--report {shown}: its directory does not exist")));
-        };
-        if seen.contains(&full) {
-            return Err(invalid(format!("--report {shown}: two reports on one path; give each its own")));
-        }
-        if flow_files.contains(&full) {
-            return Err(invalid(format!(
-                "--report {shown}: is one of the flow files being run; it would be overwritten"
-            )));
-        }
-        let existed = full.exists();
-        std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&full)
-            .map_err(|e| invalid(format!("--report {shown}: cannot be written: {e}")))?;
-        if !existed {
-            let _ = std::fs::remove_file(&full);
-        }
-        seen.push(full);
-    }
-    Ok(())
-}
-
-/// Writes every report, each whole or not at all (a temporary file renamed
-/// into place). One that fails does not stop the others; false if any failed.
-pub fn write_reports(report: &RunReport, reports: &[ReportSpec]) -> bool {
-    let mut ok = true;
-    for ReportSpec { kind, path } in reports {
-        let body = match kind {
-            crate::cli::ReportKind::Json => {
-                Ok(serde_json::to_string_pretty(&crate::report::json::to_value(report)).unwrap_or_default())
-            }
-            crate::cli::ReportKind::Junit => {
-                crate::report::junit::to_string(report).map_err(|e| format!("JUnit report: {e}"))
-            }
-            crate::cli::ReportKind::Html => Ok(crate::report::html::to_string(report)),
-        };
-        let mut tmp = path.clone().into_os_string();
-        tmp.push(".wxflow-tmp");
-        let written = body.and_then(|body| {
-            std::fs::write(&tmp, body)
-                .and_then(|()| std::fs::rename(&tmp, path))
-                .map_err(|e| format!("cannot write report {}: {e}", path.display()))
-        });
-        match written {
-            Ok(()) => eprintln!("wrote {} report to {}", kind.name(), path.display()),
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                eprintln!("error: {e}");
-                ok = false;
-            }
-        }
-    }
-    ok
 }

@@ -9,6 +9,20 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use wxflow::mock::{App, Mock, MockConfig};
 
+/// The reference backend of the demo app, pointed at a WeChat API that is
+/// not there: every login ends in its -50200 answer.
+async fn backend_without_wechat(stop: &CancellationToken) -> wxflow::serve::Running {
+    let demo = wxflow::mock::demo_app();
+    let config = wxflow::backend::BackendConfig {
+        wechat_api: "http://127.0.0.1:1".into(),
+        appid: demo.appid,
+        secret: demo.secret,
+        tls: wxflow::tls::ClientTls::default(),
+        bug: None,
+    };
+    wxflow::serve::spawn(wxflow::backend::app(config), "127.0.0.1:0", stop.clone()).await.unwrap()
+}
+
 /// A backend that answers every request with `status` and `body`.
 async fn canned_backend(status: u16, body: Value) -> (String, CancellationToken) {
     let answer = move || {
@@ -119,14 +133,7 @@ async fn no_secret_reaches_the_console_or_a_report_when_wechat_is_unreachable() 
     let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;
     let stop = CancellationToken::new();
     let demo = wxflow::mock::demo_app();
-    let config = wxflow::backend::BackendConfig {
-        wechat_api: "http://127.0.0.1:1".into(),
-        appid: demo.appid.clone(),
-        secret: demo.secret.clone(),
-        tls: wxflow::tls::ClientTls::default(),
-        bug: None,
-    };
-    let b = wxflow::serve::spawn(wxflow::backend::app(config), "127.0.0.1:0", stop.clone()).await.unwrap();
+    let b = backend_without_wechat(&stop).await;
     let (code, out, _, reports) = run_report(&[
         "flows/login-first.yaml",
         "flows/phone-code.yaml",
@@ -177,14 +184,7 @@ async fn secrets_a_backend_echoes_anywhere_and_login_tokens_are_masked_by_value(
 async fn the_reference_backend_never_answers_with_a_secret() {
     let stop = CancellationToken::new();
     let demo = wxflow::mock::demo_app();
-    let config = wxflow::backend::BackendConfig {
-        wechat_api: "http://127.0.0.1:1".into(),
-        appid: demo.appid.clone(),
-        secret: demo.secret.clone(),
-        tls: wxflow::tls::ClientTls::default(),
-        bug: None,
-    };
-    let b = wxflow::serve::spawn(wxflow::backend::app(config), "127.0.0.1:0", stop.clone()).await.unwrap();
+    let b = backend_without_wechat(&stop).await;
     let http = reqwest::Client::new();
     for (path, body) in [
         ("/api/login", json!({"code": "c", "encryptedData": "e", "iv": "i", "rawData": "{}", "signature": "s"})),

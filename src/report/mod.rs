@@ -5,6 +5,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod text;
+pub mod write;
 
 use crate::stats::FlowStats;
 use serde::Serialize;

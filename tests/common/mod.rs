@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
+use std::path::Path;
 use tokio_util::sync::CancellationToken;
 use wxflow::contract::{Rotation, RotationPolicy};
 use wxflow::mock::MockConfig;
@@ -69,9 +70,14 @@ pub async fn wxflow(args: &[&str]) -> (i32, String, String) {
 }
 
 pub fn wxflow_blocking(args: &[String]) -> (i32, String, String) {
+    wxflow_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+/// Runs the wxflow binary in `dir`; returns (exit code, stdout, stderr).
+pub fn wxflow_in<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_wxflow"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(dir)
         .env("NO_COLOR", "1")
         .output()
         .unwrap();

@@ -9,10 +9,11 @@
 
 mod bounded;
 mod server;
+mod truth;
 
 pub use bounded::Bounded;
 
-use crate::contract::{CodeTruth, Fault, Faults, IvTruth, PayloadTruth, Rotation, RotationPolicy};
+use crate::contract::{Fault, Faults, Rotation, RotationPolicy};
 use crate::wechat::api::ApiError;
 use crate::wechat::crypto::b64;
 use rand::{RngExt, SeedableRng, rngs::ChaCha8Rng};
@@ -423,35 +424,6 @@ impl MockState {
             }
             None => moved(&mut self.clock_offset_ms),
         }
-    }
-
-    pub fn iv_truth(&self, iv: &str) -> Option<IvTruth> {
-        let p = self.payloads.get(&iv_key(iv)?)?;
-        let u = self.users.get(&p.user)?;
-        let (appid, user) = p.user.split_once('/').unwrap_or(("", &p.user));
-        Some(IvTruth {
-            payload: PayloadTruth {
-                appid: appid.into(),
-                user: user.into(),
-                api: p.api.into(),
-                sealed_generation: p.generation,
-                sealed_ms: p.sealed_ms,
-            },
-            current_generation: u.generation,
-            age_ms: self.user_now_ms(&p.user) - p.sealed_ms,
-        })
-    }
-
-    pub fn code_truth(&self, code: &str) -> Option<CodeTruth> {
-        let c = self.codes.get(&code_key(code)?)?;
-        let u = self.users.get(&c.user)?;
-        Some(CodeTruth {
-            user: c.user.split_once('/').map_or("", |(_, u)| u).to_string(),
-            issued_generation: c.generation,
-            exchanged_generation: c.exchanged,
-            current_generation: u.generation,
-            age_ms: self.user_now_ms(&c.user) - c.issued_ms,
-        })
     }
 
     /// The fault in force for an endpoint: the user's own, else the global.

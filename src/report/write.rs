@@ -1,0 +1,89 @@
+//! Writing reports safely: every path checked before the run (so a
+//! 30-minute run never ends in "cannot write"), each report written whole
+//! (a temporary file renamed into place), one failure not stopping the rest.
+
+use super::RunReport;
+use crate::cli::ReportSpec;
+use crate::exit::InvalidInput;
+use crate::flow::Flow;
+use std::path::PathBuf;
+
+fn invalid(msg: impl Into<String>) -> InvalidInput {
+    InvalidInput(msg.into())
+}
+
+/// Refuses, before anything runs, report paths that could not be written
+/// at the end: a missing parent, a directory, no write permission, two
+/// reports on one path, or a report over one of the flow files.
+pub fn check_report_paths(reports: &[ReportSpec], flows: &[Flow]) -> Result<(), InvalidInput> {
+    let canon = |p: &std::path::Path| -> Option<PathBuf> {
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.canonicalize().ok()?,
+            _ => std::env::current_dir().ok()?,
+        };
+        Some(parent.join(p.file_name()?))
+    };
+    let flow_files: Vec<PathBuf> = flows.iter().filter_map(|f| std::fs::canonicalize(&f.file).ok()).collect();
+    let mut seen: Vec<PathBuf> = vec![];
+    for ReportSpec { path, .. } in reports {
+        let shown = path.display();
+        if path.is_dir() {
+            return Err(invalid(format!("--report {shown}: is a directory; name a file")));
+        }
+        let Some(full) = canon(path) else {
+            return Err(invalid(format!("--report {shown}: its directory does not exist")));
+        };
+        if seen.contains(&full) {
+            return Err(invalid(format!("--report {shown}: two reports on one path; give each its own")));
+        }
+        if flow_files.contains(&full) {
+            return Err(invalid(format!(
+                "--report {shown}: is one of the flow files being run; it would be overwritten"
+            )));
+        }
+        let existed = full.exists();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&full)
+            .map_err(|e| invalid(format!("--report {shown}: cannot be written: {e}")))?;
+        if !existed {
+            let _ = std::fs::remove_file(&full);
+        }
+        seen.push(full);
+    }
+    Ok(())
+}
+
+/// Writes every report, each whole or not at all (a temporary file renamed
+/// into place). One that fails does not stop the others; false if any failed.
+pub fn write_reports(report: &RunReport, reports: &[ReportSpec]) -> bool {
+    let mut ok = true;
+    for ReportSpec { kind, path } in reports {
+        let body = match kind {
+            crate::cli::ReportKind::Json => {
+                Ok(serde_json::to_string_pretty(&crate::report::json::to_value(report)).unwrap_or_default())
+            }
+            crate::cli::ReportKind::Junit => {
+                crate::report::junit::to_string(report).map_err(|e| format!("JUnit report: {e}"))
+            }
+            crate::cli::ReportKind::Html => Ok(crate::report::html::to_string(report)),
+        };
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".wxflow-tmp");
+        let written = body.and_then(|body| {
+            std::fs::write(&tmp, body)
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .map_err(|e| format!("cannot write report {}: {e}", path.display()))
+        });
+        match written {
+            Ok(()) => eprintln!("wrote {} report to {}", kind.name(), path.display()),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                eprintln!("error: {e}");
+                ok = false;
+            }
+        }
+    }
+    ok
+}
