@@ -11,8 +11,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{
-    Axis, BarChart, Block, Cell, Chart, Clear, Dataset, Gauge, GraphType, List, ListItem, ListState, Paragraph, Row,
-    Table, Wrap,
+    Axis, Bar, BarChart, BarGroup, Block, Cell, Chart, Clear, Dataset, Gauge, GraphType, List, ListItem, ListState,
+    Paragraph, Row, Table, Wrap,
 };
 
 const GREEN: Style = Style::new().fg(Color::Green);
@@ -332,11 +332,21 @@ fn histogram(frame: &mut Frame, area: Rect, app: &App) {
             (if ms >= 10.0 { format!("{ms:.0}") } else { format!("{ms:.1}") }, n)
         })
         .collect();
-    let refs: Vec<(&str, u64)> = data.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    // A count is written on its bar only when the bar's bottom row is a
+    // full block: on a shorter bar the digits would cover the bar itself.
+    let rows = u64::from(area.height.saturating_sub(2));
+    let top = data.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let bars: Vec<Bar> = data
+        .iter()
+        .map(|(label, n)| {
+            let bar = Bar::default().value(*n).label(Line::from(label.clone()));
+            if n * rows >= top { bar } else { bar.text_value(String::new()) }
+        })
+        .collect();
     frame.render_widget(
         BarChart::default()
             .block(Block::new().title(title))
-            .data(refs.as_slice())
+            .data(BarGroup::default().bars(&bars))
             .bar_width(4)
             .bar_gap(1)
             .bar_style(Style::new().fg(Color::Cyan)),
