@@ -65,24 +65,31 @@ async fn https_pair(pki: &Pki, stop: &CancellationToken) -> (Running, Running) {
     let m = spawn_with(wxflow::mock::app(mock), "127.0.0.1:0", stop.clone(), Limits::default(), Some(tls(&cert, &key)))
         .await
         .unwrap();
+    let trust = wxflow::tls::ClientTls::load(&[pki.ca()], false).unwrap();
+    let b = https_backend(&m.url(), trust, &cert, &key, stop).await;
+    (m, b)
+}
+
+/// The reference backend of the demo app over TLS with `cert`, calling
+/// WeChat at `wechat_api` and trusting as `trust` says.
+async fn https_backend(
+    wechat_api: &str,
+    trust: wxflow::tls::ClientTls,
+    cert: &Path,
+    key: &Path,
+    stop: &CancellationToken,
+) -> Running {
     let demo = wxflow::mock::demo_app();
     let config = wxflow::backend::BackendConfig {
-        wechat_api: m.url(),
+        wechat_api: wechat_api.into(),
         appid: demo.appid,
         secret: demo.secret,
-        tls: wxflow::tls::ClientTls::load(&[pki.ca()], false).unwrap(),
+        tls: trust,
         bug: None,
     };
-    let b = spawn_with(
-        wxflow::backend::app(config),
-        "127.0.0.1:0",
-        stop.clone(),
-        Limits::default(),
-        Some(tls(&cert, &key)),
-    )
-    .await
-    .unwrap();
-    (m, b)
+    spawn_with(wxflow::backend::app(config), "127.0.0.1:0", stop.clone(), Limits::default(), Some(tls(cert, key)))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -142,29 +149,13 @@ async fn a_certificate_for_another_name_or_an_expired_one_is_named_for_what_it_i
     let pki = Pki::new();
     let stop = CancellationToken::new();
     let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;
-    let demo = wxflow::mock::demo_app();
     let ca = pki.ca().display().to_string();
     for (tag, names, expired, needle) in [
         ("other", &["api.example.test"][..], false, "is not valid for this name"),
         ("old", &["127.0.0.1"][..], true, "has expired"),
     ] {
         let (cert, key) = pki.leaf(tag, names, expired);
-        let config = wxflow::backend::BackendConfig {
-            wechat_api: s.embedded.mock_url.clone(),
-            appid: demo.appid.clone(),
-            secret: demo.secret.clone(),
-            tls: wxflow::tls::ClientTls::default(),
-            bug: None,
-        };
-        let b = spawn_with(
-            wxflow::backend::app(config),
-            "127.0.0.1:0",
-            stop.clone(),
-            Limits::default(),
-            Some(tls(&cert, &key)),
-        )
-        .await
-        .unwrap();
+        let b = https_backend(&s.embedded.mock_url, wxflow::tls::ClientTls::default(), &cert, &key, &stop).await;
         let (code, out, _) = wxflow(&[
             "run",
             "flows/login-first.yaml",
