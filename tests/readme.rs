@@ -124,3 +124,52 @@ fn decrypt_prints_what_the_readme_shows() {
     ]);
     assert_same(&shown, &err, "wxflow decrypt");
 }
+
+/// Splits a shell line into words: spaces separate, '…' and "…" quote.
+fn words(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quote) = (vec![], String::new(), None);
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => quote = Some(c),
+            (None, ' ') => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[test]
+fn every_wxflow_command_the_readme_shows_is_one_wxflow_accepts() {
+    let text = readme();
+    let mut checked = 0;
+    for block in text.split("```sh\n").skip(1) {
+        let block = &block[..block.find("```").unwrap_or(block.len())];
+        for line in block.replace("\\\n", " ").lines() {
+            let line = line.split(" #").next().unwrap_or("").trim();
+            // Each command of `a && b`, `a & b`, without redirections.
+            for command in line.split("&&").flat_map(|c| c.split(" & ")) {
+                let command = command.split(" > ").next().unwrap_or("").trim().trim_end_matches('&').trim();
+                let command = command.strip_prefix("sudo ").unwrap_or(command);
+                // Synopses (`[--seed S]`) describe rather than run.
+                if !command.starts_with("wxflow") || command.contains('[') {
+                    continue;
+                }
+                let args = words(command);
+                if let Err(e) = wxflow::cli::Cli::try_parse_from_args(&args) {
+                    panic!("README command `{command}` is refused: {e}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 15, "checked {checked} commands");
+}
