@@ -36,7 +36,8 @@ fn masked(text: &str) -> Vec<String> {
             // Column padding follows the widths of the masked figures.
             rid.replace_all(&l, "rid: RID").split_whitespace().collect::<Vec<_>>().join(" ")
         })
-        .filter(|l| !l.is_empty())
+        // Progress lines (`… N iterations`) come every 5 s of wall time.
+        .filter(|l| !l.is_empty() && !l.starts_with('…'))
         .collect()
 }
 
@@ -131,14 +132,13 @@ fn words(line: &str) -> Vec<String> {
     for c in line.chars() {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
             (None, '\'' | '"') => quote = Some(c),
             (None, ' ') => {
                 if !cur.is_empty() {
                     out.push(std::mem::take(&mut cur));
                 }
             }
-            (None, c) => cur.push(c),
+            (_, c) => cur.push(c),
         }
     }
     if !cur.is_empty() {
