@@ -43,7 +43,7 @@ pub enum Command {
     Tui(TuiArgs),
     /// Check flow files without running them (exit 2 on errors).
     Validate(ValidateArgs),
-    /// Print a JSON Schema: for flow files (default) or the JSON report.
+    /// Print a JSON Schema: for flow files (default), the JSON report or the mutate report.
     Schema(SchemaArgs),
     /// Decrypt a Mini Program's encryptedData, as WeChat's official sample does.
     Decrypt(DecryptArgs),
