@@ -188,6 +188,10 @@ pub struct TruthQuery {
 pub struct Truths {
     pub codes: Vec<Option<CodeTruth>>,
     pub ivs: Vec<Option<IvTruth>>,
+    /// HTTP requests this lookup caused (0 in-process, or when it rode in
+    /// another lookup's batch), for the run's request counts.
+    #[serde(skip)]
+    pub requests: u32,
 }
 
 /// Where the engine reads ground truth.
@@ -198,27 +202,83 @@ pub trait GroundTruth: Send + Sync {
     fn over_http(&self) -> bool;
 }
 
-/// Ground truth from a mock over HTTP (`POST /__wxflow/truth`).
+/// Ground truth from a mock over HTTP (`POST /__wxflow/truth`). Lookups that
+/// arrive while one is in flight go together in the next request: under
+/// load one request serves many iterations, and a lone lookup waits for
+/// nothing.
 pub struct HttpTruth {
     http: reqwest::Client,
     url: String,
+    /// The batcher, started on the runtime of the first lookup.
+    batcher: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Pending>>,
 }
+
+/// A lookup waiting for its batch.
+type Pending = (TruthQuery, tokio::sync::oneshot::Sender<Truths>);
+
+/// The most values one truth request carries.
+const BATCH_VALUES: usize = 512;
 
 impl HttpTruth {
     pub fn new(http: reqwest::Client, mock_url: &str) -> Self {
-        HttpTruth { http, url: format!("{}{CLIENT_PREFIX}/truth", mock_url.trim_end_matches('/')) }
+        HttpTruth {
+            http,
+            url: format!("{}{CLIENT_PREFIX}/truth", mock_url.trim_end_matches('/')),
+            batcher: std::sync::OnceLock::new(),
+        }
+    }
+
+    async fn post(http: &reqwest::Client, url: &str, query: &TruthQuery) -> Truths {
+        let answer = http.post(url).json(query).timeout(Duration::from_secs(5)).send().await;
+        // A mock that cannot say leaves freshness unknown, never fails the step.
+        match answer {
+            Ok(resp) if resp.status().is_success() => resp.json().await.unwrap_or_default(),
+            _ => Truths::default(),
+        }
+    }
+
+    /// Sends what is queued as one request, answers each lookup its share.
+    async fn batch(http: reqwest::Client, url: String, mut rx: tokio::sync::mpsc::UnboundedReceiver<Pending>) {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            let size = |b: &[Pending]| b.iter().map(|(q, _)| q.codes.len() + q.ivs.len()).sum::<usize>();
+            while size(&batch) < BATCH_VALUES
+                && let Ok(more) = rx.try_recv()
+            {
+                batch.push(more);
+            }
+            let query = TruthQuery {
+                codes: batch.iter().flat_map(|(q, _)| q.codes.iter().cloned()).collect(),
+                ivs: batch.iter().flat_map(|(q, _)| q.ivs.iter().cloned()).collect(),
+            };
+            let mut truths = Self::post(&http, &url, &query).await;
+            truths.codes.resize(query.codes.len(), None);
+            truths.ivs.resize(query.ivs.len(), None);
+            let (mut codes, mut ivs) = (truths.codes.into_iter(), truths.ivs.into_iter());
+            for (i, (q, tx)) in batch.into_iter().enumerate() {
+                let _ = tx.send(Truths {
+                    codes: codes.by_ref().take(q.codes.len()).collect(),
+                    ivs: ivs.by_ref().take(q.ivs.len()).collect(),
+                    requests: u32::from(i == 0),
+                });
+            }
+        }
     }
 }
 
 impl GroundTruth for HttpTruth {
     fn lookup<'a>(&'a self, query: &'a TruthQuery) -> BoxFuture<'a, Truths> {
         Box::pin(async move {
-            let answer = self.http.post(&self.url).json(query).timeout(Duration::from_secs(5)).send().await;
-            // A mock that cannot say leaves freshness unknown, never fails the step.
-            match answer {
-                Ok(resp) if resp.status().is_success() => resp.json().await.unwrap_or_default(),
-                _ => Truths::default(),
+            let tx = self.batcher.get_or_init(|| {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                tokio::spawn(Self::batch(self.http.clone(), self.url.clone(), rx));
+                tx
+            });
+            let (answer_tx, answer) = tokio::sync::oneshot::channel();
+            if tx.send((query.clone(), answer_tx)).is_err() {
+                return Truths::default();
             }
+            answer.await.unwrap_or_default()
         })
     }
 

@@ -177,7 +177,7 @@ impl Engine {
             ivs: ivs.iter().filter_map(|p| p.iv.clone()).collect(),
         };
         let truths = self.truth.lookup(&query).await;
-        r.http_requests += u32::from(self.truth.over_http());
+        r.http_requests += truths.requests;
         // The last code carried is the one the backend exchanged.
         let code = truths.codes.iter().rev().flatten().next();
         let exchanged = truths.codes.iter().flatten().filter_map(|t| t.exchanged_generation).next_back();

@@ -42,6 +42,7 @@ impl Mock {
         Truths {
             codes: q.codes.iter().map(|c| s.code_truth(c)).collect(),
             ivs: q.ivs.iter().map(|iv| s.iv_truth(iv)).collect(),
+            requests: 0,
         }
     }
 }
