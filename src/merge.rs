@@ -14,6 +14,9 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// The most shards one run is split into.
+const MAX_SHARDS: u64 = 100_000;
+
 /// One shard's report, read.
 struct ShardReport {
     path: String,
@@ -36,6 +39,10 @@ fn read(path: &Path) -> Result<ShardReport, InvalidInput> {
     }
     let plan: PlanInfo = serde_json::from_value(value["plan"].clone()).map_err(|e| bad(format!("its `plan`: {e}")))?;
     let shard = plan.shard.ok_or_else(|| bad("not a shard report (run with --shard INDEX/COUNT)".into()))?;
+    // Read from a file anyone may have edited: the same rules as --shard.
+    if shard.count == 0 || shard.index >= shard.count || shard.count > MAX_SHARDS {
+        return Err(bad(format!("shard {shard} is not INDEX/COUNT with INDEX below COUNT (at most {MAX_SHARDS})")));
+    }
     Ok(ShardReport { path: shown, value, plan, shard })
 }
 

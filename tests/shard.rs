@@ -113,6 +113,14 @@ fn merge_refuses_what_is_not_one_run_and_names_missing_and_repeated_shards() {
     let (code, _, err) = run(&["merge", &a0, &whole.display().to_string()]);
     assert_eq!(code, 2);
     assert!(err.contains("not a shard report"), "{err}");
+    // A hand-edited shard number is refused, not indexed past the end.
+    let mut edited = report(Path::new(&a1));
+    edited["plan"]["shard"] = serde_json::json!({"index": 5, "count": 2});
+    let edited_path = dir.path().join("edited.json");
+    std::fs::write(&edited_path, edited.to_string()).unwrap();
+    let (code, _, err) = run(&["merge", &a0, &edited_path.display().to_string()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not INDEX/COUNT") && !err.contains("panicked"), "{err}");
     let (code, out, err) = run(&["merge", &a0, &a1]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("4 iterations: 4 passed"), "{out}");

@@ -113,7 +113,11 @@ pub fn python_dumps(v: &Value) -> String {
         Value::Array(a) => format!("[{}]", a.iter().map(python_dumps).collect::<Vec<_>>().join(", ")),
         Value::String(s) => {
             let mut out = String::from("\"");
-            for c in serde_json::to_string(s).unwrap_or_default().trim_matches('"').chars() {
+            let quoted = serde_json::to_string(s).unwrap_or_default();
+            // The escaped text between the quotes serde_json added (a string
+            // ending in `"` ends in `\"`, which must stay).
+            let inner = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"')).unwrap_or(&quoted);
+            for c in inner.chars() {
                 if c.is_ascii() {
                     out.push(c);
                 } else {
@@ -139,6 +143,8 @@ mod tests {
         let v: Value = serde_json::from_str(r#"{"nickName":"微信用户","gender":0,"a":[1,"x"]}"#).unwrap();
         // python3 -c 'import json; print(json.dumps({"nickName":"微信用户","gender":0,"a":[1,"x"]}))'
         assert_eq!(python_dumps(&v), r#"{"nickName": "\u5fae\u4fe1\u7528\u6237", "gender": 0, "a": [1, "x"]}"#);
+        // python3 -c 'import json; print(json.dumps(["say \"hi\""]))'
+        assert_eq!(python_dumps(&serde_json::json!(["say \"hi\""])), r#"["say \"hi\""]"#);
     }
 
     #[test]
