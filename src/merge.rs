@@ -131,7 +131,8 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
                 None => merged = Some(stats),
             }
         }
-        flows.extend(merged);
+        // With shared users the reproducers are whole loads, as the run said.
+        flows.extend(merged.map(|m| FlowStats { reproduce_whole_load: first.plan.users.is_some(), ..m }));
     }
     let elapsed_ms = reports.iter().filter_map(|r| r.value["duration_ms"].as_f64()).fold(0.0, f64::max);
     let cli: Vec<Threshold> = args
