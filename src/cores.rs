@@ -21,7 +21,10 @@ pub struct Cores {
 impl Cores {
     /// One runtime per available core (at most [`MAX_CORES`]).
     pub fn start() -> std::io::Result<Cores> {
-        let n = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_CORES);
+        let n = std::env::var("XX_CORES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_CORES));
         let stop = CancellationToken::new();
         let mut handles = vec![];
         for i in 0..n {
@@ -51,5 +54,25 @@ impl Cores {
 impl Drop for Cores {
     fn drop(&mut self) {
         self.stop.cancel();
+    }
+}
+
+/// One value per thread, made on first use. Under per-core runtimes each
+/// core gets its own: a reqwest client's pooled connection then stays on the
+/// core that opened it, and a request never wakes another core's runtime.
+pub struct PerThread<T> {
+    make: Box<dyn Fn() -> T + Send + Sync>,
+    made: std::sync::Mutex<std::collections::HashMap<std::thread::ThreadId, T>>,
+}
+
+impl<T: Clone> PerThread<T> {
+    pub fn new(make: impl Fn() -> T + Send + Sync + 'static) -> Self {
+        PerThread { make: Box::new(make), made: std::sync::Mutex::default() }
+    }
+
+    /// This thread's value.
+    pub fn get(&self) -> T {
+        let mut made = self.made.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        made.entry(std::thread::current().id()).or_insert_with(|| (self.make)()).clone()
     }
 }

@@ -22,6 +22,10 @@ use tokio_util::sync::CancellationToken;
 
 /// How long running iterations may take to finish after Ctrl-C.
 const GRACE: Duration = Duration::from_secs(10);
+/// Results are read up to this many at a time, ...
+const EVENT_BATCH: usize = 256;
+/// ... with this pause after a batch that did not fill.
+const EVENT_PAUSE: Duration = Duration::from_millis(1);
 
 /// Everything `run` needs, checked.
 pub struct Settings {
@@ -233,22 +237,31 @@ async fn run_one(lanes: Vec<Lane>, flow: Arc<Flow>, s: &Settings, signals: &Sign
     let mut second =
         tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
     let mut mark = (0, 0);
+    let mut events = Vec::with_capacity(EVENT_BATCH);
     loop {
         tokio::select! {
             _ = second.tick() => {
                 stats.tick(stats.iterations - mark.0, stats.failed - mark.1);
                 mark = (stats.iterations, stats.failed);
             }
-            ev = rx.recv() => match ev {
-                Some(RunEvent::Flow(r)) => {
-                    if s.detail {
-                        crate::out!("{}", text::iteration(&r, st));
-                    }
-                    stats.add(&r);
+            n = rx.recv_many(&mut events, EVENT_BATCH) => {
+                if n == 0 {
+                    break;
                 }
-                Some(RunEvent::Step { .. }) => {}
-                None => break,
-            },
+                for ev in events.drain(..) {
+                    if let RunEvent::Flow(r) = ev {
+                        if s.detail {
+                            crate::out!("{}", text::iteration(&r, st));
+                        }
+                        stats.add(&r);
+                    }
+                }
+                // Read results in batches: a wake-up per result cost the
+                // lanes a cross-thread wake each.
+                if n < EVENT_BATCH {
+                    tokio::time::sleep(EVENT_PAUSE).await;
+                }
+            }
             _ = tick.tick() => progress.show(&stats),
             () = stop.cancelled(), if grace_deadline.is_none() => {
                 grace_deadline = Some(tokio::time::Instant::now() + GRACE);

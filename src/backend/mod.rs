@@ -15,6 +15,7 @@ pub mod bugs;
 
 pub use bugs::Bug;
 
+use crate::cores::PerThread;
 use crate::wechat::{self, DecryptError, api::Code2Session, crypto::BufferFault};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -65,7 +66,8 @@ pub struct BackendConfig {
 
 struct Backend {
     config: BackendConfig,
-    http: reqwest::Client,
+    /// WeChat's API client, one per thread (see [`PerThread`]).
+    http: PerThread<reqwest::Client>,
     /// The cached access token and when it stops being used.
     token: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
     /// What the buggy variants remember: code → or openid → (openid, session_key).
@@ -83,7 +85,10 @@ const BUGGY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The backend as a router.
 pub fn app(config: BackendConfig) -> Router {
-    let http = config.tls.apply(reqwest::Client::builder().timeout(WECHAT_TIMEOUT)).build().unwrap_or_default();
+    let tls = config.tls.clone();
+    let http = PerThread::new(move || {
+        tls.apply(reqwest::Client::builder().timeout(WECHAT_TIMEOUT)).build().unwrap_or_default()
+    });
     let state = Arc::new(Backend { config, http, token: tokio::sync::Mutex::new(None), cache: bugs::Cache::default() });
     Router::new()
         .route("/api/login", post(login))
@@ -247,9 +252,11 @@ async fn phone_by_code(b: &Backend, phone_code: &str) -> Result<Value, Failure> 
     for attempt in 0..2 {
         let token = access_token(b, attempt > 0).await?;
         let url = format!("{}/wxa/business/getuserphonenumber", b.config.wechat_api.trim_end_matches('/'));
-        let v =
-            wechat_call(b.http.post(&url).query(&[("access_token", token)]).json(&json!({ "code": phone_code })), &url)
-                .await?;
+        let v = wechat_call(
+            b.http.get().post(&url).query(&[("access_token", token)]).json(&json!({ "code": phone_code })),
+            &url,
+        )
+        .await?;
         match v["errcode"].as_i64().unwrap_or(0) {
             0 => return Ok(v["phone_info"].clone()),
             40001 | 42001 if attempt == 0 && !b.has(Bug::TokenNeverRefreshed) => {}
@@ -268,7 +275,7 @@ async fn access_token(b: &Backend, refresh: bool) -> Result<String, Failure> {
         return Ok(t.clone());
     }
     let url = format!("{}/cgi-bin/token", b.config.wechat_api.trim_end_matches('/'));
-    let req = b.http.get(&url).query(&[
+    let req = b.http.get().get(&url).query(&[
         ("grant_type", "client_credential"),
         ("appid", b.config.appid.as_str()),
         ("secret", b.config.secret.as_str()),
@@ -351,7 +358,7 @@ async fn code2session(b: &Backend, code: &str) -> Result<(String, String), Failu
 /// One jscode2session call.
 async fn exchange_code(b: &Backend, code: &str) -> Result<(String, String), Failure> {
     let url = format!("{}/sns/jscode2session", b.config.wechat_api.trim_end_matches('/'));
-    let mut req = b.http.get(&url).query(&[
+    let mut req = b.http.get().get(&url).query(&[
         ("appid", b.config.appid.as_str()),
         ("secret", b.config.secret.as_str()),
         ("js_code", code),

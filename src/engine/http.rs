@@ -96,7 +96,7 @@ impl Engine {
             Ok(x) => x,
             Err(e) => return r.failed_with(StepError::Render(e)),
         };
-        let mut builder = self.http.request(h.method.clone(), &req.url).timeout(h.timeout);
+        let mut builder = self.request(h.method.clone(), &req.url).timeout(h.timeout);
         if let Some(ct) = req.content_type {
             builder = builder.header("content-type", ct);
         }

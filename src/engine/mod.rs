@@ -37,7 +37,14 @@ pub struct Engine {
     appid: Option<String>,
     /// Where ground truth comes from: the mock over HTTP, or in-process.
     truth: Arc<dyn GroundTruth>,
+    /// URLs already parsed: a flow sends the same few every iteration, and
+    /// parsing one (host checks included) cost more than the rest of a
+    /// request's setup.
+    urls: Arc<std::sync::Mutex<std::collections::HashMap<String, reqwest::Url>>>,
 }
+
+/// At most this many parsed URLs are kept (then the cache starts over).
+const PARSED_URLS: usize = 256;
 
 /// A payload or code a wx step produced, remembered for later steps.
 struct Produced {
@@ -66,6 +73,26 @@ impl Engine {
             rotation: Arc::new(RwLock::new(rotation)),
             redactor: Redactor::new(reveal_secrets, vec![]),
             appid: None,
+            urls: Arc::default(),
+        }
+    }
+
+    /// A request to `url`, parsed once per engine. A URL that does not parse
+    /// goes to reqwest as it is, which fails the send with its own error.
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let mut urls = self.urls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(parsed) = urls.get(url) {
+            return self.http.request(method, parsed.clone());
+        }
+        match reqwest::Url::parse(url) {
+            Ok(parsed) => {
+                if urls.len() >= PARSED_URLS {
+                    urls.clear();
+                }
+                urls.insert(url.to_string(), parsed.clone());
+                self.http.request(method, parsed)
+            }
+            Err(_) => self.http.request(method, url),
         }
     }
 

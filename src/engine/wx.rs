@@ -6,29 +6,30 @@ use crate::contract::{CLIENT_PREFIX, ClientRequest, ClientTruth, ClockUpdate};
 use crate::error_chain;
 use crate::flow::Flow;
 use crate::flow::model::{SleepClock, WxApi, WxArgs};
-use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 impl Engine {
-    /// POSTs to the mock's client side; an error status is a refusal.
-    async fn post_mock(&self, path: &str, what: &str, body: &impl Serialize) -> Result<Value, StepError> {
-        let url = format!("{}{CLIENT_PREFIX}{path}", self.mock_url);
-        let unreachable = |reason: String| StepError::MockUnreachable { url: url.clone(), reason };
-        let resp = self.http.post(&url).json(body).timeout(Duration::from_secs(10)).send().await.map_err(|e| {
+    /// POSTs `body` (JSON) to the mock's client side; answers the JSON and
+    /// its text. An error status is a refusal.
+    async fn post_mock(&self, url: &str, what: &str, body: String) -> Result<(Value, String), StepError> {
+        let unreachable = |reason: String| StepError::MockUnreachable { url: url.into(), reason };
+        let request = self.request(reqwest::Method::POST, url).header("content-type", "application/json").body(body);
+        let resp = request.timeout(Duration::from_secs(10)).send().await.map_err(|e| {
             let detail = error_chain(&e);
-            match crate::tls::certificate_problem(&detail, &crate::tls::host_of(&url)) {
+            match crate::tls::certificate_problem(&detail, &crate::tls::host_of(url)) {
                 Some(problem) => unreachable(format!("{problem} ({detail})")),
                 None => unreachable(detail),
             }
         })?;
         let status = resp.status().as_u16();
-        let v: Value = resp.json().await.map_err(|e| unreachable(format!("answered non-JSON: {e}")))?;
+        let text = resp.text().await.map_err(|e| unreachable(error_chain(&e)))?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| unreachable(format!("answered non-JSON: {e}")))?;
         if status != 200 {
             let message = v["error"].as_str().map_or_else(|| v.to_string(), String::from);
             return Err(StepError::MockRefused { what: what.into(), status, message });
         }
-        Ok(v)
+        Ok((v, text))
     }
 
     pub(super) async fn wx(
@@ -50,25 +51,21 @@ impl Engine {
             watermark_appid: args.watermark_appid.clone(),
             mode: args.mode,
         };
-        let path = format!("/client/{}", api.route());
+        let url = format!("{}{CLIENT_PREFIX}/client/{}", self.mock_url, api.route());
+        let request_body = serde_json::to_string(&request).unwrap_or_default();
         let t0 = Instant::now();
-        let answer = self.post_mock(&path, api.name(), &request).await;
-        let mut r = StepResult {
-            http_requests: 1,
-            duration_ms: ms(t0.elapsed()),
-            exchange: Some(Exchange {
-                method: "POST".into(),
-                url: format!("{}{CLIENT_PREFIX}{path}", self.mock_url),
-                request_body: serde_json::to_string(&request).unwrap_or_default(),
-                status: answer.is_ok().then_some(200),
-                response_body: answer.as_ref().map(Value::to_string).unwrap_or_default(),
-                ..Exchange::default()
-            }),
-            ..r
-        };
+        let answer = self.post_mock(&url, api.name(), request_body.clone()).await;
+        let mut r = StepResult { http_requests: 1, duration_ms: ms(t0.elapsed()), ..r };
+        let mut exchange = Exchange { method: "POST".into(), url, request_body, ..Exchange::default() };
         let mut v = match answer {
-            Ok(v) => v,
+            Ok((v, text)) => {
+                exchange.status = Some(200);
+                exchange.response_body = text;
+                r.exchange = Some(exchange);
+                v
+            }
             Err(e) => {
+                r.exchange = Some(exchange);
                 if let (Some(x), StepError::MockRefused { status, message, .. }) = (&mut r.exchange, &e) {
                     x.status = Some(*status);
                     x.response_body.clone_from(message);
@@ -134,7 +131,9 @@ impl Engine {
             SleepClock::Mock => {
                 let update =
                     ClockUpdate { advance_secs: d.as_secs_f64(), appid: self.appid.clone(), user: Some(user.into()) };
-                match self.post_mock("/clock", "to move its clock", &update).await {
+                let url = format!("{}{CLIENT_PREFIX}/clock", self.mock_url);
+                let body = serde_json::to_string(&update).unwrap_or_default();
+                match self.post_mock(&url, "to move its clock", body).await {
                     Ok(_) => StepResult { note: Some(StepNote::MockClockAdvanced { secs: d.as_secs_f64() }), ..r },
                     Err(e) => r.failed_with(e),
                 }
