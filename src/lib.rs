@@ -13,6 +13,7 @@ pub mod cores;
 pub mod engine;
 pub mod exit;
 pub mod flow;
+pub mod http1;
 pub mod init;
 pub mod load;
 pub mod merge;

@@ -4,7 +4,6 @@
 //! value (the apps' secrets, and every secret value seen so far in the
 //! iteration, wherever it turns up again).
 
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -40,16 +39,22 @@ const MIN_VALUE_LEN: usize = 8;
 const SECRET_NAME: &str =
     r"(?i:[A-Za-z0-9_\-]*(?:token|secret|session[_\-]?key|authorization|cookie|password)[A-Za-z0-9_\-]*)";
 
-/// The words of [`SECRET_NAME`], found case-insensitively in one pass: a
-/// text without any of them holds no secret-named key, and skips the
-/// regexes (most bodies of a run).
+/// The words of [`SECRET_NAME`]: a text without any of them holds no
+/// secret-named key and skips the regexes (most bodies of a run).
 const SECRET_WORDS: [&str; 6] = ["token", "secret", "session", "authorization", "cookie", "password"];
 
-fn patterns() -> &'static (AhoCorasick, Regex, Regex) {
-    static RE: OnceLock<(AhoCorasick, Regex, Regex)> = OnceLock::new();
+/// Whether `text` holds a word of [`SECRET_WORDS`], in any case. Lowering a
+/// copy and searching it word by word is several times faster than one
+/// case-insensitive multi-word search.
+fn has_secret_word(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|w| lower.contains(w))
+}
+
+fn patterns() -> &'static (Regex, Regex) {
+    static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
     RE.get_or_init(|| {
         (
-            AhoCorasick::builder().ascii_case_insensitive(true).build(SECRET_WORDS).expect("valid words"),
             Regex::new(&format!(r#""({SECRET_NAME})"(\s*:\s*)"((?:[^"\\]|\\.)*)""#)).expect("valid regex"),
             Regex::new(&format!(r#"(^|[?&\s;])({SECRET_NAME})=([^&\s;"]*)"#)).expect("valid regex"),
         )
@@ -77,10 +82,10 @@ impl Redactor {
     /// parameters in `text`, adding each value to `seen` so it is masked by
     /// value wherever it appears later.
     pub fn by_key<'a>(&self, text: &'a str, seen: &mut Vec<String>) -> Cow<'a, str> {
-        let (words, json, query) = patterns();
-        if self.reveal || !words.is_match(text) {
+        if self.reveal || !has_secret_word(text) {
             return Cow::Borrowed(text);
         }
+        let (json, query) = patterns();
         let masked = json.replace_all(text, |c: &regex::Captures| {
             remember(&c[3], seen);
             format!("\"{}\"{}\"{}\"", &c[1], &c[2], mask(&c[3], false))

@@ -49,8 +49,10 @@ impl ClockUpdate {
     }
 }
 
+use crate::http1::MockClient;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Path prefix of everything that is the mock's own, not WeChat's.
@@ -207,8 +209,7 @@ pub trait GroundTruth: Send + Sync {
 /// load one request serves many iterations, and a lone lookup waits for
 /// nothing.
 pub struct HttpTruth {
-    http: reqwest::Client,
-    url: String,
+    http: Arc<MockClient>,
     /// The batcher, started on the runtime of the first lookup.
     batcher: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Pending>>,
 }
@@ -221,24 +222,20 @@ const BATCH_VALUES: usize = 512;
 
 impl HttpTruth {
     pub fn new(http: reqwest::Client, mock_url: &str) -> Self {
-        HttpTruth {
-            http,
-            url: format!("{}{CLIENT_PREFIX}/truth", mock_url.trim_end_matches('/')),
-            batcher: std::sync::OnceLock::new(),
-        }
+        HttpTruth { http: Arc::new(MockClient::new(http, mock_url)), batcher: std::sync::OnceLock::new() }
     }
 
-    async fn post(http: &reqwest::Client, url: &str, query: &TruthQuery) -> Truths {
-        let answer = http.post(url).json(query).timeout(Duration::from_secs(5)).send().await;
-        // A mock that cannot say leaves freshness unknown, never fails the step.
-        match answer {
-            Ok(resp) if resp.status().is_success() => resp.json().await.unwrap_or_default(),
+    /// A mock that cannot say leaves freshness unknown, never fails the step.
+    async fn post(http: &MockClient, query: &TruthQuery) -> Truths {
+        let body = serde_json::to_string(query).unwrap_or_default();
+        match http.post_json(&format!("{CLIENT_PREFIX}/truth"), body, Duration::from_secs(5)).await {
+            Ok((200, bytes)) => serde_json::from_slice(&bytes).unwrap_or_default(),
             _ => Truths::default(),
         }
     }
 
     /// Sends what is queued as one request, answers each lookup its share.
-    async fn batch(http: reqwest::Client, url: String, mut rx: tokio::sync::mpsc::UnboundedReceiver<Pending>) {
+    async fn batch(http: Arc<MockClient>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Pending>) {
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
             let size = |b: &[Pending]| b.iter().map(|(q, _)| q.codes.len() + q.ivs.len()).sum::<usize>();
@@ -251,7 +248,7 @@ impl HttpTruth {
                 codes: batch.iter().flat_map(|(q, _)| q.codes.iter().cloned()).collect(),
                 ivs: batch.iter().flat_map(|(q, _)| q.ivs.iter().cloned()).collect(),
             };
-            let mut truths = Self::post(&http, &url, &query).await;
+            let mut truths = Self::post(&http, &query).await;
             truths.codes.resize(query.codes.len(), None);
             truths.ivs.resize(query.ivs.len(), None);
             let (mut codes, mut ivs) = (truths.codes.into_iter(), truths.ivs.into_iter());
@@ -271,7 +268,7 @@ impl GroundTruth for HttpTruth {
         Box::pin(async move {
             let tx = self.batcher.get_or_init(|| {
                 let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                tokio::spawn(Self::batch(self.http.clone(), self.url.clone(), rx));
+                tokio::spawn(Self::batch(self.http.clone(), rx));
                 tx
             });
             let (answer_tx, answer) = tokio::sync::oneshot::channel();

@@ -144,19 +144,20 @@ impl Engine {
             Ok(c) => r.captures = c,
             Err(e) => failures.push(e),
         }
-        r.value = Some(json!({
-                "status": answer.status,
-                "headers": answer.headers,
-                "body": json.clone().unwrap_or(Value::String(answer.text)),
-                "duration_ms": r.duration_ms,
-        }));
         if failures.is_empty() {
             r.outcome = Outcome::Pass;
-            return r;
+        } else {
+            r.reason = Some(failures.join("; "));
+            let (cause, diag) = diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age);
+            r = fail_with(r, cause, diag);
         }
-        r.reason = Some(failures.join("; "));
-        let (cause, diag) = diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age);
-        fail_with(r, cause, diag)
+        r.value = Some(json!({
+            "status": answer.status,
+            "headers": answer.headers,
+            "body": json.unwrap_or(Value::String(answer.text)),
+            "duration_ms": r.duration_ms,
+        }));
+        r
     }
 
     /// Judges every payload this request carried against the mock's ground

@@ -15,6 +15,7 @@ use crate::contract::{GroundTruth, HttpTruth, Rotation};
 use crate::flow::Flow;
 use crate::flow::model::{ExpectedOutcome, StepKind};
 use crate::flow::template::Scope;
+use crate::http1::MockClient;
 use crate::redact::Redactor;
 use serde_json::{Value, json};
 use std::sync::{Arc, RwLock};
@@ -41,6 +42,8 @@ pub struct Engine {
     /// parsing one (host checks included) cost more than the rest of a
     /// request's setup.
     urls: Arc<std::sync::Mutex<std::collections::HashMap<String, reqwest::Url>>>,
+    /// How wx steps reach the mock.
+    mock: Arc<MockClient>,
 }
 
 /// At most this many parsed URLs are kept (then the cache starts over).
@@ -66,7 +69,6 @@ impl Engine {
         let mock_url = mock_url.trim_end_matches('/');
         Engine {
             truth: Arc::new(HttpTruth::new(http.clone(), mock_url)),
-            http,
             mock_url: mock_url.into(),
             target: target.trim_end_matches('/').into(),
             seed,
@@ -74,6 +76,8 @@ impl Engine {
             redactor: Redactor::new(reveal_secrets, vec![]),
             appid: None,
             urls: Arc::default(),
+            mock: Arc::new(MockClient::new(http.clone(), mock_url)),
+            http,
         }
     }
 
@@ -109,6 +113,7 @@ impl Engine {
     pub fn with_client_tls(mut self, tls: &crate::tls::ClientTls) -> Self {
         let builder = reqwest::Client::builder().pool_max_idle_per_host(256);
         self.http = tls.apply(builder).build().unwrap_or_default();
+        self.mock = Arc::new(MockClient::new(self.http.clone(), &self.mock_url));
         if self.truth.over_http() {
             self.truth = Arc::new(HttpTruth::new(self.http.clone(), &self.mock_url));
         }
@@ -192,8 +197,8 @@ impl Engine {
             if r.duration_ms == 0.0 {
                 r.duration_ms = ms(t0.elapsed());
             }
-            if let Some(v) = &r.value {
-                scope.insert(step.id.clone(), v.clone());
+            if let Some(v) = r.value.take() {
+                scope.insert(step.id.clone(), v);
             }
             for (k, v) in &r.captures {
                 scope.insert(k.clone(), v.clone());

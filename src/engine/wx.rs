@@ -3,7 +3,6 @@
 
 use super::{Basis, Engine, Exchange, Freshness, Outcome, PayloadUse, Produced, StepError, StepNote, StepResult, ms};
 use crate::contract::{CLIENT_PREFIX, ClientRequest, ClientTruth, ClockUpdate};
-use crate::error_chain;
 use crate::flow::Flow;
 use crate::flow::model::{SleepClock, WxApi, WxArgs};
 use serde_json::{Value, json};
@@ -12,18 +11,12 @@ use std::time::{Duration, Instant};
 impl Engine {
     /// POSTs `body` (JSON) to the mock's client side; answers the JSON and
     /// its text. An error status is a refusal.
-    async fn post_mock(&self, url: &str, what: &str, body: String) -> Result<(Value, String), StepError> {
-        let unreachable = |reason: String| StepError::MockUnreachable { url: url.into(), reason };
-        let request = self.request(reqwest::Method::POST, url).header("content-type", "application/json").body(body);
-        let resp = request.timeout(Duration::from_secs(10)).send().await.map_err(|e| {
-            let detail = error_chain(&e);
-            match crate::tls::certificate_problem(&detail, &crate::tls::host_of(url)) {
-                Some(problem) => unreachable(format!("{problem} ({detail})")),
-                None => unreachable(detail),
-            }
-        })?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| unreachable(error_chain(&e)))?;
+    async fn post_mock(&self, path: &str, what: &str, body: String) -> Result<(Value, String), StepError> {
+        let unreachable =
+            |reason: String| StepError::MockUnreachable { url: format!("{}{path}", self.mock_url), reason };
+        let answer = self.mock.post_json(path, body, Duration::from_secs(10)).await;
+        let (status, bytes) = answer.map_err(unreachable)?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         let v: Value = serde_json::from_str(&text).map_err(|e| unreachable(format!("answered non-JSON: {e}")))?;
         if status != 200 {
             let message = v["error"].as_str().map_or_else(|| v.to_string(), String::from);
@@ -51,11 +44,12 @@ impl Engine {
             watermark_appid: args.watermark_appid.clone(),
             mode: args.mode,
         };
-        let url = format!("{}{CLIENT_PREFIX}/client/{}", self.mock_url, api.route());
+        let path = format!("{CLIENT_PREFIX}/client/{}", api.route());
         let request_body = serde_json::to_string(&request).unwrap_or_default();
         let t0 = Instant::now();
-        let answer = self.post_mock(&url, api.name(), request_body.clone()).await;
+        let answer = self.post_mock(&path, api.name(), request_body.clone()).await;
         let mut r = StepResult { http_requests: 1, duration_ms: ms(t0.elapsed()), ..r };
+        let url = format!("{}{path}", self.mock_url);
         let mut exchange = Exchange { method: "POST".into(), url, request_body, ..Exchange::default() };
         let mut v = match answer {
             Ok((v, text)) => {
@@ -131,9 +125,8 @@ impl Engine {
             SleepClock::Mock => {
                 let update =
                     ClockUpdate { advance_secs: d.as_secs_f64(), appid: self.appid.clone(), user: Some(user.into()) };
-                let url = format!("{}{CLIENT_PREFIX}/clock", self.mock_url);
                 let body = serde_json::to_string(&update).unwrap_or_default();
-                match self.post_mock(&url, "to move its clock", body).await {
+                match self.post_mock(&format!("{CLIENT_PREFIX}/clock"), "to move its clock", body).await {
                     Ok(_) => StepResult { note: Some(StepNote::MockClockAdvanced { secs: d.as_secs_f64() }), ..r },
                     Err(e) => r.failed_with(e),
                 }
