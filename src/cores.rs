@@ -19,12 +19,11 @@ pub struct Cores {
 }
 
 impl Cores {
-    /// One runtime per available core (at most [`MAX_CORES`]).
-    pub fn start() -> std::io::Result<Cores> {
-        let n = std::env::var("XX_CORES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(MAX_CORES));
+    /// `threads` runtimes, or one per available core (at most [`MAX_CORES`]).
+    pub fn start(threads: Option<usize>) -> std::io::Result<Cores> {
+        let n = threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+            .clamp(1, MAX_CORES);
         let stop = CancellationToken::new();
         let mut handles = vec![];
         for i in 0..n {

@@ -145,7 +145,8 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
         .await
         .map_err(invalid)?;
     let st = style();
-    let cores = crate::cores::Cores::start().map_err(|e| invalid(format!("cannot start the runtimes: {e}")))?;
+    let cores = crate::cores::Cores::start(args.threads.map(usize::from))
+        .map_err(|e| invalid(format!("cannot start the runtimes: {e}")))?;
     let lanes = lanes(&t, &tls, &s, &cores, &servers).await?;
     let (mock_url, target_url) = (lanes[0].engine.mock_url.clone(), lanes[0].engine.target.clone());
     crate::outln!(

@@ -261,3 +261,34 @@ async fn bad_flags_exit_2_with_a_clear_message() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+/// Against an external mock, ground-truth lookups ride the next client
+/// request of another iteration: fewer requests, the same verdicts as with
+/// the truth read in process.
+#[tokio::test(flavor = "multi_thread")]
+async fn ground_truth_over_http_rides_client_requests_and_gives_the_same_verdicts() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 7).await;
+    let load =
+        ["flows/userinfo-first.yaml", "--rotation", "0.3", "--seed", "7", "--repeat", "400", "--concurrency", "16"];
+    let (_, _, embedded, _) = run_with_reports(&load).await;
+    let mut external = load.to_vec();
+    external.extend_from_slice(&[
+        "--threads",
+        "1",
+        "--mock",
+        &s.embedded.mock_url,
+        "--target",
+        &s.embedded.backend_url,
+    ]);
+    let (_, out, report, _) = run_with_reports(&external).await;
+    let (e, x) = (flow(&embedded, "userinfo-first"), flow(&report, "userinfo-first"));
+    assert!(x["failed"].as_u64().unwrap() > 50, "{out}");
+    for key in ["passed", "failed", "causes", "stale_failures"] {
+        assert_eq!(e[key], x[key], "{key}: {out}");
+    }
+    // Three requests of the flow's own per iteration; lookups on their own
+    // only when no other iteration's request came to carry them.
+    let per_flow =
+        x["throughput"]["http_requests_per_sec"].as_f64().unwrap() / x["throughput"]["flows_per_sec"].as_f64().unwrap();
+    assert!((3.0..3.3).contains(&per_flow), "{per_flow} requests per iteration: {out}");
+}

@@ -6,8 +6,10 @@
 //! [`GroundTruth`]: over HTTP ([`HttpTruth`]) or in-process (the mock).
 
 pub mod rotation;
+mod truth;
 
 pub use rotation::{Fault, Faults, Rotation, RotationPolicy, parse_fault_arg, validate_faults};
+pub use truth::{HttpTruth, Riders};
 
 /// The longest user name, appid or option a client request may carry.
 pub const MAX_FIELD_BYTES: usize = 256;
@@ -49,11 +51,8 @@ impl ClockUpdate {
     }
 }
 
-use crate::http1::MockClient;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use std::time::Duration;
 
 /// Path prefix of everything that is the mock's own, not WeChat's.
 pub const CLIENT_PREFIX: &str = "/__wxflow";
@@ -91,11 +90,15 @@ pub struct ClientRequest {
     /// `getPhoneNumber`: `encrypted` (default) or `code`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<PhoneMode>,
+    /// Ground truth the runner's other iterations wait for, asked along
+    /// (answered under `wxflow.truths`, as of before this call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truth: Option<TruthQuery>,
 }
 
 /// The mock's truth about a client answer, under its `wxflow` key (the rest
 /// is what the Mini Program runtime returns).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct ClientTruth {
     /// The session_key generation that sealed the payload or that the login
     /// left in force.
@@ -107,6 +110,9 @@ pub struct ClientTruth {
     /// `wx.login`: this user's logins so far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logins: Option<u64>,
+    /// The answer to the request's `truth`, when it asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truths: Option<Truths>,
 }
 
 /// The furthest one clock update moves the mock's clock: ten years.
@@ -202,84 +208,9 @@ pub trait GroundTruth: Send + Sync {
     fn lookup<'a>(&'a self, query: &'a TruthQuery) -> BoxFuture<'a, Truths>;
     /// Whether a lookup costs an HTTP request (counted in a run's figures).
     fn over_http(&self) -> bool;
-}
-
-/// Ground truth from a mock over HTTP (`POST /__wxflow/truth`). Lookups that
-/// arrive while one is in flight go together in the next request: under
-/// load one request serves many iterations, and a lone lookup waits for
-/// nothing.
-pub struct HttpTruth {
-    http: Arc<MockClient>,
-    /// The batcher, started on the runtime of the first lookup.
-    batcher: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Pending>>,
-}
-
-/// A lookup waiting for its batch.
-type Pending = (TruthQuery, tokio::sync::oneshot::Sender<Truths>);
-
-/// The most values one truth request carries.
-const BATCH_VALUES: usize = 512;
-
-impl HttpTruth {
-    pub fn new(http: reqwest::Client, mock_url: &str) -> Self {
-        HttpTruth { http: Arc::new(MockClient::new(http, mock_url)), batcher: std::sync::OnceLock::new() }
-    }
-
-    /// A mock that cannot say leaves freshness unknown, never fails the step.
-    async fn post(http: &MockClient, query: &TruthQuery) -> Truths {
-        let body = serde_json::to_string(query).unwrap_or_default();
-        match http.post_json(&format!("{CLIENT_PREFIX}/truth"), body, Duration::from_secs(5)).await {
-            Ok((200, bytes)) => serde_json::from_slice(&bytes).unwrap_or_default(),
-            _ => Truths::default(),
-        }
-    }
-
-    /// Sends what is queued as one request, answers each lookup its share.
-    async fn batch(http: Arc<MockClient>, mut rx: tokio::sync::mpsc::UnboundedReceiver<Pending>) {
-        while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
-            let size = |b: &[Pending]| b.iter().map(|(q, _)| q.codes.len() + q.ivs.len()).sum::<usize>();
-            while size(&batch) < BATCH_VALUES
-                && let Ok(more) = rx.try_recv()
-            {
-                batch.push(more);
-            }
-            let query = TruthQuery {
-                codes: batch.iter().flat_map(|(q, _)| q.codes.iter().cloned()).collect(),
-                ivs: batch.iter().flat_map(|(q, _)| q.ivs.iter().cloned()).collect(),
-            };
-            let mut truths = Self::post(&http, &query).await;
-            truths.codes.resize(query.codes.len(), None);
-            truths.ivs.resize(query.ivs.len(), None);
-            let (mut codes, mut ivs) = (truths.codes.into_iter(), truths.ivs.into_iter());
-            for (i, (q, tx)) in batch.into_iter().enumerate() {
-                let _ = tx.send(Truths {
-                    codes: codes.by_ref().take(q.codes.len()).collect(),
-                    ivs: ivs.by_ref().take(q.ivs.len()).collect(),
-                    requests: u32::from(i == 0),
-                });
-            }
-        }
-    }
-}
-
-impl GroundTruth for HttpTruth {
-    fn lookup<'a>(&'a self, query: &'a TruthQuery) -> BoxFuture<'a, Truths> {
-        Box::pin(async move {
-            let tx = self.batcher.get_or_init(|| {
-                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                tokio::spawn(Self::batch(self.http.clone(), rx));
-                tx
-            });
-            let (answer_tx, answer) = tokio::sync::oneshot::channel();
-            if tx.send((query.clone(), answer_tx)).is_err() {
-                return Truths::default();
-            }
-            answer.await.unwrap_or_default()
-        })
-    }
-
-    fn over_http(&self) -> bool {
-        true
+    /// Lookups waiting that may ride a client request to the mock instead
+    /// of a request of their own.
+    fn riders(&self) -> Option<Riders> {
+        None
     }
 }

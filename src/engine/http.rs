@@ -130,7 +130,9 @@ impl Engine {
         exchange.response_headers.clone_from(&answer.headers);
         exchange.response_body = cut(&answer.text);
         r.exchange = Some(exchange);
+        let asked = Instant::now();
         let code_age = self.freshness(&mut r, produced, &req).await;
+        r.truth_time = asked.elapsed();
         let judged = assertions::Answer {
             status: answer.status,
             headers: &answer.headers,

@@ -18,6 +18,7 @@ use crate::flow::template::Scope;
 use crate::http1::MockClient;
 use crate::redact::Redactor;
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
@@ -44,10 +45,30 @@ pub struct Engine {
     urls: Arc<std::sync::Mutex<std::collections::HashMap<String, reqwest::Url>>>,
     /// How wx steps reach the mock.
     mock: Arc<MockClient>,
+    /// Iterations in progress on this engine: ground-truth lookups wait for
+    /// a ride while some are still running.
+    running: Arc<AtomicUsize>,
 }
 
 /// At most this many parsed URLs are kept (then the cache starts over).
 const PARSED_URLS: usize = 256;
+
+/// Counts an iteration as running until it is dropped (also when its
+/// future is dropped half way).
+struct Running<'a>(&'a AtomicUsize);
+
+impl<'a> Running<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Running(count)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// A payload or code a wx step produced, remembered for later steps.
 struct Produced {
@@ -67,8 +88,10 @@ impl Engine {
     pub fn new(mock_url: &str, target: &str, seed: u64, rotation: Option<Rotation>, reveal_secrets: bool) -> Self {
         let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap_or_default();
         let mock_url = mock_url.trim_end_matches('/');
+        let running = Arc::new(AtomicUsize::new(0));
         Engine {
-            truth: Arc::new(HttpTruth::new(http.clone(), mock_url)),
+            truth: Arc::new(HttpTruth::new(http.clone(), mock_url, running.clone())),
+            running,
             mock_url: mock_url.into(),
             target: target.trim_end_matches('/').into(),
             seed,
@@ -115,7 +138,7 @@ impl Engine {
         self.http = tls.apply(builder).build().unwrap_or_default();
         self.mock = Arc::new(MockClient::new(self.http.clone(), &self.mock_url));
         if self.truth.over_http() {
-            self.truth = Arc::new(HttpTruth::new(self.http.clone(), &self.mock_url));
+            self.truth = Arc::new(HttpTruth::new(self.http.clone(), &self.mock_url, self.running.clone()));
         }
         self
     }
@@ -166,6 +189,7 @@ impl Engine {
     /// Runs `flow` once as `user`; step events go to `events` if given.
     pub async fn run(&self, flow: &Flow, iteration: u64, user: &str, events: Option<&Sender<RunEvent>>) -> FlowResult {
         let started = Instant::now();
+        let _running = Running::start(&self.running);
         let (mut scope, mut failed_vars) = match self.scope(flow, iteration, user) {
             Ok(s) => (s, None),
             Err(e) => (Scope::new(), Some(e)),
@@ -232,7 +256,8 @@ impl Engine {
             expectation_met,
             cause,
             diagnosis,
-            duration_ms: ms(started.elapsed()),
+            // What a user would wait: the mock's ground truth is the tool's.
+            duration_ms: ms(started.elapsed().saturating_sub(steps.iter().map(|s| s.truth_time).sum())),
             late_ms: 0.0,
             steps,
         }

@@ -6,6 +6,7 @@ use crate::flow::model::Expectation;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -113,6 +114,10 @@ pub struct StepResult {
     /// This step's HTTP requests to the backend under test and the mock.
     #[serde(skip, default)]
     pub http_requests: u32,
+    /// Time this step spent asking the mock for ground truth: the tool's
+    /// own work, left out of the flow's duration.
+    #[serde(skip, default)]
+    pub truth_time: Duration,
     /// What later templates see as `{{ <id>.… }}`.
     #[serde(skip, default)]
     pub value: Option<Value>,
@@ -135,6 +140,7 @@ impl StepResult {
             exchange: None,
             note: None,
             http_requests: 0,
+            truth_time: Duration::ZERO,
             value: None,
         }
     }

@@ -43,22 +43,40 @@ impl Engine {
             faults: if login { flow.mock.faults.clone() } else { None },
             watermark_appid: args.watermark_appid.clone(),
             mode: args.mode,
+            truth: None,
         };
         let path = format!("{CLIENT_PREFIX}/client/{}", api.route());
         let request_body = serde_json::to_string(&request).unwrap_or_default();
+        // Other iterations' ground-truth lookups ride along; the exchange
+        // keeps this step's own request and answer.
+        let riders = self.truth.riders();
+        let sent = match &riders {
+            Some(r) => {
+                serde_json::to_string(&ClientRequest { truth: Some(r.query().clone()), ..request }).unwrap_or_default()
+            }
+            None => request_body.clone(),
+        };
         let t0 = Instant::now();
-        let answer = self.post_mock(&path, api.name(), request_body.clone()).await;
+        let answer = self.post_mock(&path, api.name(), sent).await;
         let mut r = StepResult { http_requests: 1, duration_ms: ms(t0.elapsed()), ..r };
         let url = format!("{}{path}", self.mock_url);
         let mut exchange = Exchange { method: "POST".into(), url, request_body, ..Exchange::default() };
         let mut v = match answer {
-            Ok((v, text)) => {
+            Ok((mut v, text)) => {
                 exchange.status = Some(200);
                 exchange.response_body = text;
+                if let Some(riders) = riders {
+                    let truths = v["wxflow"].as_object_mut().and_then(|w| w.remove("truths"));
+                    riders.answer(truths.and_then(|t| serde_json::from_value(t).ok()));
+                    exchange.response_body = v.to_string();
+                }
                 r.exchange = Some(exchange);
                 v
             }
             Err(e) => {
+                if let Some(riders) = riders {
+                    riders.answer(None);
+                }
                 r.exchange = Some(exchange);
                 if let (Some(x), StepError::MockRefused { status, message, .. }) = (&mut r.exchange, &e) {
                     x.status = Some(*status);

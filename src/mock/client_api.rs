@@ -69,6 +69,8 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
     if let Err(e) = req.validate() {
         return bad_request(e);
     }
+    // Lookups riding this call are answered as of before it.
+    let truths = req.truth.as_ref().map(|q| mock.truths(q));
     let mut s = mock.state();
     let appid = req.appid.clone().or_else(|| s.appids().into_iter().next()).unwrap_or_default();
     let user = req.user.as_str();
@@ -77,7 +79,12 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
             json!({
                 "code": o.code,
                 "errMsg": "login:ok",
-                "wxflow": ClientTruth { generation: Some(o.generation), rotated: Some(o.rotated), logins: Some(o.logins) },
+                "wxflow": ClientTruth {
+                    generation: Some(o.generation),
+                    rotated: Some(o.rotated),
+                    logins: Some(o.logins),
+                    truths: None,
+                },
             })
         }),
         "checkSession" => s
@@ -95,7 +102,12 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
         },
     };
     match result {
-        Ok(v) => Json(v).into_response(),
+        Ok(mut v) => {
+            if let Some(t) = truths {
+                v["wxflow"]["truths"] = json!(t);
+            }
+            Json(v).into_response()
+        }
         Err(e) => bad_request(e),
     }
 }
