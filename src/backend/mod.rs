@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -368,7 +369,7 @@ async fn exchange_code(b: &Backend, code: &str) -> Result<(String, String), Fail
         req = req.timeout(BUGGY_TIMEOUT);
     }
     let v = wechat_call(req, &url).await?;
-    let session: Code2Session = serde_json::from_value(v.clone()).unwrap_or_default();
+    let session = Code2Session::deserialize(&v).unwrap_or_default();
     match (session.errcode.unwrap_or(0), session.openid, session.session_key) {
         (0, Some(openid), Some(key)) => Ok((openid, key)),
         (0, _, _) => Err(Failure(

@@ -48,8 +48,18 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
 /// The client APIs that return open data sealed with the session_key.
 const OPEN_DATA_APIS: &[&str] = &["getUserInfo", "getUserProfile", "getShareInfo", "getWeRunData", "getPhoneNumber"];
 
-/// The anonymised profile WeChat has returned since 2021.
-fn user_info() -> Value {
+/// The anonymised profile WeChat has returned since 2021, and its text
+/// (`rawData`), made once.
+fn user_info() -> &'static (Value, String) {
+    static INFO: std::sync::OnceLock<(Value, String)> = std::sync::OnceLock::new();
+    INFO.get_or_init(|| {
+        let info = anonymised_profile();
+        let text = info.to_string();
+        (info, text)
+    })
+}
+
+fn anonymised_profile() -> Value {
     json!({
         "nickName": "微信用户",
         "gender": 0,
@@ -72,7 +82,7 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
     // Lookups riding this call are answered as of before it.
     let truths = req.truth.as_ref().map(|q| mock.truths(q));
     let mut s = mock.state();
-    let appid = req.appid.clone().or_else(|| s.appids().into_iter().next()).unwrap_or_default();
+    let appid = req.appid.clone().or_else(|| s.apps.first().map(|a| a.appid.clone())).unwrap_or_default();
     let user = req.user.as_str();
     let result = match api.as_str() {
         "login" => s.login(&appid, user, req.rotation, req.faults.clone()).map(|o| {
@@ -125,14 +135,14 @@ fn open_data(
     let unionid_bound = s.app(appid).is_some_and(|a| a.unionid);
     let plaintext = match api {
         "getUserInfo" => {
-            let mut p = user_info();
+            let mut p = user_info().0.clone();
             p["openId"] = json!(openid);
             if unionid_bound {
                 p["unionId"] = json!(unionid);
             }
             p
         }
-        "getUserProfile" => user_info(),
+        "getUserProfile" => user_info().0.clone(),
         "getShareInfo" => json!({ "openGId": format!("tG{}", &openid[1..]) }),
         "getWeRunData" => {
             let day = s.now_ms() / 1000 / 86_400 * 86_400;
@@ -151,11 +161,10 @@ fn open_data(
         "wxflow": ClientTruth { generation: Some(sealed.generation), ..ClientTruth::default() },
     });
     if matches!(api, "getUserInfo" | "getUserProfile") {
-        let info = user_info();
-        let raw_data = info.to_string();
-        out["signature"] = json!(crate::wechat::signature(&raw_data, &sealed.session_key));
+        let (info, raw_data) = user_info();
+        out["signature"] = json!(crate::wechat::signature(raw_data, &sealed.session_key));
         out["rawData"] = json!(raw_data);
-        out["userInfo"] = info;
+        out["userInfo"] = info.clone();
     }
     Ok(out)
 }
@@ -227,7 +236,7 @@ async fn clock(State(mock): State<Mock>, body: Bytes) -> Response {
         Err(e) => return bad_request(e),
     };
     let mut s = mock.state();
-    let appid = c.appid.clone().or_else(|| s.appids().into_iter().next()).unwrap_or_default();
+    let appid = c.appid.clone().or_else(|| s.apps.first().map(|a| a.appid.clone())).unwrap_or_default();
     if let Err(e) = c.validate() {
         return bad_request(e);
     }
