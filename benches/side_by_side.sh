@@ -10,9 +10,11 @@
 # 2. Embedded: `wxflow run flows/login-first.yaml` at concurrency 1 and 16,
 #    mock and reference backend in the runner's process.
 # 3. External: the mock and the backend as their own processes,
-#    `wxflow run … --mock URL --target URL` at concurrency 16. "tester CPU
-#    per flow" is the runner process's user+system CPU time (from
-#    /proc/PID/stat) over the iterations it ran.
+#    `wxflow run … --mock URL --target URL` at concurrency 16, with the
+#    default threads (one per core) and with --threads 1 (the runner then
+#    shares the two cores with the mock's and the backend's threads less).
+#    "tester CPU per flow" is the runner process's user+system CPU time (the
+#    kernel's rusage of the exited process) over the iterations it ran.
 # Targets (issue 13): embedded flows/s >= 0.13 x wrk req/s; external >= 8000
 # flows/s at C=16 with tester CPU <= 100 us/flow.
 set -euo pipefail
@@ -27,7 +29,6 @@ cargo build --release -q
 bin=./target/release/wxflow
 out=target/bench-side-by-side
 mkdir -p "$out"
-ticks=$(getconf CLK_TCK)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -56,21 +57,22 @@ request = function()
 end
 LUA
 
-# One run of wxflow; prints "flows/s p99_ms cpu_us_per_flow".
+# One run of wxflow; prints "flows/s p99_ms cpu_us_per_flow". The CPU is
+# the runner process's user+system time, read from the kernel when it exits
+# (getrusage of the waited child).
 measure() {
   local tag=$1; shift
-  "$bin" run flows/login-first.yaml --duration "${SECS}s" --report "json=$out/$tag.json" "$@" >"$out/$tag.log" 2>&1 &
-  local pid=$!
-  local cpu=0
-  while kill -0 "$pid" 2>/dev/null; do
-    cpu=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo "$cpu")
-    sleep 0.2
-  done
-  wait "$pid" || true
-  python3 - "$out/$tag.json" "$cpu" "$ticks" <<'PY'
+  local cpu
+  cpu=$(python3 -c '
+import resource, subprocess, sys
+with open(sys.argv[1], "w") as log:
+    subprocess.run(sys.argv[2:], stdout=log, stderr=subprocess.STDOUT)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(r.ru_utime + r.ru_stime)' "$out/$tag.log" "$bin" run flows/login-first.yaml --duration "${SECS}s" --report "json=$out/$tag.json" "$@")
+  python3 - "$out/$tag.json" "$cpu" <<'PY'
 import json, sys
 f = json.load(open(sys.argv[1]))["flows"][0]
-cpu_s = float(sys.argv[2]) / float(sys.argv[3])
+cpu_s = float(sys.argv[2])
 print(f'{f["throughput"]["flows_per_sec"]:.0f} {f["latency_ms"]["p99"]:.3f} {cpu_s * 1e6 / max(f["iterations"], 1):.1f}')
 PY
 }
@@ -80,6 +82,7 @@ for r in $(seq "$REPS"); do
   measure "emb1-$r" --concurrency 1 >>"$out/emb1.$$"
   measure "emb16-$r" --concurrency 16 >>"$out/emb16.$$"
   measure "ext16-$r" --concurrency 16 --mock "$mock" --target "$backend" >>"$out/ext16.$$"
+  measure "ext16t1-$r" --concurrency 16 --threads 1 --mock "$mock" --target "$backend" >>"$out/ext16t1.$$"
 done
 
 wrk_rps=$(median <"$out/wrk.$$")
@@ -87,6 +90,7 @@ col() { awk -v c="$2" '{print $c}' "$out/$1.$$" | median; }
 emb1=$(col emb1 1); emb1_p99=$(col emb1 2)
 emb16=$(col emb16 1); emb16_cpu=$(col emb16 3)
 ext16=$(col ext16 1); ext16_cpu=$(col ext16 3); ext16_p99=$(col ext16 2)
+ext16t1=$(col ext16t1 1); ext16t1_cpu=$(col ext16t1 3)
 rm -f "$out"/*.$$
 
 echo "benches/side_by_side.sh ${SECS} ${REPS} · $(nproc) cores · medians of ${REPS} runs of ${SECS} s · $(date -u +%Y-%m-%d)"
@@ -96,3 +100,4 @@ printf "%-46s %12s   runner CPU %s us/flow (mock+backend included)\n" "embedded 
 printf "%-46s %12s\n" "  ratio to wrk (target >= 0.13)" "$(python3 -c "print(f'{$emb16 / $wrk_rps:.3f}')")"
 printf "%-46s %12s   p99 %s ms\n" "external mock+backend, C=16 (flows/s)" "$ext16" "$ext16_p99"
 printf "%-46s %12s\n" "  tester CPU per flow, us (target <= 100)" "$ext16_cpu"
+printf "%-46s %12s   tester CPU %s us/flow\n" "  the same with --threads 1 (flows/s)" "$ext16t1" "$ext16t1_cpu"

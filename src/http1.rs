@@ -54,6 +54,8 @@ impl MockClient {
 /// Keep-alive connections to one `http://host:port`.
 pub struct Pool {
     authority: String,
+    /// The base URL's path, before every request's.
+    prefix: String,
     idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
 }
 
@@ -69,7 +71,8 @@ impl Pool {
             return None;
         }
         let authority = format!("{}:{}", url.host_str()?, url.port_or_known_default()?);
-        Some(Pool { authority, idle: Mutex::default() })
+        let prefix = url.path().trim_end_matches('/').to_string();
+        Some(Pool { authority, prefix, idle: Mutex::default() })
     }
 
     /// POSTs a JSON `body` to `path`; the status and body of the answer.
@@ -81,13 +84,16 @@ impl Pool {
     }
 
     async fn exchange(&self, path: &str, body: String) -> Result<(u16, Bytes), String> {
-        let mut sender = self.connection().await?;
-        let request = hyper::Request::post(path)
-            .header(hyper::header::HOST, &self.authority)
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
-        let resp = sender.send_request(request).await.map_err(|e| crate::error_chain(&e))?;
+        let body = Bytes::from(body);
+        let (mut sender, reused) = self.connection().await?;
+        let mut answer = sender.send_request(self.request(path, body.clone())?).await;
+        // A kept-alive connection the mock closed as the request went out
+        // (its idle timeout): the request never arrived; once more, anew.
+        if reused && answer.as_ref().is_err_and(|e| e.is_canceled() || e.is_closed() || e.is_incomplete_message()) {
+            sender = self.connect().await?;
+            answer = sender.send_request(self.request(path, body)?).await;
+        }
+        let resp = answer.map_err(|e| crate::error_chain(&e))?;
         let status = resp.status().as_u16();
         let bytes = Limited::new(resp.into_body(), MAX_ANSWER)
             .collect()
@@ -100,15 +106,27 @@ impl Pool {
         Ok((status, bytes))
     }
 
-    /// An idle connection that is ready, or a new one.
-    async fn connection(&self) -> Result<SendRequest<Full<Bytes>>, String> {
+    fn request(&self, path: &str, body: Bytes) -> Result<hyper::Request<Full<Bytes>>, String> {
+        hyper::Request::post(format!("{}{path}", self.prefix))
+            .header(hyper::header::HOST, &self.authority)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body))
+            .map_err(|e| e.to_string())
+    }
+
+    /// An idle connection that is ready (and `true`), or a new one.
+    async fn connection(&self) -> Result<(SendRequest<Full<Bytes>>, bool), String> {
         loop {
             let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
             let Some(mut sender) = idle else { break };
             if sender.ready().await.is_ok() {
-                return Ok(sender);
+                return Ok((sender, true));
             }
         }
+        Ok((self.connect().await?, false))
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, String> {
         let tcp = tokio::net::TcpStream::connect(&self.authority)
             .await
             .map_err(|e| format!("cannot connect to {}: {e}", self.authority))?;
@@ -116,5 +134,42 @@ impl Pool {
         let (sender, conn) = http1::handshake(TokioIo::new(tcp)).await.map_err(|e| crate::error_chain(&e))?;
         tokio::spawn(conn);
         Ok(sender)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::post;
+
+    /// A server answering `POST {prefix}/echo` with the body it got.
+    async fn echo(prefix: &str) -> (String, tokio_util::sync::CancellationToken) {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let router = axum::Router::new().route(&format!("{prefix}/echo"), post(|body: String| async move { body }));
+        let running = crate::serve::spawn(router, "127.0.0.1:0", stop.clone()).await.unwrap();
+        (running.url(), stop)
+    }
+
+    #[tokio::test]
+    async fn a_plain_http_mock_behind_a_path_is_reached_on_kept_alive_connections() {
+        let (url, stop) = echo("/wx/mock").await;
+        let client = MockClient::new(reqwest::Client::new(), &format!("{url}/wx/mock/"));
+        let MockClient::Own(pool) = &client else { panic!("plain http gets its own connections") };
+        for i in 0..3 {
+            let (status, body) =
+                client.post_json("/echo", format!("{{\"n\":{i}}}"), Duration::from_secs(5)).await.unwrap();
+            assert_eq!((status, body.as_ref()), (200, format!("{{\"n\":{i}}}").as_bytes()));
+        }
+        assert_eq!(pool.idle.lock().unwrap().len(), 1, "one connection, kept alive");
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn https_and_dead_mocks() {
+        let https = MockClient::new(reqwest::Client::new(), "https://127.0.0.1:9");
+        assert!(matches!(https, MockClient::Reqwest { .. }), "https goes through reqwest");
+        let dead = MockClient::new(reqwest::Client::new(), "http://127.0.0.1:9");
+        let err = dead.post_json("/x", String::new(), Duration::from_secs(5)).await.unwrap_err();
+        assert!(err.contains("cannot connect to 127.0.0.1:9"), "{err}");
     }
 }
