@@ -68,6 +68,8 @@ impl HttpTruth {
     async fn send_alone(http: Arc<MockClient>, queue: Arc<Queue>) {
         loop {
             queue.arrived.notified().await;
+            // Counted from the first arrival, not reset by later ones.
+            let mut deadline = tokio::time::Instant::now() + RIDE_WAIT;
             loop {
                 let waiting = queue.waiting();
                 if waiting == 0 {
@@ -75,7 +77,7 @@ impl HttpTruth {
                 }
                 // Iterations still running will send a client request soon.
                 if waiting < queue.running.load(Ordering::Relaxed)
-                    && tokio::time::timeout(RIDE_WAIT, queue.arrived.notified()).await.is_ok()
+                    && tokio::time::timeout_at(deadline, queue.arrived.notified()).await.is_ok()
                 {
                     continue;
                 }
@@ -89,6 +91,7 @@ impl HttpTruth {
                     _ => Truths::default(),
                 };
                 share(batch, &query, truths, 1);
+                deadline = tokio::time::Instant::now() + RIDE_WAIT;
             }
         }
     }
