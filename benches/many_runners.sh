@@ -14,17 +14,7 @@ cargo build --release -q
 bin=./target/release/wxflow
 out=target/bench-many-runners
 mkdir -p "$out"
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
-start() {
-  local log=$1; shift
-  "$@" >"$log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do grep -q 'on http' "$log" && break; sleep 0.05; done
-  grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -1
-}
-mock=$(start "$out/mock.log" "$bin" mock --addr 127.0.0.1:0)
-backend=$(start "$out/backend.log" "$bin" backend --addr 127.0.0.1:0 --wechat-api "$mock")
+. benches/servers.sh
 echo "benches/many_runners.sh ${SECS} ${MAX} · $(nproc) cores · one mock, one backend, K runners for ${SECS} s"
 printf "%-8s %14s %16s\n" runners "flows/s (sum)" "per runner"
 for k in $(seq "$MAX"); do

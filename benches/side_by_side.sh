@@ -29,23 +29,9 @@ cargo build --release -q
 bin=./target/release/wxflow
 out=target/bench-side-by-side
 mkdir -p "$out"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-# Starts a server command, waits for its URL line, prints the URL.
-start() {
-  local log=$1; shift
-  "$@" >"$log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do grep -q 'on http' "$log" && break; sleep 0.05; done
-  grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -1
-}
-
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-mock=$(start "$out/mock.log" "$bin" mock --addr 127.0.0.1:0)
-backend=$(start "$out/backend.log" "$bin" backend --addr 127.0.0.1:0 --wechat-api "$mock")
+. benches/servers.sh
 
 cat >"$out/login.lua" <<'LUA'
 wrk.method = "POST"

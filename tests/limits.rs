@@ -59,6 +59,8 @@ async fn flags_out_of_range_are_refused_with_exit_2() {
         (vec!["run", "--mock", "http://127.0.0.1:9000", "--target", "http://x:1/?a=b"], "no query"),
         (vec!["run", "--concurrency", "1000000"], "1000000"),
         (vec!["run", "--concurrency", "0"], "0"),
+        (vec!["run", "--threads", "0"], "0"),
+        (vec!["run", "--threads", "17"], "17"),
         (vec!["run", "--max-latency", "servr:p99=1s"], "did you mean `server`?"),
         (vec!["run", "--max-latency", "server:p42=1s"], "unknown percentile"),
         (vec!["run", "--replay", "1:2", "--repeat", "5"], "cannot be used with"),

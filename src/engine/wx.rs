@@ -64,12 +64,14 @@ impl Engine {
         let mut v = match answer {
             Ok((mut v, text)) => {
                 exchange.status = Some(200);
-                exchange.response_body = text;
-                if let Some(riders) = riders {
-                    let truths = v["wxflow"].as_object_mut().and_then(|w| w.remove("truths"));
-                    riders.answer(truths.and_then(|t| serde_json::from_value(t).ok()));
-                    exchange.response_body = v.to_string();
-                }
+                exchange.response_body = match riders {
+                    Some(riders) => {
+                        let truths = v["wxflow"].as_object_mut().and_then(|w| w.remove("truths"));
+                        riders.answer(truths.and_then(|t| serde_json::from_value(t).ok()));
+                        v.to_string()
+                    }
+                    None => text,
+                };
                 r.exchange = Some(exchange);
                 v
             }

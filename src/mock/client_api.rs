@@ -53,21 +53,17 @@ const OPEN_DATA_APIS: &[&str] = &["getUserInfo", "getUserProfile", "getShareInfo
 fn user_info() -> &'static (Value, String) {
     static INFO: std::sync::OnceLock<(Value, String)> = std::sync::OnceLock::new();
     INFO.get_or_init(|| {
-        let info = anonymised_profile();
+        let info = json!({
+            "nickName": "微信用户",
+            "gender": 0,
+            "language": "",
+            "city": "",
+            "province": "",
+            "country": "",
+            "avatarUrl": "https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132",
+        });
         let text = info.to_string();
         (info, text)
-    })
-}
-
-fn anonymised_profile() -> Value {
-    json!({
-        "nickName": "微信用户",
-        "gender": 0,
-        "language": "",
-        "city": "",
-        "province": "",
-        "country": "",
-        "avatarUrl": "https://thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132",
     })
 }
 
@@ -82,7 +78,7 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
     // Lookups riding this call are answered as of before it.
     let truths = req.truth.as_ref().map(|q| mock.truths(q));
     let mut s = mock.state();
-    let appid = req.appid.clone().or_else(|| s.apps.first().map(|a| a.appid.clone())).unwrap_or_default();
+    let appid = s.appid_or_first(req.appid.as_deref());
     let user = req.user.as_str();
     let result = match api.as_str() {
         "login" => s.login(&appid, user, req.rotation, req.faults.clone()).map(|o| {
@@ -236,7 +232,7 @@ async fn clock(State(mock): State<Mock>, body: Bytes) -> Response {
         Err(e) => return bad_request(e),
     };
     let mut s = mock.state();
-    let appid = c.appid.clone().or_else(|| s.apps.first().map(|a| a.appid.clone())).unwrap_or_default();
+    let appid = s.appid_or_first(c.appid.as_deref());
     if let Err(e) = c.validate() {
         return bad_request(e);
     }

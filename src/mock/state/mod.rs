@@ -240,6 +240,11 @@ impl MockState {
         self.apps.iter().find(|a| a.appid == appid)
     }
 
+    /// The appid a client request names, or the mock's first app's.
+    pub fn appid_or_first(&self, appid: Option<&str>) -> String {
+        appid.or_else(|| self.apps.first().map(|a| a.appid.as_str())).unwrap_or_default().to_string()
+    }
+
     /// The next random stream of a user: draw n of (seed, appid, user).
     fn user_rng(&mut self, key: &UserKey) -> ChaCha8Rng {
         let seed = self.seed;
