@@ -74,7 +74,8 @@ async fn main() {
     let mut wx_step = 0.0;
     let t = Instant::now();
     for i in 0..iterations {
-        let r = engine.run(&flow, i, &format!("u{i}"), None).await;
+        let finished = engine.run(&flow, i, &format!("u{i}"), None).await;
+        let r = finished.counts();
         assert!(r.passed, "{:?}", r.diagnosis);
         wx_step += r.steps[0].duration_ms + r.steps[1].duration_ms;
         http_step += r.steps[2].duration_ms;

@@ -140,11 +140,10 @@ impl Iterations {
         let user = self.plan.user(&self.flow, self.engine.seed, i);
         let step_tx = self.plan.step_events.then_some(&self.tx);
         let mut r = self.engine.run(&self.flow, i, &user, step_tx).await;
-        r.late_ms = queued.as_secs_f64() * 1e3;
-        r.duration_ms += r.late_ms;
+        r.add_late(queued.as_secs_f64() * 1e3);
         // Stop at the first iteration that breaks the flow's expectation: for
         // a flow that expects failure, that is a login that worked.
-        if self.plan.until_fail && !r.expectation_met {
+        if self.plan.until_fail && !r.counts().expectation_met {
             self.stop.cancel();
         }
         let _ = self.tx.send(RunEvent::Flow(Box::new(r))).await;

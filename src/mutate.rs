@@ -65,7 +65,7 @@ async fn trial(flows: &[Arc<Flow>], seed: u64, bug: Option<Bug>) -> Result<Vec<S
     let mut not_met = vec![];
     for f in flows {
         let user = Engine::user_for(f, seed, 0);
-        if !engine.run(f, 0, &user, None).await.expectation_met {
+        if !engine.run(f, 0, &user, None).await.counts().expectation_met {
             not_met.push(f.id.clone());
         }
     }

@@ -252,7 +252,7 @@ async fn run_one(lanes: Vec<Lane>, flow: Arc<Flow>, s: &Settings, signals: &Sign
                 for ev in events.drain(..) {
                     if let RunEvent::Flow(r) = ev {
                         if s.detail {
-                            crate::out!("{}", text::iteration(&r, st));
+                            crate::out!("{}", text::iteration(&r.masked(), st));
                         }
                         stats.add(&r);
                     }

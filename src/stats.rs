@@ -3,7 +3,7 @@
 //! and per step, and the first failure of each cause. Memory is constant
 //! in the number of iterations.
 
-use crate::engine::{FlowResult, Outcome};
+use crate::engine::{Finished, FlowResult, Outcome};
 use crate::flow::Cause;
 use crate::flow::model::{Expectation, Percentile};
 use hdrhistogram::Histogram;
@@ -218,8 +218,9 @@ impl FlowStats {
         }
     }
 
-    /// Folds one iteration in.
-    pub fn add(&mut self, r: &FlowResult) {
+    /// Folds one iteration in; the few it keeps are masked.
+    pub fn add(&mut self, finished: &Finished) {
+        let r = finished.counts();
         self.iterations += 1;
         if r.passed {
             self.passed += 1;
@@ -241,7 +242,7 @@ impl FlowStats {
             // The lowest iteration, not the first to arrive: at any
             // concurrency the same failure is kept, so its reproducer is stable.
             if self.first_failures.get(&c).is_none_or(|f| r.iteration < f.iteration) {
-                self.first_failures.insert(c, r.clone());
+                self.first_failures.insert(c, finished.masked());
             }
         }
         if let Some((sealed, current)) = r.failed_step().and_then(super::engine::result::StepResult::stale) {
@@ -260,7 +261,7 @@ impl FlowStats {
             }
         }
         if self.example.as_ref().is_none_or(|e| r.iteration < e.iteration) {
-            self.example = Some(r.clone());
+            self.example = Some(finished.masked());
         }
     }
 
@@ -403,7 +404,7 @@ mod tests {
 
     #[test]
     fn merging_two_folds_equals_one_fold_of_everything() {
-        let all: Vec<FlowResult> = (0..100)
+        let all: Vec<Finished> = (0..100)
             .map(|i| {
                 result(
                     i,
@@ -411,6 +412,7 @@ mod tests {
                     (i % 3 == 0).then_some(if i % 2 == 0 { Cause::StaleIv } else { Cause::CodeReused }),
                     i as f64,
                 )
+                .into()
             })
             .collect();
         let mut whole = empty();

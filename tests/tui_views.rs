@@ -102,7 +102,7 @@ fn app() -> App {
     for n in 0..200u64 {
         let scale = 1.0 + (n % 17) as f64 / 4.0;
         let r = if n % 10 < 3 { stale_iteration(n, scale) } else { passed_iteration(n, scale) };
-        stats.add(&r);
+        stats.add(&r.into());
     }
     entry.stats = Some(stats);
     entry.last = Some(stale_iteration(42, 1.0));

@@ -9,7 +9,9 @@ pub mod result;
 mod wx;
 
 pub use error::StepError;
-pub use result::{Basis, Exchange, FlowResult, Freshness, Outcome, PayloadUse, RunEvent, StepNote, StepResult};
+pub use result::{
+    Basis, Exchange, Finished, FlowResult, Freshness, Outcome, PayloadUse, RunEvent, StepNote, StepResult,
+};
 
 use crate::contract::{GroundTruth, HttpTruth, Rotation};
 use crate::flow::Flow;
@@ -17,7 +19,7 @@ use crate::flow::model::{ExpectedOutcome, StepKind};
 use crate::flow::template::Scope;
 use crate::http1::MockClient;
 use crate::redact::Redactor;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -34,7 +36,7 @@ pub struct Engine {
     /// changes it while a load run goes on.
     rotation: Arc<RwLock<Option<Rotation>>>,
     /// Masks secrets in everything a result keeps (unless revealing).
-    redactor: Redactor,
+    redactor: Arc<Redactor>,
     /// The app every client-side request names; the mock's first if `None`.
     appid: Option<String>,
     /// Where ground truth comes from: the mock over HTTP, or in-process.
@@ -96,7 +98,7 @@ impl Engine {
             target: target.trim_end_matches('/').into(),
             seed,
             rotation: Arc::new(RwLock::new(rotation)),
-            redactor: Redactor::new(reveal_secrets, vec![]),
+            redactor: Arc::new(Redactor::new(reveal_secrets, vec![])),
             appid: None,
             urls: Arc::default(),
             mock: Arc::new(MockClient::new(http.clone(), mock_url)),
@@ -152,7 +154,7 @@ impl Engine {
     /// Masks these secrets (the apps' appsecrets) by value wherever they
     /// appear in results.
     pub fn with_known_secrets(mut self, secrets: Vec<String>) -> Self {
-        self.redactor = Redactor::new(self.redactor.reveal(), secrets);
+        self.redactor = Arc::new(Redactor::new(self.redactor.reveal(), secrets));
         self
     }
 
@@ -186,8 +188,9 @@ impl Engine {
         Ok(scope)
     }
 
-    /// Runs `flow` once as `user`; step events go to `events` if given.
-    pub async fn run(&self, flow: &Flow, iteration: u64, user: &str, events: Option<&Sender<RunEvent>>) -> FlowResult {
+    /// Runs `flow` once as `user`; step events (masked) go to `events` if
+    /// given.
+    pub async fn run(&self, flow: &Flow, iteration: u64, user: &str, events: Option<&Sender<RunEvent>>) -> Finished {
         let started = Instant::now();
         let _running = Running::start(&self.running);
         let (mut scope, mut failed_vars) = match self.scope(flow, iteration, user) {
@@ -196,7 +199,7 @@ impl Engine {
         };
         let mut produced: Vec<Produced> = vec![];
         let mut steps = vec![];
-        // Secret values this iteration has seen, masked wherever they recur.
+        // Secret values the step events have shown, masked wherever they recur.
         let mut seen = vec![];
         let mut stopped = false;
         for step in &flow.steps {
@@ -230,9 +233,11 @@ impl Engine {
             if r.outcome == Outcome::Fail && !step.continue_on_error {
                 stopped = true;
             }
-            self.redact(&mut r, &mut seen);
             if let Some(tx) = events {
-                let _ = tx.send(RunEvent::Step { flow: flow.id.clone(), iteration, step: Box::new(r.clone()) }).await;
+                let mut step = r.clone();
+                step.mask_keys(&self.redactor, &mut seen);
+                step.mask_values(&self.redactor, &seen);
+                let _ = tx.send(RunEvent::Step { flow: flow.id.clone(), iteration, step: Box::new(step) }).await;
             }
             steps.push(r);
         }
@@ -244,7 +249,7 @@ impl Engine {
             ExpectedOutcome::Pass => passed,
             ExpectedOutcome::Fail => !passed && flow.expect.cause.is_none_or(|c| Some(c) == cause),
         };
-        FlowResult {
+        let result = FlowResult {
             flow: flow.id.clone(),
             name: flow.name.clone(),
             file: flow.file.clone(),
@@ -260,55 +265,7 @@ impl Engine {
             duration_ms: ms(started.elapsed().saturating_sub(steps.iter().map(|s| s.truth_time).sum())),
             late_ms: 0.0,
             steps,
-        }
-    }
-
-    /// Masks the secrets in what a step's result keeps: first by key
-    /// everywhere (learning the secret values), then by value everywhere
-    /// (so a token seen in an answer is masked in a header too). The step's
-    /// `value` (what later templates see) keeps them: it never leaves.
-    fn redact(&self, r: &mut StepResult, seen: &mut Vec<String>) {
-        /// The masked text, if masking changed it.
-        fn changed(masked: std::borrow::Cow<'_, str>) -> Option<String> {
-            match masked {
-                std::borrow::Cow::Owned(m) => Some(m),
-                std::borrow::Cow::Borrowed(_) => None,
-            }
-        }
-        let red = &self.redactor;
-        if red.reveal() {
-            return;
-        }
-        if let Some(x) = &mut r.exchange {
-            for text in [&mut x.url, &mut x.request_body, &mut x.response_body] {
-                if let Some(m) = changed(red.by_key(text, seen)) {
-                    *text = m;
-                }
-            }
-            for (k, v) in x.request_headers.iter_mut().chain(x.response_headers.iter_mut()) {
-                if let Some(m) = changed(red.named(k, v, seen)) {
-                    *v = m;
-                }
-            }
-        }
-        for (k, v) in &mut r.captures {
-            if let Value::String(s) = v
-                && let Some(m) = changed(red.named(k, s, seen))
-            {
-                *s = m;
-            }
-        }
-        for text in [&mut r.reason, &mut r.diagnosis].into_iter().flatten() {
-            if let Some(m) = changed(red.by_key(text, seen)) {
-                *text = m;
-            }
-        }
-        let x = r.exchange.as_mut();
-        let exchange_texts = x.into_iter().flat_map(|x| [&mut x.url, &mut x.request_body, &mut x.response_body]);
-        for text in exchange_texts.chain([&mut r.reason, &mut r.diagnosis].into_iter().flatten()) {
-            if let Some(m) = changed(red.by_value(text, seen)) {
-                *text = m;
-            }
-        }
+        };
+        Finished::unmasked(result, self.redactor.clone())
     }
 }

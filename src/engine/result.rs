@@ -3,9 +3,12 @@
 
 use crate::flow::Cause;
 use crate::flow::model::Expectation;
+use crate::redact::Redactor;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +127,49 @@ pub struct StepResult {
 }
 
 impl StepResult {
+    /// Masks the secrets in what this result keeps by key: JSON fields,
+    /// query and form parameters, headers and captures whose names say
+    /// secret; adds their values to `seen`. The step's `value` (what later
+    /// templates see) keeps them: it never leaves.
+    pub fn mask_keys(&mut self, red: &Redactor, seen: &mut Vec<String>) {
+        if let Some(x) = &mut self.exchange {
+            for text in [&mut x.url, &mut x.request_body, &mut x.response_body] {
+                if let Some(m) = changed(red.by_key(text, seen)) {
+                    *text = m;
+                }
+            }
+            for (k, v) in x.request_headers.iter_mut().chain(x.response_headers.iter_mut()) {
+                if let Some(m) = changed(red.named(k, v, seen)) {
+                    *v = m;
+                }
+            }
+        }
+        for (k, v) in &mut self.captures {
+            if let Value::String(s) = v
+                && let Some(m) = changed(red.named(k, s, seen))
+            {
+                *s = m;
+            }
+        }
+        for text in [&mut self.reason, &mut self.diagnosis].into_iter().flatten() {
+            if let Some(m) = changed(red.by_key(text, seen)) {
+                *text = m;
+            }
+        }
+    }
+
+    /// Masks every value in `seen` (and every known secret) wherever it
+    /// appears in this result's texts.
+    pub fn mask_values(&mut self, red: &Redactor, seen: &[String]) {
+        let x = self.exchange.as_mut();
+        let exchange_texts = x.into_iter().flat_map(|x| [&mut x.url, &mut x.request_body, &mut x.response_body]);
+        for text in exchange_texts.chain([&mut self.reason, &mut self.diagnosis].into_iter().flatten()) {
+            if let Some(m) = changed(red.by_value(text, seen)) {
+                *text = m;
+            }
+        }
+    }
+
     pub fn skipped(id: &str, kind: String) -> Self {
         StepResult {
             id: id.into(),
@@ -206,6 +252,75 @@ impl FlowResult {
     }
 }
 
+/// The masked text, if masking changed it.
+fn changed(masked: Cow<'_, str>) -> Option<String> {
+    match masked {
+        Cow::Owned(m) => Some(m),
+        Cow::Borrowed(_) => None,
+    }
+}
+
+/// A finished iteration whose texts may still hold secrets. Most results
+/// of a load run are only counted: masking every one cost about 7% of the
+/// runner's CPU (perf, login-first against an external mock at C=16), so a
+/// result is masked when it is kept or shown ([`Finished::masked`]).
+#[derive(Debug, Clone)]
+pub struct Finished {
+    result: FlowResult,
+    /// What masks its texts; `None` once they are masked.
+    redactor: Option<Arc<Redactor>>,
+}
+
+/// A result whose texts are masked already.
+impl From<FlowResult> for Finished {
+    fn from(result: FlowResult) -> Self {
+        Finished { result, redactor: None }
+    }
+}
+
+impl Finished {
+    pub(super) fn unmasked(result: FlowResult, redactor: Arc<Redactor>) -> Self {
+        Finished { result, redactor: Some(redactor) }
+    }
+
+    /// The result, for its outcome and figures. Its texts (exchanges,
+    /// captures, reasons) may hold secrets: what leaves the process comes
+    /// from [`Finished::masked`].
+    pub fn counts(&self) -> &FlowResult {
+        &self.result
+    }
+
+    /// Adds time the iteration waited to start (open model) to its duration.
+    pub fn add_late(&mut self, late_ms: f64) {
+        self.result.late_ms = late_ms;
+        self.result.duration_ms += late_ms;
+    }
+
+    /// The result with its secrets masked: a secret value any step showed
+    /// is masked in every step, before and after.
+    pub fn masked(&self) -> FlowResult {
+        self.clone().into_masked()
+    }
+
+    /// [`Finished::masked`], without a copy.
+    pub fn into_masked(self) -> FlowResult {
+        let mut r = self.result;
+        if let Some(red) = self.redactor.filter(|red| !red.reveal()) {
+            let mut seen = vec![];
+            for s in &mut r.steps {
+                s.mask_keys(&red, &mut seen);
+            }
+            for s in &mut r.steps {
+                s.mask_values(&red, &seen);
+            }
+            if r.diagnosis.is_some() {
+                r.diagnosis = r.failed_step().and_then(|s| s.diagnosis.clone().or_else(|| s.reason.clone()));
+            }
+        }
+        r
+    }
+}
+
 /// What the engine reports while it runs. The run is over when every
 /// sender is dropped.
 #[derive(Debug, Clone)]
@@ -213,5 +328,58 @@ pub enum RunEvent {
     /// A step finished (for live views).
     Step { flow: String, iteration: u64, step: Box<StepResult> },
     /// An iteration finished.
-    Flow(Box<FlowResult>),
+    Flow(Box<Finished>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(id: &str, request_body: &str, response_body: &str) -> StepResult {
+        let mut s = StepResult::skipped(id, String::new());
+        s.exchange = Some(Exchange {
+            request_body: request_body.into(),
+            response_body: response_body.into(),
+            ..Exchange::default()
+        });
+        s
+    }
+
+    #[test]
+    fn a_finished_result_is_masked_when_taken_and_a_secret_any_step_showed_is_masked_in_every_step() {
+        let result = FlowResult {
+            flow: "f".into(),
+            name: "f".into(),
+            file: "f.yaml".into(),
+            iteration: 0,
+            seed: 1,
+            user: "u".into(),
+            passed: true,
+            expected: Expectation::default(),
+            expectation_met: true,
+            cause: None,
+            diagnosis: None,
+            duration_ms: 1.0,
+            late_ms: 0.0,
+            steps: vec![
+                step("a", "echo tok-0123456789", "appsecret 9f8e7d6c5b4a3928"),
+                step("b", "{}", r#"{"data":{"token":"tok-0123456789"}}"#),
+            ],
+        };
+        let red = Arc::new(Redactor::new(false, vec!["9f8e7d6c5b4a3928".into()]));
+        let finished = Finished::unmasked(result, red);
+        assert_eq!(finished.counts().steps[0].exchange.as_ref().unwrap().request_body, "echo tok-0123456789");
+        let masked = finished.masked();
+        let texts: Vec<&str> = masked
+            .steps
+            .iter()
+            .flat_map(|s| s.exchange.iter().flat_map(|x| [x.request_body.as_str(), x.response_body.as_str()]))
+            .collect();
+        assert_eq!(
+            texts,
+            ["echo tok-…(masked)", "appsecret 9f8e…(masked)", "{}", r#"{"data":{"token":"tok-…(masked)"}}"#]
+        );
+        let plain = Finished::from(masked.clone()).into_masked();
+        assert_eq!(serde_json::to_string(&plain).unwrap(), serde_json::to_string(&masked).unwrap());
+    }
 }

@@ -25,6 +25,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -67,6 +68,32 @@ fn user_info() -> &'static (Value, String) {
     })
 }
 
+/// A client API's answer: what the Mini Program runtime returns, with the
+/// mock's truth under `wxflow` (left out when it has none).
+#[derive(Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientAnswer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encrypted_data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iv: Option<String>,
+    err_msg: String,
+    #[serde(skip_serializing_if = "is_default")]
+    wxflow: ClientTruth,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_data: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_info: Option<&'static Value>,
+}
+
+fn is_default(t: &ClientTruth) -> bool {
+    *t == ClientTruth::default()
+}
+
 async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) -> Response {
     let req: ClientRequest = match parse(&body) {
         Ok(r) => r,
@@ -80,39 +107,39 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
     let mut s = mock.state();
     let appid = s.appid_or_first(req.appid.as_deref());
     let user = req.user.as_str();
-    let result = match api.as_str() {
-        "login" => s.login(&appid, user, req.rotation, req.faults.clone()).map(|o| {
-            json!({
-                "code": o.code,
-                "errMsg": "login:ok",
-                "wxflow": ClientTruth {
+    let result =
+        match api.as_str() {
+            "login" => s.login(&appid, user, req.rotation, req.faults.clone()).map(|o| ClientAnswer {
+                code: Some(o.code),
+                err_msg: "login:ok".into(),
+                wxflow: ClientTruth {
                     generation: Some(o.generation),
                     rotated: Some(o.rotated),
                     logins: Some(o.logins),
                     truths: None,
                 },
-            })
-        }),
-        "checkSession" => s
-            .check_session(&appid, user)
-            .map(|ok| json!({ "errMsg": if ok { "checkSession:ok" } else { "checkSession:fail session expired" } })),
-        "getPhoneNumber" if req.mode == Some(PhoneMode::Code) => {
-            s.phone_code(&appid, user).map(|code| json!({ "code": code, "errMsg": "getPhoneNumber:ok" }))
-        }
-        other => match OPEN_DATA_APIS.iter().find(|a| **a == other) {
-            Some(api) => open_data(&mut s, &appid, user, api, req.watermark_appid.as_deref()),
-            None => Err(format!(
-                "unknown client API `{other}`: expected login, checkSession or {}",
-                OPEN_DATA_APIS.join(", ")
-            )),
-        },
-    };
+                ..ClientAnswer::default()
+            }),
+            "checkSession" => s.check_session(&appid, user).map(|ok| ClientAnswer {
+                err_msg: if ok { "checkSession:ok" } else { "checkSession:fail session expired" }.into(),
+                ..ClientAnswer::default()
+            }),
+            "getPhoneNumber" if req.mode == Some(PhoneMode::Code) => s.phone_code(&appid, user).map(|code| {
+                ClientAnswer { code: Some(code), err_msg: "getPhoneNumber:ok".into(), ..ClientAnswer::default() }
+            }),
+            other => match OPEN_DATA_APIS.iter().find(|a| **a == other) {
+                Some(api) => open_data(&mut s, &appid, user, api, req.watermark_appid.as_deref()),
+                None => Err(format!(
+                    "unknown client API `{other}`: expected login, checkSession or {}",
+                    OPEN_DATA_APIS.join(", ")
+                )),
+            },
+        };
+    drop(s);
     match result {
-        Ok(mut v) => {
-            if let Some(t) = truths {
-                v["wxflow"]["truths"] = json!(t);
-            }
-            Json(v).into_response()
+        Ok(mut answer) => {
+            answer.wxflow.truths = truths;
+            Json(answer).into_response()
         }
         Err(e) => bad_request(e),
     }
@@ -126,7 +153,7 @@ fn open_data(
     user: &str,
     api: &'static str,
     watermark_appid: Option<&str>,
-) -> Result<Value, String> {
+) -> Result<ClientAnswer, String> {
     let (openid, unionid) = s.identity(appid, user)?;
     let unionid_bound = s.app(appid).is_some_and(|a| a.unionid);
     let plaintext = match api {
@@ -150,19 +177,20 @@ fn open_data(
         }
     };
     let sealed = s.seal(appid, user, api, plaintext, watermark_appid)?;
-    let mut out = json!({
-        "encryptedData": sealed.encrypted_data,
-        "iv": sealed.iv,
-        "errMsg": format!("{api}:ok"),
-        "wxflow": ClientTruth { generation: Some(sealed.generation), ..ClientTruth::default() },
-    });
+    let mut answer = ClientAnswer {
+        encrypted_data: Some(sealed.encrypted_data),
+        iv: Some(sealed.iv),
+        err_msg: format!("{api}:ok"),
+        wxflow: ClientTruth { generation: Some(sealed.generation), ..ClientTruth::default() },
+        ..ClientAnswer::default()
+    };
     if matches!(api, "getUserInfo" | "getUserProfile") {
         let (info, raw_data) = user_info();
-        out["signature"] = json!(crate::wechat::signature(raw_data, &sealed.session_key));
-        out["rawData"] = json!(raw_data);
-        out["userInfo"] = info.clone();
+        answer.signature = Some(crate::wechat::signature(raw_data, &sealed.session_key));
+        answer.raw_data = Some(raw_data);
+        answer.user_info = Some(info);
     }
-    Ok(out)
+    Ok(answer)
 }
 
 async fn truth(State(mock): State<Mock>, Query(q): Query<HashMap<String, String>>) -> Response {

@@ -8,14 +8,26 @@ use super::Mock;
 use crate::wechat::api::{self, ApiError};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
-type Params = Query<HashMap<String, String>>;
+/// A request's query parameters, read as WeChat does: leniently, the last
+/// of a repeated name winning.
+struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        Ok(Params(form_urlencoded::parse(query.as_bytes()).into_owned().collect()))
+    }
+}
 
 pub fn routes() -> Router<Mock> {
     // A wrong method gets WeChat's JSON error (43001 / 43002), not a bare 405.
@@ -39,13 +51,13 @@ async fn require_post(State(mock): State<Mock>) -> Response {
 }
 
 /// A body the way WeChat sends it: JSON text labelled `text/plain`.
-fn wechat_body(value: Value) -> Response {
-    ([(CONTENT_TYPE, "text/plain")], value.to_string()).into_response()
+fn wechat_body(value: &impl Serialize) -> Response {
+    ([(CONTENT_TYPE, "text/plain")], serde_json::to_string(value).unwrap_or_default()).into_response()
 }
 
 fn error(mock: &Mock, e: ApiError) -> Response {
     let rid = mock.state().rid();
-    wechat_body(json!({ "errcode": e.errcode, "errmsg": e.errmsg_with(&rid) }))
+    wechat_body(&json!({ "errcode": e.errcode, "errmsg": e.errmsg_with(&rid) }))
 }
 
 /// The endpoint's fault, drawn when the request arrives: its latency and
@@ -67,12 +79,12 @@ async fn after(latency_ms: u64, answer: Response) -> Response {
 }
 
 fn param<'a>(q: &'a Params, name: &str) -> Option<&'a str> {
-    q.get(name).map(String::as_str)
+    q.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-fn reply<T>(mock: &Mock, result: Result<T, ApiError>, ok: impl FnOnce(T) -> Value) -> Response {
+fn reply<T, S: Serialize>(mock: &Mock, result: Result<T, ApiError>, ok: impl FnOnce(T) -> S) -> Response {
     match result {
-        Ok(v) => wechat_body(ok(v)),
+        Ok(v) => wechat_body(&ok(v)),
         Err(e) => error(mock, e),
     }
 }
@@ -85,7 +97,7 @@ async fn jscode2session(State(mock): State<Mock>, q: Params) -> Response {
         error(&mock, api::INVALID_GRANT_TYPE)
     } else {
         let result = mock.state().jscode2session(param(&q, "appid"), param(&q, "secret"), param(&q, "js_code"));
-        reply(&mock, result, |r| serde_json::to_value(r).unwrap_or_default())
+        reply(&mock, result, |r| r)
     };
     after(latency, answer).await
 }

@@ -199,7 +199,7 @@ impl App {
     fn event(&mut self, ev: RunEvent) {
         let flow_id = match &ev {
             RunEvent::Step { flow, .. } => flow.clone(),
-            RunEvent::Flow(r) => r.flow.clone(),
+            RunEvent::Flow(r) => r.counts().flow.clone(),
         };
         let Some(f) = self.flows.iter_mut().find(|f| f.id == flow_id) else { return };
         match ev {
@@ -212,7 +212,7 @@ impl App {
                     f.stats.get_or_insert_with(|| FlowStats::new(flow)).add(&r);
                 }
                 f.live.clear();
-                f.last = Some(*r);
+                f.last = Some(r.into_masked());
             }
         }
     }

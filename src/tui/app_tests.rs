@@ -44,7 +44,7 @@ fn result(id: &str, iteration: u64, passed: bool) -> RunEvent {
         late_ms: 0.0,
         steps: vec![],
     };
-    RunEvent::Flow(Box::new(r))
+    RunEvent::Flow(Box::new(r.into()))
 }
 
 #[test]
