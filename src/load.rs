@@ -4,7 +4,7 @@
 //! backend shows as queueing). Iteration `i` of seed `S` is always the same
 //! virtual user, so it behaves the same at any concurrency.
 
-use crate::engine::{Engine, RunEvent};
+use crate::engine::{Engine, Finished, RunEvent};
 use crate::flow::Flow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,19 +134,28 @@ struct Iterations {
 }
 
 impl Iterations {
-    /// Runs iteration `i`; `queued` is how long it waited past its start
-    /// time (open model), which counts in its duration.
-    async fn run(&self, i: u64, queued: Duration) {
+    /// Runs iteration `i` as its virtual user sees it; `queued` is how long
+    /// it waited past its start time (open model), which counts in its
+    /// duration. The result may still need settling: [`Iterations::report`].
+    async fn run(&self, i: u64, queued: Duration) -> Finished {
         let user = self.plan.user(&self.flow, self.engine.seed, i);
-        let step_tx = self.plan.step_events.then_some(&self.tx);
-        let mut r = self.engine.run(&self.flow, i, &user, step_tx).await;
+        let mut r = if self.plan.step_events {
+            self.engine.run(&self.flow, i, &user, Some(&self.tx)).await
+        } else {
+            self.engine.run_unsettled(&self.flow, i, &user).await
+        };
         r.add_late(queued.as_secs_f64() * 1e3);
         // Stop at the first iteration that breaks the flow's expectation: for
         // a flow that expects failure, that is a login that worked.
         if self.plan.until_fail && !r.counts().expectation_met {
             self.stop.cancel();
         }
-        let _ = self.tx.send(RunEvent::Flow(Box::new(r))).await;
+        r
+    }
+
+    /// Settles a result and sends it.
+    async fn report(&self, r: Finished) {
+        let _ = self.tx.send(RunEvent::Flow(Box::new(r.settle().await))).await;
     }
 }
 
@@ -185,9 +194,24 @@ pub async fn run_flow(lanes: Vec<Lane>, flow: Arc<Flow>, plan: Plan, stop: Cance
                 let (next, it) = (next.clone(), it.clone());
                 tasks.spawn_on(
                     async move {
+                        // The last result still settling: a worker goes on
+                        // to its next iteration meanwhile, one at a time.
+                        let mut settling: Option<tokio::task::JoinHandle<()>> = None;
                         while !over(&it.stop) {
                             let Some(i) = it.plan.nth(next.fetch_add(1, Ordering::Relaxed)) else { break };
-                            it.run(i, Duration::ZERO).await;
+                            let r = it.run(i, Duration::ZERO).await;
+                            if let Some(last) = settling.take() {
+                                let _ = last.await;
+                            }
+                            if r.settled() {
+                                it.report(r).await;
+                            } else {
+                                let it = it.clone();
+                                settling = Some(tokio::spawn(async move { it.report(r).await }));
+                            }
+                        }
+                        if let Some(last) = settling {
+                            let _ = last.await;
                         }
                     },
                     runtime,
@@ -217,8 +241,9 @@ pub async fn run_flow(lanes: Vec<Lane>, flow: Arc<Flow>, plan: Plan, stop: Cance
                 let it = it.clone();
                 tasks.spawn_on(
                     async move {
-                        it.run(i, queued).await;
+                        let r = it.run(i, queued).await;
                         drop(slot);
+                        it.report(r).await;
                     },
                     runtime,
                 );

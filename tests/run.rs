@@ -4,7 +4,7 @@
 mod common;
 
 use common::{assert_valid_report, flow, tempdir, wxflow};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 async fn run_with_reports(extra: &[&str]) -> (i32, String, Value, String) {
     let dir = tempdir();
@@ -286,9 +286,32 @@ async fn ground_truth_over_http_rides_client_requests_and_gives_the_same_verdict
     for key in ["passed", "failed", "causes", "stale_failures"] {
         assert_eq!(e[key], x[key], "{key}: {out}");
     }
+    // The kept results are judged alike, also a passing login's payloads,
+    // whose truth the iteration did not wait for (login-first passes).
+    let judged = |f: &Value, result: &str| -> Vec<Value> {
+        let steps = f.pointer(result).and_then(Value::as_array).cloned().unwrap_or_default();
+        let payloads = steps.iter().flat_map(|s| s["payloads"].as_array().cloned().unwrap_or_default());
+        payloads
+            .map(|p| json!([p["iv"], p["sealed_generation"], p["against_generation"], p["basis"], p["freshness"]]))
+            .collect()
+    };
+    for result in ["/example/steps", "/first_failures/stale_iv/steps"] {
+        let (ej, xj) = (judged(e, result), judged(x, result));
+        assert!(!xj.is_empty(), "{result}: {x}");
+        assert_eq!(ej, xj, "{result}");
+    }
     // Three requests of the flow's own per iteration; lookups on their own
     // only when no other iteration's request came to carry them.
     let per_flow =
         x["throughput"]["http_requests_per_sec"].as_f64().unwrap() / x["throughput"]["flows_per_sec"].as_f64().unwrap();
     assert!((3.0..3.3).contains(&per_flow), "{per_flow} requests per iteration: {out}");
+    let passing = ["flows/login-first.yaml", "--seed", "7", "--repeat", "50", "--concurrency", "8"];
+    let (_, _, embedded, _) = run_with_reports(&passing).await;
+    let external = [&passing[..], &["--mock", &s.embedded.mock_url, "--target", &s.embedded.backend_url]].concat();
+    let (_, out, report, _) = run_with_reports(&external).await;
+    let (e, x) = (flow(&embedded, "login-first"), flow(&report, "login-first"));
+    assert_eq!(x["example"]["passed"], true, "{out}");
+    let xj = judged(x, "/example/steps");
+    assert!(!xj.is_empty() && xj.iter().all(|p| p[4]["state"] == "fresh"), "{xj:?}");
+    assert_eq!(judged(e, "/example/steps"), xj);
 }

@@ -4,7 +4,7 @@
 
 use super::diagnose::{self, Transport};
 use super::{Basis, Engine, Exchange, Freshness, Outcome, PayloadUse, Produced, StepError, StepResult, assertions, ms};
-use crate::contract::TruthQuery;
+use crate::contract::{TruthQuery, Truths};
 use crate::error_chain;
 use crate::flow::model::{Body, HttpStep};
 use crate::flow::template::{RenderError, Scope, as_text};
@@ -90,7 +90,16 @@ async fn read_answer(req: reqwest::RequestBuilder, url: &str) -> Result<Answer, 
 }
 
 impl Engine {
-    pub(super) async fn http_step(&self, id: &str, h: &HttpStep, scope: &Scope, produced: &[Produced]) -> StepResult {
+    /// Runs an http step. With `defer_truth`, a passing step leaves its
+    /// payloads unjudged for [`Finished::settle`](super::Finished::settle).
+    pub(super) async fn http_step(
+        &self,
+        id: &str,
+        h: &HttpStep,
+        scope: &Scope,
+        produced: &[Produced],
+        defer_truth: bool,
+    ) -> StepResult {
         let mut r = StepResult::skipped(id, String::new());
         let req = match render_request(h, scope) {
             Ok(x) => x,
@@ -130,9 +139,6 @@ impl Engine {
         exchange.response_headers.clone_from(&answer.headers);
         exchange.response_body = cut(&answer.text);
         r.exchange = Some(exchange);
-        let asked = Instant::now();
-        let code_age = self.freshness(&mut r, produced, &req).await;
-        r.truth_time = asked.elapsed();
         let judged = assertions::Answer {
             status: answer.status,
             headers: &answer.headers,
@@ -146,6 +152,21 @@ impl Engine {
             Ok(c) => r.captures = c,
             Err(e) => failures.push(e),
         }
+        let code_age = match carried(produced, &req) {
+            // Nobody waits for the truth about a passing last step: it is
+            // judged when the result is settled (`Finished::settle`).
+            Some(c) if failures.is_empty() && defer_truth => {
+                r.unjudged = Some(Box::new(c));
+                None
+            }
+            Some(c) => {
+                let asked = Instant::now();
+                let truths = self.truth.lookup(&c.query).await;
+                r.truth_time = asked.elapsed();
+                r.judge(&c, &truths)
+            }
+            None => None,
+        };
         if failures.is_empty() {
             r.outcome = Outcome::Pass;
         } else {
@@ -161,30 +182,60 @@ impl Engine {
         }));
         r
     }
+}
 
-    /// Judges every payload this request carried against the mock's ground
-    /// truth, asked in one lookup; returns the age of the login code it
-    /// carried.
-    async fn freshness(&self, r: &mut StepResult, produced: &[Produced], req: &Rendered) -> Option<i64> {
-        let carried = |v: &str| {
-            let sent = |s: &str| req.url.contains(s) || req.body.contains(s);
-            sent(v) || sent(&form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
-        };
-        let codes: Vec<&Produced> = produced.iter().filter(|p| p.code.as_deref().is_some_and(carried)).collect();
-        let ivs: Vec<&Produced> = produced.iter().filter(|p| p.iv.as_deref().is_some_and(carried)).collect();
-        if codes.is_empty() && ivs.is_empty() {
-            return None;
-        }
-        let query = TruthQuery {
-            codes: codes.iter().filter_map(|p| p.code.clone()).collect(),
-            ivs: ivs.iter().filter_map(|p| p.iv.clone()).collect(),
-        };
-        let truths = self.truth.lookup(&query).await;
-        r.http_requests += truths.requests;
+/// The codes and ivs an http step's request carried, to judge against the
+/// mock's ground truth in one lookup.
+#[derive(Debug, Clone)]
+pub struct Carried {
+    pub(super) query: TruthQuery,
+    /// Per iv of the query: where it came from and how old it was when sent.
+    ivs: Vec<CarriedIv>,
+}
+
+#[derive(Debug, Clone)]
+struct CarriedIv {
+    from_step: String,
+    /// The generation the wx step's answer named, if the mock forgot the iv.
+    generation: Option<u32>,
+    age_ms: f64,
+    has_plus: bool,
+}
+
+/// What of `produced` the request carried (as is or form-encoded).
+fn carried(produced: &[Produced], req: &Rendered) -> Option<Carried> {
+    let sent = |v: &str| {
+        let sent = |s: &str| req.url.contains(s) || req.body.contains(s);
+        sent(v) || sent(&form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
+    };
+    let codes: Vec<String> = produced.iter().filter_map(|p| p.code.clone().filter(|c| sent(c))).collect();
+    let ivs: Vec<&Produced> = produced.iter().filter(|p| p.iv.as_deref().is_some_and(sent)).collect();
+    if codes.is_empty() && ivs.is_empty() {
+        return None;
+    }
+    Some(Carried {
+        query: TruthQuery { codes, ivs: ivs.iter().filter_map(|p| p.iv.clone()).collect() },
+        ivs: ivs
+            .iter()
+            .map(|p| CarriedIv {
+                from_step: p.step.clone(),
+                generation: p.generation,
+                age_ms: ms(p.at.elapsed()),
+                has_plus: p.has_plus,
+            })
+            .collect(),
+    })
+}
+
+impl StepResult {
+    /// Judges every payload `carried` names against the mock's `truths`;
+    /// returns the age of the login code it carried.
+    pub(super) fn judge(&mut self, carried: &Carried, truths: &Truths) -> Option<i64> {
+        self.http_requests += truths.requests;
         // The last code carried is the one the backend exchanged.
         let code = truths.codes.iter().rev().flatten().next();
         let exchanged = truths.codes.iter().flatten().filter_map(|t| t.exchanged_generation).next_back();
-        for (i, p) in ivs.iter().enumerate() {
+        for (i, (p, iv)) in carried.ivs.iter().zip(&carried.query.ivs).enumerate() {
             let truth = truths.ivs.get(i).and_then(Option::as_ref);
             let sealed = truth.map(|t| t.payload.sealed_generation).or(p.generation);
             let (against, basis) = match exchanged {
@@ -196,13 +247,13 @@ impl Engine {
                 (Some(sealed), Some(against)) => Freshness::Stale { sealed, against },
                 _ => Freshness::Unknown,
             };
-            r.payloads.push(PayloadUse {
-                from_step: p.step.clone(),
-                iv: query.ivs[i].clone(),
+            self.payloads.push(PayloadUse {
+                from_step: p.from_step.clone(),
+                iv: iv.clone(),
                 sealed_generation: sealed,
                 against_generation: against,
                 basis,
-                age_ms: ms(p.at.elapsed()),
+                age_ms: p.age_ms,
                 freshness,
                 has_plus: p.has_plus,
             });

@@ -1,6 +1,8 @@
 //! What a run produces: plain, serialisable data that the reports, the
 //! statistics and the dashboard all read. Nothing here does I/O.
 
+use super::http::Carried;
+use crate::contract::GroundTruth;
 use crate::flow::Cause;
 use crate::flow::model::Expectation;
 use crate::redact::Redactor;
@@ -121,6 +123,10 @@ pub struct StepResult {
     /// own work, left out of the flow's duration.
     #[serde(skip, default)]
     pub truth_time: Duration,
+    /// Payloads still to judge against the mock's ground truth (a passing
+    /// last step of a load run): see [`Finished::settle`].
+    #[serde(skip, default)]
+    pub unjudged: Option<Box<Carried>>,
     /// What later templates see as `{{ <id>.… }}`.
     #[serde(skip, default)]
     pub value: Option<Value>,
@@ -187,6 +193,7 @@ impl StepResult {
             note: None,
             http_requests: 0,
             truth_time: Duration::ZERO,
+            unjudged: None,
             value: None,
         }
     }
@@ -264,23 +271,50 @@ fn changed(masked: Cow<'_, str>) -> Option<String> {
 /// of a load run are only counted: masking every one cost about 7% of the
 /// runner's CPU (perf, login-first against an external mock at C=16), so a
 /// result is masked when it is kept or shown ([`Finished::masked`]).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Finished {
     result: FlowResult,
     /// What masks its texts; `None` once they are masked.
     redactor: Option<Arc<Redactor>>,
+    /// Where its unjudged payloads are judged.
+    truth: Option<Arc<dyn GroundTruth>>,
+}
+
+impl std::fmt::Debug for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finished").field("result", &self.result).finish_non_exhaustive()
+    }
 }
 
 /// A result whose texts are masked already.
 impl From<FlowResult> for Finished {
     fn from(result: FlowResult) -> Self {
-        Finished { result, redactor: None }
+        Finished { result, redactor: None, truth: None }
     }
 }
 
 impl Finished {
-    pub(super) fn unmasked(result: FlowResult, redactor: Arc<Redactor>) -> Self {
-        Finished { result, redactor: Some(redactor) }
+    pub(super) fn unmasked(result: FlowResult, redactor: Arc<Redactor>, truth: Arc<dyn GroundTruth>) -> Self {
+        Finished { result, redactor: Some(redactor), truth: Some(truth) }
+    }
+
+    /// Whether every payload has been judged against the ground truth.
+    pub fn settled(&self) -> bool {
+        self.result.steps.iter().all(|s| s.unjudged.is_none())
+    }
+
+    /// Judges the payloads a passing last step carried, which the
+    /// iteration did not wait for (its virtual user went on to the next
+    /// one): one lookup, riding a later request to the mock.
+    pub async fn settle(mut self) -> Finished {
+        let Some(truth) = self.truth.clone() else { return self };
+        for step in &mut self.result.steps {
+            if let Some(carried) = step.unjudged.take() {
+                let truths = truth.lookup(&carried.query).await;
+                step.judge(&carried, &truths);
+            }
+        }
+        self
     }
 
     /// The result, for its outcome and figures. Its texts (exchanges,
@@ -304,6 +338,7 @@ impl Finished {
 
     /// [`Finished::masked`], without a copy.
     pub fn into_masked(self) -> FlowResult {
+        debug_assert!(self.settled(), "a result is settled before it is kept or shown");
         let mut r = self.result;
         if let Some(red) = self.redactor.filter(|red| !red.reveal()) {
             let mut seen = vec![];
@@ -367,7 +402,8 @@ mod tests {
             ],
         };
         let red = Arc::new(Redactor::new(false, vec!["9f8e7d6c5b4a3928".into()]));
-        let finished = Finished::unmasked(result, red);
+        let finished =
+            Finished::unmasked(result, red, Arc::new(crate::mock::Mock::new(crate::mock::MockConfig::default())));
         assert_eq!(finished.counts().steps[0].exchange.as_ref().unwrap().request_body, "echo tok-0123456789");
         let masked = finished.masked();
         let texts: Vec<&str> = masked
