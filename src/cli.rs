@@ -252,7 +252,7 @@ pub struct RunArgs {
     /// Open model: start this many iterations per second, however fast they finish.
     #[arg(long, value_parser = rate)]
     pub rate: Option<f64>,
-    /// Runner threads, each with its own runtime, connections and (embedded) mock and backend, at most 16 [default: one per core].
+    /// Runner threads, each with its own runtime, connections and (embedded) mock and backend, at most 16 [default: one per core; half the cores when --mock or --target is on this machine].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub threads: Option<u16>,
     /// Draw iterations from a pool of this many users (so one user can log in twice at once).

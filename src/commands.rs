@@ -81,8 +81,8 @@ fn serve(
         (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key).map_err(InvalidInput)?),
         _ => None,
     };
-    let cores =
-        crate::cores::Cores::start(None).map_err(|e| InvalidInput(format!("cannot start the runtimes: {e}")))?;
+    let cores = crate::cores::Cores::start(crate::cores::available())
+        .map_err(|e| InvalidInput(format!("cannot start the runtimes: {e}")))?;
     let running = crate::serve::spawn_on_cores(router, addr, stop, crate::serve::Limits::default(), config, &cores)
         .map_err(|e| InvalidInput(e.to_string()))?;
     Ok((running, cores))

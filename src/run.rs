@@ -145,8 +145,10 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
         .await
         .map_err(invalid)?;
     let st = style();
-    let cores = crate::cores::Cores::start(args.threads.map(usize::from))
-        .map_err(|e| invalid(format!("cannot start the runtimes: {e}")))?;
+    let threads = args
+        .threads
+        .map_or_else(|| crate::cores::runner_threads(&[s.mock.as_deref(), s.target.as_deref()]), usize::from);
+    let cores = crate::cores::Cores::start(threads).map_err(|e| invalid(format!("cannot start the runtimes: {e}")))?;
     let lanes = lanes(&t, &tls, &s, &cores, &servers).await?;
     let (mock_url, target_url) = (lanes[0].engine.mock_url.clone(), lanes[0].engine.target.clone());
     crate::outln!(
