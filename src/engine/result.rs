@@ -1,5 +1,6 @@
 //! What a run produces: plain, serialisable data that the reports, the
-//! statistics and the dashboard all read. Nothing here does I/O.
+//! statistics and the dashboard all read. The only I/O here is
+//! [`Finished::settle`]'s ground-truth lookup.
 
 use super::http::Carried;
 use crate::contract::GroundTruth;
