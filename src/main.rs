@@ -64,7 +64,6 @@ async fn run() -> ExitCode {
                 Err(e) => Err(commands::InvalidInput(format!("man page: {e}"))),
             }
         }
-        // No command: the dashboard in a terminal, else a headless run.
         // No command: the dashboard in a terminal, else a headless run, on the paths given.
         None => {
             let targets = Targets { paths: cli.paths, ..Targets::default() };

@@ -79,11 +79,11 @@ impl Engine {
                 if let Some(riders) = riders {
                     riders.answer(None);
                 }
-                r.exchange = Some(exchange);
-                if let (Some(x), StepError::MockRefused { status, message, .. }) = (&mut r.exchange, &e) {
-                    x.status = Some(*status);
-                    x.response_body.clone_from(message);
+                if let StepError::MockRefused { status, message, .. } = &e {
+                    exchange.status = Some(*status);
+                    exchange.response_body.clone_from(message);
                 }
+                r.exchange = Some(exchange);
                 return r.failed_with(e);
             }
         };
