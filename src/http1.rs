@@ -1,47 +1,94 @@
-//! The runner's client for the mock's own API (wx steps, ground truth). To
-//! a plain-http mock: hyper's HTTP/1.1 connections, kept alive per engine,
-//! so per core. reqwest's per-request work (URL parsing, redirect and retry
-//! layers, a pool shared across threads) cost about a tenth of the runner's
-//! CPU, and none of it serves a fixed API. An https mock, or a proxy in the
-//! environment, goes through reqwest.
+//! A client for a fixed HTTP API at one base URL: the runner's for the mock
+//! (wx steps, ground truth) and the reference backend's for WeChat's API.
+//! To a plain-http base: hyper's HTTP/1.1 connections, kept alive per
+//! client (one client per core). reqwest's per-request work (URL parsing,
+//! redirect and retry layers, a pool shared across threads) cost about a
+//! tenth of the runner's CPU and a sixth of the backend's, and none of it
+//! serves a fixed API. An https base, or a proxy in the environment, goes
+//! through reqwest.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
+use hyper::{Method, header::HeaderValue};
 use hyper_util::rt::TokioIo;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// The most bytes of an answer read.
 const MAX_ANSWER: usize = 1024 * 1024;
 
-/// How the runner reaches the mock.
-pub enum MockClient {
+/// Why a call got no answer.
+#[derive(Debug)]
+pub enum CallError {
+    /// None within the call's timeout.
+    Timeout(Duration),
+    /// No connection: refused, unreachable, or the name does not resolve.
+    Connect(String),
+    /// The transport's words, and the certificate problem if that was it.
+    /// Never the URL: its query may hold a secret.
+    Failed { detail: String, certificate: Option<String> },
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Timeout(t) => write!(f, "no answer within {}s", t.as_secs_f64()),
+            CallError::Failed { detail, certificate: Some(problem) } => write!(f, "{problem} ({detail})"),
+            CallError::Connect(detail) | CallError::Failed { detail, certificate: None } => f.write_str(detail),
+        }
+    }
+}
+
+fn failed(detail: String) -> CallError {
+    CallError::Failed { detail, certificate: None }
+}
+
+/// How calls reach the API.
+pub enum ApiClient {
     Own(Pool),
     Reqwest { http: reqwest::Client, base: String },
 }
 
-impl MockClient {
-    /// Own connections to a plain-http mock at `base`, else `http`.
-    pub fn new(http: reqwest::Client, base: &str) -> MockClient {
+impl ApiClient {
+    /// Own connections to a plain-http API at `base`, else `http`.
+    pub fn new(http: reqwest::Client, base: &str) -> ApiClient {
         let base = base.trim_end_matches('/');
-        Pool::for_base(base).map_or_else(|| MockClient::Reqwest { http, base: base.into() }, MockClient::Own)
+        Pool::for_base(base).map_or_else(|| ApiClient::Reqwest { http, base: base.into() }, ApiClient::Own)
     }
 
-    /// POSTs a JSON `body` to the mock's `path`; the status and body of the
-    /// answer, or why none came.
-    pub async fn post_json(&self, path: &str, body: String, timeout: Duration) -> Result<(u16, Bytes), String> {
+    /// Sends `method` to `path` (with its query), with a JSON `body` if
+    /// any; the status and body of the answer.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        timeout: Duration,
+    ) -> Result<(u16, Bytes), CallError> {
         match self {
-            MockClient::Own(pool) => pool.post_json(path, body, timeout).await,
-            MockClient::Reqwest { http, base } => {
+            ApiClient::Own(pool) => match tokio::time::timeout(timeout, pool.exchange(method, path, body)).await {
+                Ok(answer) => answer,
+                Err(_) => Err(CallError::Timeout(timeout)),
+            },
+            ApiClient::Reqwest { http, base } => {
                 let url = format!("{base}{path}");
-                let request = http.post(&url).header("content-type", "application/json").body(body).timeout(timeout);
+                let mut request = http.request(method, &url).timeout(timeout);
+                if let Some(body) = body {
+                    request = request.header("content-type", "application/json").body(body);
+                }
                 let failed = |e: reqwest::Error| {
-                    let detail = crate::error_chain(&e);
-                    match crate::tls::certificate_problem(&detail, &crate::tls::host_of(&url)) {
-                        Some(problem) => format!("{problem} ({detail})"),
-                        None => detail,
+                    if e.is_timeout() {
+                        return CallError::Timeout(timeout);
                     }
+                    let connect = e.is_connect();
+                    let detail = crate::error_chain(&e.without_url());
+                    let certificate = crate::tls::certificate_problem(&detail, &crate::tls::host_of(&url));
+                    if connect && certificate.is_none() {
+                        return CallError::Connect(detail);
+                    }
+                    CallError::Failed { detail, certificate }
                 };
                 let resp = request.send().await.map_err(failed)?;
                 let status = resp.status().as_u16();
@@ -49,91 +96,130 @@ impl MockClient {
             }
         }
     }
+
+    /// POSTs a JSON `body` to `path`; the status and body of the answer, or
+    /// why none came.
+    pub async fn post_json(&self, path: &str, body: String, timeout: Duration) -> Result<(u16, Bytes), String> {
+        self.call(Method::POST, path, Some(body), timeout).await.map_err(|e| e.to_string())
+    }
 }
+
+/// A kept-alive HTTP/1.1 connection.
+pub type Conn = SendRequest<Full<Bytes>>;
 
 /// Keep-alive connections to one `http://host:port`.
 pub struct Pool {
+    /// Where connections go: `host:port`.
     authority: String,
+    /// The Host header, as hyper's client writes it: the port only if not 80.
+    pub host: HeaderValue,
     /// The base URL's path, before every request's.
     prefix: String,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    idle: Mutex<Vec<Conn>>,
+}
+
+/// Whether the environment names a proxy for plain http (reqwest's
+/// variables): requests then go through reqwest, which uses it.
+fn proxied() -> bool {
+    static PROXIED: OnceLock<bool> = OnceLock::new();
+    *PROXIED.get_or_init(|| {
+        ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+            .iter()
+            .any(|v| std::env::var(v).is_ok_and(|p| !p.is_empty()))
+    })
 }
 
 impl Pool {
-    /// A pool for `base` (a URL without path), if it is plain http and no
-    /// proxy is set for it in the environment.
-    fn for_base(base: &str) -> Option<Pool> {
-        let url = reqwest::Url::parse(base).ok()?;
-        let proxied = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
-            .iter()
-            .any(|v| std::env::var(v).is_ok_and(|p| !p.is_empty()));
-        if url.scheme() != "http" || proxied {
+    /// A pool for `url`'s origin (its path is the prefix of every request),
+    /// if it is plain http and no proxy is set for it in the environment.
+    pub fn for_url(url: &reqwest::Url) -> Option<Pool> {
+        if url.scheme() != "http" || proxied() {
             return None;
         }
-        let authority = format!("{}:{}", url.host_str()?, url.port_or_known_default()?);
+        let host = url.host_str()?;
+        let authority = format!("{host}:{}", url.port_or_known_default()?);
+        let host = match url.port() {
+            Some(port) => HeaderValue::from_str(&format!("{host}:{port}")),
+            None => HeaderValue::from_str(host),
+        };
         let prefix = url.path().trim_end_matches('/').to_string();
-        Some(Pool { authority, prefix, idle: Mutex::default() })
+        Some(Pool { authority, host: host.ok()?, prefix, idle: Mutex::default() })
     }
 
-    /// POSTs a JSON `body` to `path`; the status and body of the answer.
-    async fn post_json(&self, path: &str, body: String, timeout: Duration) -> Result<(u16, Bytes), String> {
-        match tokio::time::timeout(timeout, self.exchange(path, body)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(format!("no answer within {}s", timeout.as_secs())),
+    fn for_base(base: &str) -> Option<Pool> {
+        Pool::for_url(&reqwest::Url::parse(base).ok()?)
+    }
+
+    /// Sends `request` on a kept-alive connection, or once more on a new
+    /// one if the server closed that one before the request went out (its
+    /// idle timeout), as hyper's pooling client does. The answer's head, and
+    /// the connection to [`keep`](Pool::keep) once its body is read.
+    pub async fn send(
+        &self,
+        request: hyper::Request<Full<Bytes>>,
+    ) -> Result<(hyper::Response<Incoming>, Conn), CallError> {
+        let (mut conn, reused) = self.connection().await?;
+        let answer = match conn.try_send_request(request).await {
+            Err(mut e) if reused => match e.take_message() {
+                Some(request) => {
+                    conn = self.connect().await?;
+                    conn.send_request(request).await
+                }
+                None => Err(e.into_error()),
+            },
+            answer => answer.map_err(hyper::client::conn::TrySendError::into_error),
+        };
+        Ok((answer.map_err(|e| failed(crate::error_chain(&e)))?, conn))
+    }
+
+    /// Gives a connection back for the next request, unless it closed.
+    pub fn keep(&self, conn: Conn) {
+        if !conn.is_closed() {
+            self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(conn);
         }
     }
 
-    async fn exchange(&self, path: &str, body: String) -> Result<(u16, Bytes), String> {
-        let body = Bytes::from(body);
-        let (mut sender, reused) = self.connection().await?;
-        let mut answer = sender.send_request(self.request(path, body.clone())?).await;
-        // A kept-alive connection the mock closed as the request went out
-        // (its idle timeout): the request never arrived; once more, anew.
-        if reused && answer.as_ref().is_err_and(|e| e.is_canceled() || e.is_closed() || e.is_incomplete_message()) {
-            sender = self.connect().await?;
-            answer = sender.send_request(self.request(path, body)?).await;
+    async fn exchange(&self, method: Method, path: &str, body: Option<String>) -> Result<(u16, Bytes), CallError> {
+        let json = body.is_some();
+        let body = Bytes::from(body.unwrap_or_default());
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.prefix))
+            .header(hyper::header::HOST, &self.host);
+        if json {
+            request = request.header(hyper::header::CONTENT_TYPE, "application/json");
         }
-        let resp = answer.map_err(|e| crate::error_chain(&e))?;
+        let (resp, conn) = self.send(request.body(Full::new(body)).map_err(|e| failed(e.to_string()))?).await?;
         let status = resp.status().as_u16();
         let bytes = Limited::new(resp.into_body(), MAX_ANSWER)
             .collect()
             .await
-            .map_err(|e| format!("the answer broke off: {e}"))?
+            .map_err(|e| failed(format!("the answer broke off: {e}")))?
             .to_bytes();
-        if !sender.is_closed() {
-            self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(sender);
-        }
+        self.keep(conn);
         Ok((status, bytes))
     }
 
-    fn request(&self, path: &str, body: Bytes) -> Result<hyper::Request<Full<Bytes>>, String> {
-        hyper::Request::post(format!("{}{path}", self.prefix))
-            .header(hyper::header::HOST, &self.authority)
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(body))
-            .map_err(|e| e.to_string())
-    }
-
     /// An idle connection that is ready (and `true`), or a new one.
-    async fn connection(&self) -> Result<(SendRequest<Full<Bytes>>, bool), String> {
+    async fn connection(&self) -> Result<(Conn, bool), CallError> {
         loop {
             let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-            let Some(mut sender) = idle else { break };
-            if sender.ready().await.is_ok() {
-                return Ok((sender, true));
+            let Some(mut conn) = idle else { break };
+            if conn.ready().await.is_ok() {
+                return Ok((conn, true));
             }
         }
         Ok((self.connect().await?, false))
     }
 
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, String> {
+    async fn connect(&self) -> Result<Conn, CallError> {
         let tcp = tokio::net::TcpStream::connect(&self.authority)
             .await
-            .map_err(|e| format!("cannot connect to {}: {e}", self.authority))?;
+            .map_err(|e| CallError::Connect(format!("cannot connect to {}: {e}", self.authority)))?;
         let _ = tcp.set_nodelay(true);
-        let (sender, conn) = http1::handshake(TokioIo::new(tcp)).await.map_err(|e| crate::error_chain(&e))?;
-        tokio::spawn(conn);
-        Ok(sender)
+        let (conn, task) = http1::handshake(TokioIo::new(tcp)).await.map_err(|e| failed(crate::error_chain(&e)))?;
+        tokio::spawn(task);
+        Ok(conn)
     }
 }
 
@@ -153,8 +239,8 @@ mod tests {
     #[tokio::test]
     async fn a_plain_http_mock_behind_a_path_is_reached_on_kept_alive_connections() {
         let (url, stop) = echo("/wx/mock").await;
-        let client = MockClient::new(reqwest::Client::new(), &format!("{url}/wx/mock/"));
-        let MockClient::Own(pool) = &client else { panic!("plain http gets its own connections") };
+        let client = ApiClient::new(reqwest::Client::new(), &format!("{url}/wx/mock/"));
+        let ApiClient::Own(pool) = &client else { panic!("plain http gets its own connections") };
         for i in 0..3 {
             let (status, body) =
                 client.post_json("/echo", format!("{{\"n\":{i}}}"), Duration::from_secs(5)).await.unwrap();
@@ -166,9 +252,9 @@ mod tests {
 
     #[tokio::test]
     async fn https_and_dead_mocks() {
-        let https = MockClient::new(reqwest::Client::new(), "https://127.0.0.1:9");
-        assert!(matches!(https, MockClient::Reqwest { .. }), "https goes through reqwest");
-        let dead = MockClient::new(reqwest::Client::new(), "http://127.0.0.1:9");
+        let https = ApiClient::new(reqwest::Client::new(), "https://127.0.0.1:9");
+        assert!(matches!(https, ApiClient::Reqwest { .. }), "https goes through reqwest");
+        let dead = ApiClient::new(reqwest::Client::new(), "http://127.0.0.1:9");
         let err = dead.post_json("/x", String::new(), Duration::from_secs(5)).await.unwrap_err();
         assert!(err.contains("cannot connect to 127.0.0.1:9"), "{err}");
     }

@@ -16,11 +16,12 @@ pub mod bugs;
 pub use bugs::Bug;
 
 use crate::cores::PerThread;
+use crate::http1::{ApiClient, CallError};
 use crate::wechat::{self, DecryptError, api::Code2Session, crypto::BufferFault};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
-use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
+use axum::http::{HeaderMap, Method, StatusCode, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -67,11 +68,8 @@ pub struct BackendConfig {
 
 struct Backend {
     config: BackendConfig,
-    /// WeChat's API address, parsed once (each call copies it and adds its
-    /// path and query: parsing it per call was 6% of the backend's CPU).
-    api: Result<reqwest::Url, String>,
     /// WeChat's API client, one per thread (see [`PerThread`]).
-    http: PerThread<reqwest::Client>,
+    http: PerThread<Arc<ApiClient>>,
     /// The cached access token and when it stops being used.
     token: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
     /// What the buggy variants remember: code → or openid → (openid, session_key).
@@ -83,16 +81,38 @@ impl Backend {
         self.config.bug == Some(bug)
     }
 
-    /// The URL of WeChat's API `path` with `query`, and how errors name it
-    /// (without the query: it holds the appsecret or the access token).
-    fn api_url(&self, path: &str, query: &[(&str, &str)]) -> Result<(reqwest::Url, String), Failure> {
-        let named = format!("{}{path}", self.config.wechat_api.trim_end_matches('/'));
-        let mut url = self.api.clone().map_err(|e| {
-            Failure(StatusCode::BAD_GATEWAY, codes::WECHAT_UNREACHABLE, format!("WeChat API at {named}: {e}"))
-        })?;
-        url.set_path(&format!("{}{path}", url.path().trim_end_matches('/')));
-        url.query_pairs_mut().extend_pairs(query);
-        Ok((url, named))
+    /// Calls WeChat's API `path` with `query` (and a JSON `body`); its
+    /// answer parsed as JSON whatever its type (WeChat labels JSON as
+    /// text/plain). Errors name the API without the query: it holds the
+    /// appsecret or the access token.
+    async fn wechat_call(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> Result<Value, Failure> {
+        let url = format!("{}{path}", self.config.wechat_api.trim_end_matches('/'));
+        let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish();
+        let body = body.map(Value::to_string);
+        let method = if body.is_some() { Method::POST } else { Method::GET };
+        let unreachable = |why: String| Failure(StatusCode::BAD_GATEWAY, codes::WECHAT_UNREACHABLE, why);
+        let failed = |e: CallError| match e {
+            CallError::Timeout(t) => Failure(
+                StatusCode::GATEWAY_TIMEOUT,
+                codes::WECHAT_TIMEOUT,
+                format!("WeChat API at {url} did not answer within {}s", t.as_secs_f64()),
+            ),
+            CallError::Failed { detail, certificate: Some(problem) } => unreachable(format!(
+                "WeChat API at {url} failed: {problem} (wxflow backend --ca-cert trusts a private CA): {detail}"
+            )),
+            CallError::Connect(detail) | CallError::Failed { detail, .. } => {
+                unreachable(format!("WeChat API at {url} failed: {detail}"))
+            }
+        };
+        let (_, bytes) =
+            self.http.get().call(method, &format!("{path}?{query}"), body, timeout).await.map_err(failed)?;
+        serde_json::from_slice(&bytes).map_err(|e| unreachable(format!("WeChat API at {url} answered non-JSON ({e})")))
     }
 }
 
@@ -102,12 +122,11 @@ const BUGGY_TIMEOUT: Duration = Duration::from_secs(1);
 /// The backend as a router.
 pub fn app(config: BackendConfig) -> Router {
     let tls = config.tls.clone();
+    let base = config.wechat_api.clone();
     let http = PerThread::new(move || {
-        tls.apply(reqwest::Client::builder().timeout(WECHAT_TIMEOUT)).build().unwrap_or_default()
+        Arc::new(ApiClient::new(tls.apply(reqwest::Client::builder()).build().unwrap_or_default(), &base))
     });
-    let api = reqwest::Url::parse(config.wechat_api.trim_end_matches('/')).map_err(|e| e.to_string());
-    let state =
-        Arc::new(Backend { config, api, http, token: tokio::sync::Mutex::new(None), cache: bugs::Cache::default() });
+    let state = Arc::new(Backend { config, http, token: tokio::sync::Mutex::new(None), cache: bugs::Cache::default() });
     Router::new()
         .route("/api/login", post(login))
         .route("/api/phone", post(phone))
@@ -269,8 +288,8 @@ async fn phone(State(b): State<Arc<Backend>>, f: Fields) -> Result<Json<Value>, 
 async fn phone_by_code(b: &Backend, phone_code: &str) -> Result<Value, Failure> {
     for attempt in 0..2 {
         let token = access_token(b, attempt > 0).await?;
-        let (url, named) = b.api_url("/wxa/business/getuserphonenumber", &[("access_token", &token)])?;
-        let v = wechat_call(b.http.get().post(url).json(&json!({ "code": phone_code })), &named).await?;
+        let (path, body) = ("/wxa/business/getuserphonenumber", json!({ "code": phone_code }));
+        let v = b.wechat_call(path, &[("access_token", &token)], Some(&body), WECHAT_TIMEOUT).await?;
         match v["errcode"].as_i64().unwrap_or(0) {
             0 => return Ok(v["phone_info"].clone()),
             40001 | 42001 if attempt == 0 && !b.has(Bug::TokenNeverRefreshed) => {}
@@ -288,11 +307,8 @@ async fn access_token(b: &Backend, refresh: bool) -> Result<String, Failure> {
     {
         return Ok(t.clone());
     }
-    let (url, named) = b.api_url(
-        "/cgi-bin/token",
-        &[("grant_type", "client_credential"), ("appid", &b.config.appid), ("secret", &b.config.secret)],
-    )?;
-    let v = wechat_call(b.http.get().get(url), &named).await?;
+    let query = [("grant_type", "client_credential"), ("appid", &b.config.appid), ("secret", &b.config.secret)];
+    let v = b.wechat_call("/cgi-bin/token", &query, None, WECHAT_TIMEOUT).await?;
     let Some(token) = v["access_token"].as_str() else {
         return Err(wechat_error(v["errcode"].as_i64().unwrap_or(-1), &v));
     };
@@ -300,34 +316,6 @@ async fn access_token(b: &Backend, refresh: bool) -> Result<String, Failure> {
     let life = v["expires_in"].as_u64().unwrap_or(7200).saturating_sub(300);
     *cached = Some((token.to_string(), std::time::Instant::now() + Duration::from_secs(life)));
     Ok(token.to_string())
-}
-
-/// Sends a WeChat API request; parses the body as JSON whatever its type
-/// (WeChat labels JSON as text/plain).
-/// Errors name `url` without its query and reqwest's error without its URL:
-/// the query holds the appsecret or the access token.
-async fn wechat_call(req: reqwest::RequestBuilder, url: &str) -> Result<Value, Failure> {
-    let failed = |e: reqwest::Error| {
-        if e.is_timeout() {
-            let secs = WECHAT_TIMEOUT.as_secs();
-            Failure(
-                StatusCode::GATEWAY_TIMEOUT,
-                codes::WECHAT_TIMEOUT,
-                format!("WeChat API at {url} did not answer within {secs}s"),
-            )
-        } else {
-            let why = crate::error_chain(&e.without_url());
-            let why = match crate::tls::certificate_problem(&why, &crate::tls::host_of(url)) {
-                Some(problem) => format!("{problem} (wxflow backend --ca-cert trusts a private CA): {why}"),
-                None => why,
-            };
-            Failure(StatusCode::BAD_GATEWAY, codes::WECHAT_UNREACHABLE, format!("WeChat API at {url} failed: {why}"))
-        }
-    };
-    let unreachable = |e: String| Failure(StatusCode::BAD_GATEWAY, codes::WECHAT_UNREACHABLE, e);
-    let resp = req.send().await.map_err(failed)?;
-    let text = resp.text().await.map_err(failed)?;
-    serde_json::from_str(&text).map_err(|e| unreachable(format!("WeChat API at {url} answered non-JSON ({e})")))
 }
 
 fn wechat_error(code: i64, v: &Value) -> Failure {
@@ -369,20 +357,14 @@ async fn code2session(b: &Backend, code: &str) -> Result<(String, String), Failu
 
 /// One jscode2session call.
 async fn exchange_code(b: &Backend, code: &str) -> Result<(String, String), Failure> {
-    let (url, named) = b.api_url(
-        "/sns/jscode2session",
-        &[
-            ("appid", &b.config.appid),
-            ("secret", &b.config.secret),
-            ("js_code", code),
-            ("grant_type", "authorization_code"),
-        ],
-    )?;
-    let mut req = b.http.get().get(url);
-    if b.has(Bug::RetrySameCode) {
-        req = req.timeout(BUGGY_TIMEOUT);
-    }
-    let v = wechat_call(req, &named).await?;
+    let query = [
+        ("appid", &*b.config.appid),
+        ("secret", &b.config.secret),
+        ("js_code", code),
+        ("grant_type", "authorization_code"),
+    ];
+    let timeout = if b.has(Bug::RetrySameCode) { BUGGY_TIMEOUT } else { WECHAT_TIMEOUT };
+    let v = b.wechat_call("/sns/jscode2session", &query, None, timeout).await?;
     let session = Code2Session::deserialize(&v).unwrap_or_default();
     match (session.errcode.unwrap_or(0), session.openid, session.session_key) {
         (0, Some(openid), Some(key)) => Ok((openid, key)),

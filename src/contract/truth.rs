@@ -7,7 +7,7 @@
 //! `POST /__wxflow/truth`.
 
 use super::{CLIENT_PREFIX, GroundTruth, TruthQuery, Truths};
-use crate::http1::MockClient;
+use crate::http1::ApiClient;
 use futures::future::BoxFuture;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -50,7 +50,7 @@ impl Queue {
 
 /// Ground truth from a mock over HTTP (see the module's notes).
 pub struct HttpTruth {
-    http: Arc<MockClient>,
+    http: Arc<ApiClient>,
     queue: Arc<Queue>,
     /// Started on the runtime of the first lookup.
     sender: OnceLock<()>,
@@ -61,11 +61,11 @@ impl HttpTruth {
     /// iterations in progress.
     pub fn new(http: reqwest::Client, mock_url: &str, running: Arc<AtomicUsize>) -> Self {
         let queue = Queue { waiting: Mutex::default(), arrived: Notify::new(), running };
-        HttpTruth { http: Arc::new(MockClient::new(http, mock_url)), queue: Arc::new(queue), sender: OnceLock::new() }
+        HttpTruth { http: Arc::new(ApiClient::new(http, mock_url)), queue: Arc::new(queue), sender: OnceLock::new() }
     }
 
     /// Sends waiting lookups alone when no client request will take them.
-    async fn send_alone(http: Arc<MockClient>, queue: Arc<Queue>) {
+    async fn send_alone(http: Arc<ApiClient>, queue: Arc<Queue>) {
         loop {
             queue.arrived.notified().await;
             // Counted from the first arrival, not reset by later ones.

@@ -2,20 +2,17 @@
 //! size cap and time to first byte, judging the payloads it carried against
 //! the mock's ground truth, then assertions, captures and diagnosis.
 
-use super::diagnose::{self, Transport};
+use super::diagnose;
+use super::send::Rendered;
 use super::{Basis, Engine, Exchange, Freshness, Outcome, PayloadUse, Produced, StepError, StepResult, assertions, ms};
 use crate::contract::{TruthQuery, Truths};
-use crate::error_chain;
 use crate::flow::model::{Body, HttpStep};
 use crate::flow::template::{RenderError, Scope, as_text};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Bodies kept in results are cut past this many bytes.
 const KEPT_BODY: usize = 16 * 1024;
-/// Answers are read up to this many bytes.
-pub const MAX_BODY: usize = 1024 * 1024;
 
 fn cut(text: &str) -> String {
     if text.len() <= KEPT_BODY {
@@ -26,14 +23,6 @@ fn cut(text: &str) -> String {
         end -= 1;
     }
     format!("{}… ({} bytes in all)", &text[..end], text.len())
-}
-
-/// A request rendered for one iteration.
-struct Rendered {
-    url: String,
-    headers: Vec<(String, String)>,
-    body: String,
-    content_type: Option<&'static str>,
 }
 
 fn render_request(h: &HttpStep, scope: &Scope) -> Result<Rendered, RenderError> {
@@ -53,40 +42,8 @@ fn render_request(h: &HttpStep, scope: &Scope) -> Result<Rendered, RenderError> 
         Body::Raw(t) => (t.render_text(scope)?, None),
     };
     let has_ct = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
-    Ok(Rendered { url, headers, body, content_type: if has_ct { None } else { ct } })
-}
-
-/// An answer as read: status, time to first byte, headers, body text, and
-/// whether the body was cut at [`MAX_BODY`].
-struct Answer {
-    status: u16,
-    ttfb: Duration,
-    headers: BTreeMap<String, String>,
-    text: String,
-    truncated: bool,
-}
-
-async fn read_answer(req: reqwest::RequestBuilder, url: &str) -> Result<Answer, Transport> {
-    let t0 = Instant::now();
-    let mut resp = req.send().await.map_err(|e| Transport::from_send(&e, url))?;
-    let ttfb = t0.elapsed();
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
-    let mut bytes = Vec::new();
-    let mut truncated = false;
-    while let Some(chunk) = resp.chunk().await.map_err(|e| Transport::from_body(&e))? {
-        if bytes.len() + chunk.len() > MAX_BODY {
-            bytes.extend_from_slice(&chunk[..MAX_BODY - bytes.len()]);
-            truncated = true;
-            break;
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(Answer { status, ttfb, headers, text: String::from_utf8_lossy(&bytes).into_owned(), truncated })
+    let content_type = if has_ct { None } else { ct };
+    Ok(Rendered { url, method: h.method.clone(), headers, body, content_type, timeout: h.timeout })
 }
 
 impl Engine {
@@ -105,13 +62,6 @@ impl Engine {
             Ok(x) => x,
             Err(e) => return r.failed_with(StepError::Render(e)),
         };
-        let mut builder = self.request(h.method.clone(), &req.url).timeout(h.timeout);
-        if let Some(ct) = req.content_type {
-            builder = builder.header("content-type", ct);
-        }
-        for (k, v) in &req.headers {
-            builder = builder.header(k, v);
-        }
         let mut exchange = Exchange {
             method: h.method.to_string(),
             url: req.url.clone(),
@@ -121,7 +71,7 @@ impl Engine {
         };
         let t0 = Instant::now();
         r.http_requests = 1;
-        let outcome = read_answer(builder.body(req.body.clone()), &req.url).await;
+        let outcome = self.send(&req, t0).await;
         let duration = t0.elapsed();
         r.duration_ms = ms(duration);
         let answer = match outcome {
@@ -267,27 +217,4 @@ fn fail_with(mut r: StepResult, cause: crate::flow::Cause, diagnosis: String) ->
     r.cause = Some(cause);
     r.diagnosis = Some(diagnosis);
     r
-}
-
-impl Transport {
-    /// A send to `url` that failed: no answer came.
-    fn from_send(e: &reqwest::Error, url: &str) -> Transport {
-        let detail = error_chain(e);
-        if let Some(problem) = crate::tls::certificate_problem(&detail, &crate::tls::host_of(url)) {
-            Transport::Certificate(detail, problem)
-        } else if e.is_timeout() {
-            Transport::Timeout(detail)
-        } else if e.is_redirect() {
-            Transport::Redirect(detail)
-        } else if e.is_connect() {
-            Transport::Connect(detail)
-        } else {
-            Transport::Broken(detail)
-        }
-    }
-
-    /// An answer whose body stopped early.
-    fn from_body(e: &reqwest::Error) -> Transport {
-        if e.is_timeout() { Transport::Timeout(error_chain(e)) } else { Transport::BodyCut(error_chain(e)) }
-    }
 }

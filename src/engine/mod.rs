@@ -6,6 +6,7 @@ pub mod diagnose;
 mod error;
 mod http;
 pub mod result;
+mod send;
 mod wx;
 
 pub use error::StepError;
@@ -17,7 +18,7 @@ use crate::contract::{GroundTruth, HttpTruth, Rotation};
 use crate::flow::Flow;
 use crate::flow::model::{ExpectedOutcome, StepKind};
 use crate::flow::template::Scope;
-use crate::http1::MockClient;
+use crate::http1::ApiClient;
 use crate::redact::Redactor;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,19 +42,14 @@ pub struct Engine {
     appid: Option<String>,
     /// Where ground truth comes from: the mock over HTTP, or in-process.
     truth: Arc<dyn GroundTruth>,
-    /// URLs already parsed: a flow sends the same few every iteration, and
-    /// parsing one (host checks included) cost more than the rest of a
-    /// request's setup.
-    urls: Arc<std::sync::Mutex<std::collections::HashMap<String, reqwest::Url>>>,
+    /// Where http steps' URLs go (see [`send`]).
+    routes: Arc<std::sync::Mutex<send::Routes>>,
     /// How wx steps reach the mock.
-    mock: Arc<MockClient>,
+    mock: Arc<ApiClient>,
     /// Iterations in progress on this engine: ground-truth lookups wait for
     /// a ride while some are still running.
     running: Arc<AtomicUsize>,
 }
-
-/// At most this many parsed URLs are kept (then the cache starts over).
-const PARSED_URLS: usize = 256;
 
 /// Counts an iteration as running until it is dropped (also when its
 /// future is dropped half way).
@@ -100,28 +96,9 @@ impl Engine {
             rotation: Arc::new(RwLock::new(rotation)),
             redactor: Arc::new(Redactor::new(reveal_secrets, vec![])),
             appid: None,
-            urls: Arc::default(),
-            mock: Arc::new(MockClient::new(http.clone(), mock_url)),
+            routes: Arc::default(),
+            mock: Arc::new(ApiClient::new(http.clone(), mock_url)),
             http,
-        }
-    }
-
-    /// A request to `url`, parsed once per engine. A URL that does not parse
-    /// goes to reqwest as it is, which fails the send with its own error.
-    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let mut urls = self.urls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(parsed) = urls.get(url) {
-            return self.http.request(method, parsed.clone());
-        }
-        match reqwest::Url::parse(url) {
-            Ok(parsed) => {
-                if urls.len() >= PARSED_URLS {
-                    urls.clear();
-                }
-                urls.insert(url.to_string(), parsed.clone());
-                self.http.request(method, parsed)
-            }
-            Err(_) => self.http.request(method, url),
         }
     }
 
@@ -138,7 +115,7 @@ impl Engine {
     pub fn with_client_tls(mut self, tls: &crate::tls::ClientTls) -> Self {
         let builder = reqwest::Client::builder().pool_max_idle_per_host(256);
         self.http = tls.apply(builder).build().unwrap_or_default();
-        self.mock = Arc::new(MockClient::new(self.http.clone(), &self.mock_url));
+        self.mock = Arc::new(ApiClient::new(self.http.clone(), &self.mock_url));
         if self.truth.over_http() {
             self.truth = Arc::new(HttpTruth::new(self.http.clone(), &self.mock_url, self.running.clone()));
         }
