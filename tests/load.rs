@@ -282,3 +282,16 @@ async fn a_second_signal_stops_at_once_and_still_writes_what_finished() {
     assert_eq!(report["interrupted"], true);
     assert!(flow(&report, "login-first")["iterations"].as_u64().unwrap() > 0);
 }
+
+/// Under load against the reference backend every shipped flow meets its
+/// expectation in every iteration: `token-expiry`'s clock moves age only
+/// their own user's tokens (they used to expire each other's: 5–10 of 32
+/// iterations failed at this concurrency).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_shipped_flow_meets_its_expectation_every_time_at_concurrency_16() {
+    let (code, out, r) = run_json(&["flows", "--repeat", "32", "--concurrency", "16"]).await;
+    for f in r["flows"].as_array().unwrap() {
+        assert_eq!(f["met"], f["iterations"], "{}: {out}", f["flow"]);
+    }
+    assert_eq!(code, 0, "{out}");
+}

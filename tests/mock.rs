@@ -378,3 +378,42 @@ async fn bad_client_requests_get_clear_400s() {
         assert!(r["error"].as_str().unwrap().contains(needle), "{r}");
     }
 }
+
+/// A user's clock move (`sleep {clock: mock}`) expires, for that user, the
+/// tokens issued before it; a token fetched after it is fresh for them, and
+/// another user's move leaves their token alone: concurrent iterations of
+/// `token-expiry` do not expire each other's tokens.
+#[tokio::test]
+async fn a_clock_move_ages_the_tokens_used_for_that_user_only() {
+    let m = mock_with(RotationPolicy::Never, 5);
+    let token = || async {
+        let uri = format!("/cgi-bin/token?grant_type=client_credential&appid={DEMO_APPID}&secret={DEMO_SECRET}");
+        call(&m, "GET", &uri, None).await.2["access_token"].as_str().unwrap().to_string()
+    };
+    let phone = |user: &'static str, token: String| {
+        let m = m.clone();
+        async move {
+            let body = json!({ "user": user, "mode": "code" });
+            let code = call(&m, "POST", "/__wxflow/client/getPhoneNumber", Some(body)).await.2["code"].clone();
+            let uri = format!("/wxa/business/getuserphonenumber?access_token={token}");
+            errcode(&call(&m, "POST", &uri, Some(json!({ "code": code }))).await.2)
+        }
+    };
+    let move_clock = |user: &'static str| {
+        let m = m.clone();
+        async move {
+            let body = json!({ "user": user, "advance_secs": 7260 });
+            assert_eq!(call(&m, "POST", "/__wxflow/clock", Some(body)).await.0, 200);
+        }
+    };
+    let before = token().await;
+    assert_eq!(phone("a", before.clone()).await, 0);
+    move_clock("a").await;
+    assert_eq!(phone("a", before.clone()).await, 42001, "expired for the user who slept two hours");
+    assert_eq!(phone("b", before.clone()).await, 0, "still fresh for a user who did not");
+    let after = token().await;
+    assert_eq!(phone("a", after.clone()).await, 0, "a token fetched after the move is fresh");
+    move_clock("b").await;
+    assert_eq!(phone("a", after.clone()).await, 0, "b's move leaves a's fresh token alone");
+    assert_eq!(phone("b", after).await, 42001);
+}

@@ -80,6 +80,8 @@ struct User {
     /// Draws taken from this user's random stream so far.
     draws: u64,
     clock_offset_ms: i64,
+    /// When (in [`MockState::moment`]s) a flow last moved this user's clock.
+    moved: u64,
     rotation: Option<Rotation>,
     faults: Option<Box<Faults>>,
 }
@@ -147,6 +149,8 @@ pub struct Sealed {
 #[derive(Debug)]
 struct Token {
     appid: String,
+    /// When it was issued, in [`MockState::moment`]s.
+    issued: u64,
     expires_ms: i64,
     /// A newer token replaced it: past its (shortened) expiry it is
     /// invalid (40001), not expired (42001).
@@ -172,9 +176,11 @@ pub struct MockState {
     latest_tokens: HashMap<String, String>,
     stable_tokens: HashMap<String, String>,
     force_refreshes: HashMap<String, Vec<i64>>,
-    /// Per app: how far flows moved the clock (`sleep {clock: mock}`), so
-    /// access tokens expire without waiting two hours.
-    app_clock_ms: HashMap<String, i64>,
+    /// Per app: the last user clock move (`sleep {clock: mock}`), when (in
+    /// moments) and the user's offset after it (see [`MockState::token_skew_ms`]).
+    app_moves: HashMap<String, (u64, i64)>,
+    /// Moments so far: orders token issues and clock moves.
+    moments: u64,
     /// Non-outcome randomness (tokens, request ids, fault draws).
     rng: ChaCha8Rng,
 }
@@ -217,7 +223,8 @@ impl MockState {
             latest_tokens: HashMap::new(),
             stable_tokens: HashMap::new(),
             force_refreshes: HashMap::new(),
-            app_clock_ms: HashMap::new(),
+            app_moves: HashMap::new(),
+            moments: 0,
             rng: ChaCha8Rng::seed_from_u64(stable_hash(&[b"mock", &config.seed.to_le_bytes()])),
         }
     }
@@ -227,9 +234,25 @@ impl MockState {
         wall_ms() + self.clock_offset_ms
     }
 
-    /// An app's clock: the mock's plus what its users' flows moved it.
-    pub fn app_now_ms(&self, appid: &str) -> i64 {
-        self.now_ms() + self.app_clock_ms.get(appid).copied().unwrap_or(0)
+    /// The next moment: orders token issues and clock moves (milliseconds
+    /// cannot: a token fetched right after a move may share its millisecond).
+    fn moment(&mut self) -> u64 {
+        self.moments += 1;
+        self.moments
+    }
+
+    /// How far ahead of the mock's clock a token issued at moment `issued`
+    /// is judged: by the clock of `user` (on whose behalf it is used) or,
+    /// without one, of the app's last user to move, if that clock moved
+    /// after the token was issued. So a flow's `sleep {clock: mock}` expires
+    /// the tokens its backend holds for it, and a token fetched after the
+    /// move is fresh for it, while concurrent flows' moves leave it alone.
+    fn token_skew_ms(&self, appid: &str, issued: u64, user: Option<&UserKey>) -> i64 {
+        let (moved, offset) = match user.and_then(|k| self.users.get(k)) {
+            Some(u) => (u.moved, u.clock_offset_ms),
+            None => self.app_moves.get(appid).copied().unwrap_or_default(),
+        };
+        if moved > issued { offset } else { 0 }
     }
 
     fn user_now_ms(&self, key: &UserKey) -> i64 {
@@ -277,6 +300,7 @@ impl MockState {
                     logins: 0,
                     draws: 0,
                     clock_offset_ms: 0,
+                    moved: 0,
                     rotation: None,
                     faults: None,
                 },
@@ -423,9 +447,13 @@ impl MockState {
         match target {
             Some((appid, user)) => {
                 let key = self.user(appid, user)?;
-                moved(&mut self.users.get_mut(&key).expect("user exists").clock_offset_ms)?;
-                // The app's tokens age with its users' clocks.
-                moved(self.app_clock_ms.entry(appid.to_string()).or_insert(0))
+                let moment = self.moment();
+                let u = self.users.get_mut(&key).expect("user exists");
+                moved(&mut u.clock_offset_ms)?;
+                u.moved = moment;
+                // Tokens issued before now age with this user's clock.
+                self.app_moves.insert(appid.to_string(), (moment, u.clock_offset_ms));
+                Ok(())
             }
             None => moved(&mut self.clock_offset_ms),
         }

@@ -75,14 +75,17 @@ impl MockState {
         force_refresh: bool,
     ) -> Result<(String, i64), ApiError> {
         let appid = self.check_app(appid, secret)?.appid.clone();
-        let now = self.app_now_ms(&appid);
+        let now = self.now_ms();
         let current = if stable { self.stable_tokens.get(&appid) } else { self.latest_tokens.get(&appid) }.cloned();
-        let live = current.as_ref().and_then(|t| self.tokens.get(t)).filter(|tok| tok.expires_ms > now);
+        let left = current
+            .as_ref()
+            .and_then(|t| self.tokens.get(t))
+            .map(|tok| tok.expires_ms - now - self.token_skew_ms(&appid, tok.issued, None));
         if stable
             && !force_refresh
-            && let (Some(t), Some(tok)) = (&current, live)
+            && let (Some(t), Some(left)) = (&current, left.filter(|ms| *ms > 0))
         {
-            return Ok((t.clone(), (tok.expires_ms - now) / 1000));
+            return Ok((t.clone(), left / 1000));
         }
         if stable && force_refresh {
             let times = self.force_refreshes.entry(appid.clone()).or_default();
@@ -100,33 +103,35 @@ impl MockState {
             old.retired = true;
         }
         let token = format!("{}_{}", self.rid().replace('-', ""), alnum(&mut self.rng, 96));
-        self.tokens
-            .insert(token.clone(), Token { appid: appid.clone(), expires_ms: now + TOKEN_TTL_MS, retired: false });
+        let issued = self.moment();
+        let fresh = Token { appid: appid.clone(), issued, expires_ms: now + TOKEN_TTL_MS, retired: false };
+        self.tokens.insert(token.clone(), fresh);
         let latest = if stable { &mut self.stable_tokens } else { &mut self.latest_tokens };
         latest.insert(appid, token.clone());
         Ok((token, TOKEN_TTL_MS / 1000))
     }
 
-    /// Checks an `access_token` query parameter; returns its appid.
-    pub fn check_token(&self, token: Option<&str>) -> Result<String, ApiError> {
+    /// Checks an `access_token` query parameter, used on behalf of `user`
+    /// (whose clock it ages with); returns its appid.
+    pub fn check_token(&self, token: Option<&str>, user: Option<&UserKey>) -> Result<String, ApiError> {
         let token = token.filter(|s| !s.is_empty()).ok_or(api::ACCESS_TOKEN_MISSING)?;
         let t = self.tokens.get(&token.to_string()).ok_or(api::INVALID_CREDENTIAL)?;
-        if t.expires_ms <= self.app_now_ms(&t.appid) {
+        if t.expires_ms <= self.now_ms() + self.token_skew_ms(&t.appid, t.issued, user) {
             // Replaced tokens die early (40001); the rest expire (42001).
             return Err(if t.retired { api::INVALID_CREDENTIAL } else { api::ACCESS_TOKEN_EXPIRED });
         }
         Ok(t.appid.clone())
     }
 
-    fn user_by_openid(&self, appid: &str, openid: Option<&str>) -> Result<UserKey, ApiError> {
-        let key = openid
-            .and_then(|o| o.as_bytes().try_into().ok())
-            .and_then(|k: [u8; 28]| self.openids.get(&k))
-            .ok_or(api::INVALID_OPENID)?;
-        match self.users.get(key) {
-            Some(u) if self.appid_of(u) == appid => Ok(key.clone()),
-            _ => Err(api::INVALID_OPENID),
-        }
+    fn openid_user(&self, openid: Option<&str>) -> Option<&UserKey> {
+        openid.and_then(|o| o.as_bytes().try_into().ok()).and_then(|k: [u8; 28]| self.openids.get(&k))
+    }
+
+    /// The user behind `openid`, checked with the token used for them.
+    fn user_by_openid(&self, token: Option<&str>, openid: Option<&str>) -> Result<UserKey, ApiError> {
+        let key = self.openid_user(openid).cloned();
+        let appid = self.check_token(token, key.as_ref())?;
+        key.filter(|k| self.users.get(k).is_some_and(|u| self.appid_of(u) == appid)).ok_or(api::INVALID_OPENID)
     }
 
     fn check_user_signature(
@@ -154,8 +159,7 @@ impl MockState {
         signature: Option<&str>,
         sig_method: Option<&str>,
     ) -> Result<(), ApiError> {
-        let appid = self.check_token(token)?;
-        let key = self.user_by_openid(&appid, openid)?;
+        let key = self.user_by_openid(token, openid)?;
         self.check_user_signature(&key, signature, sig_method)
     }
 
@@ -167,8 +171,7 @@ impl MockState {
         signature: Option<&str>,
         sig_method: Option<&str>,
     ) -> Result<(String, String), ApiError> {
-        let appid = self.check_token(token)?;
-        let key = self.user_by_openid(&appid, openid)?;
+        let key = self.user_by_openid(token, openid)?;
         self.check_user_signature(&key, signature, sig_method)?;
         let now = self.user_now_ms(&key);
         let mut rng = self.user_rng(&key);
@@ -184,9 +187,10 @@ impl MockState {
         token: Option<&str>,
         code: Option<&str>,
     ) -> Result<(String, String), ApiError> {
-        let appid = self.check_token(token)?;
-        let code = code.filter(|c| !c.is_empty()).ok_or(api::INVALID_CODE)?;
-        let (owner, issued, used) = self.phone_codes.get(&code.to_string()).cloned().ok_or(api::INVALID_CODE)?;
+        let code = code.filter(|c| !c.is_empty());
+        let entry = code.and_then(|c| self.phone_codes.get(&c.to_string())).cloned();
+        let appid = self.check_token(token, entry.as_ref().map(|(owner, ..)| owner))?;
+        let (code, (owner, issued, used)) = code.zip(entry).ok_or(api::INVALID_CODE)?;
         let now = self.user_now_ms(&owner);
         let user = owner.split_once('/').map_or("", |(_, u)| u).to_string();
         if used || now - issued > CODE_TTL_MS || !owner.starts_with(&format!("{appid}/")) {
