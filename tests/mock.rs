@@ -417,3 +417,19 @@ async fn a_clock_move_ages_the_tokens_used_for_that_user_only() {
     assert_eq!(phone("a", after.clone()).await, 0, "b's move leaves a's fresh token alone");
     assert_eq!(phone("b", after).await, 42001);
 }
+
+/// `stable_token` (asked without a user) judges its token by the clock of
+/// the app's last user to move: after a two-hour move it hands out a new one.
+#[tokio::test]
+async fn stable_token_expires_with_the_last_users_clock_move() {
+    let m = mock_with(RotationPolicy::Never, 5);
+    let body = json!({ "grant_type": "client_credential", "appid": DEMO_APPID, "secret": DEMO_SECRET });
+    let a = call(&m, "POST", "/cgi-bin/stable_token", Some(body.clone())).await.2;
+    call(&m, "POST", "/__wxflow/clock", Some(json!({ "user": "u", "advance_secs": 3600 }))).await;
+    let b = call(&m, "POST", "/cgi-bin/stable_token", Some(body.clone())).await.2;
+    assert_eq!((&b["access_token"], b["expires_in"].as_i64().unwrap() <= 3600), (&a["access_token"], true), "{b}");
+    call(&m, "POST", "/__wxflow/clock", Some(json!({ "user": "u", "advance_secs": 3601 }))).await;
+    let c = call(&m, "POST", "/cgi-bin/stable_token", Some(body)).await.2;
+    assert_ne!(c["access_token"], a["access_token"], "expired by u's clock");
+    assert_eq!(c["expires_in"], 7200);
+}
