@@ -14,10 +14,15 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Method, header::HeaderValue};
 use hyper_util::rt::TokioIo;
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The most bytes of an answer read.
 const MAX_ANSWER: usize = 1024 * 1024;
+
+/// A connection idle longer is not used again: shorter than servers' own
+/// keep-alive timeouts (Node's 5 s, wxflow's 10 s), so a request never goes
+/// out on a connection the server is closing.
+const MAX_IDLE: Duration = Duration::from_secs(4);
 
 /// Why a call got no answer.
 #[derive(Debug)]
@@ -115,7 +120,8 @@ pub struct Pool {
     pub host: HeaderValue,
     /// The base URL's path, before every request's.
     prefix: String,
-    idle: Mutex<Vec<Conn>>,
+    /// Idle connections, and since when.
+    idle: Mutex<Vec<(Conn, Instant)>>,
 }
 
 /// Whether the environment names a proxy for plain http (reqwest's
@@ -175,7 +181,7 @@ impl Pool {
     /// Gives a connection back for the next request, unless it closed.
     pub fn keep(&self, conn: Conn) {
         if !conn.is_closed() {
-            self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(conn);
+            self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((conn, Instant::now()));
         }
     }
 
@@ -204,7 +210,10 @@ impl Pool {
     async fn connection(&self) -> Result<(Conn, bool), CallError> {
         loop {
             let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-            let Some(mut conn) = idle else { break };
+            let Some((mut conn, since)) = idle else { break };
+            if since.elapsed() > MAX_IDLE {
+                continue;
+            }
             if conn.ready().await.is_ok() {
                 return Ok((conn, true));
             }
@@ -248,6 +257,34 @@ mod tests {
         }
         assert_eq!(pool.idle.lock().unwrap().len(), 1, "one connection, kept alive");
         stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_connection_idle_too_long_is_not_used_again() {
+        // A keep-alive server answering `ok`, counting its connections.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let ok = hyper::service::service_fn(|_| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from("ok"))))
+                });
+                tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), ok));
+            }
+        });
+        let client = ApiClient::new(reqwest::Client::new(), &url);
+        let ApiClient::Own(pool) = &client else { panic!("plain http gets its own connections") };
+        let call = || client.call(Method::GET, "/", None, Duration::from_secs(5));
+        let connections = || accepted.load(std::sync::atomic::Ordering::Relaxed);
+        call().await.unwrap();
+        call().await.unwrap();
+        assert_eq!(connections(), 1, "kept alive");
+        pool.idle.lock().unwrap()[0].1 -= MAX_IDLE + Duration::from_millis(1);
+        assert_eq!(call().await.unwrap(), (200, Bytes::from("ok")));
+        assert_eq!(connections(), 2, "a new one after MAX_IDLE");
     }
 
     #[tokio::test]
