@@ -13,6 +13,7 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Method, header::HeaderValue};
 use hyper_util::rt::TokioIo;
+use std::collections::VecDeque;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,10 @@ const MAX_ANSWER: usize = 1024 * 1024;
 /// keep-alive timeouts (Node's 5 s, wxflow's 10 s), so a request never goes
 /// out on a connection the server is closing.
 const MAX_IDLE: Duration = Duration::from_secs(4);
+
+/// At most this many idle connections are kept per pool (after a burst,
+/// the rest are closed), as reqwest was set to keep.
+const IDLE_CONNECTIONS: usize = 256;
 
 /// Why a call got no answer.
 #[derive(Debug)]
@@ -120,8 +125,8 @@ pub struct Pool {
     pub host: HeaderValue,
     /// The base URL's path, before every request's.
     prefix: String,
-    /// Idle connections, and since when.
-    idle: Mutex<Vec<(Conn, Instant)>>,
+    /// Idle connections and since when, oldest first.
+    idle: Mutex<VecDeque<(Conn, Instant)>>,
 }
 
 /// Whether the environment names a proxy for plain http (reqwest's
@@ -178,10 +183,15 @@ impl Pool {
         Ok((answer.map_err(|e| failed(crate::error_chain(&e)))?, conn))
     }
 
-    /// Gives a connection back for the next request, unless it closed.
+    /// Gives a connection back for the next request, unless it closed;
+    /// closes those idle past [`MAX_IDLE`] or [`IDLE_CONNECTIONS`].
     pub fn keep(&self, conn: Conn) {
-        if !conn.is_closed() {
-            self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((conn, Instant::now()));
+        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while idle.front().is_some_and(|(_, since)| since.elapsed() > MAX_IDLE) {
+            idle.pop_front();
+        }
+        if !conn.is_closed() && idle.len() < IDLE_CONNECTIONS {
+            idle.push_back((conn, Instant::now()));
         }
     }
 
@@ -209,16 +219,24 @@ impl Pool {
     /// An idle connection that is ready (and `true`), or a new one.
     async fn connection(&self) -> Result<(Conn, bool), CallError> {
         loop {
-            let idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-            let Some((mut conn, since)) = idle else { break };
-            if since.elapsed() > MAX_IDLE {
-                continue;
-            }
+            let Some(mut conn) = self.newest_idle() else { break };
             if conn.ready().await.is_ok() {
                 return Ok((conn, true));
             }
         }
         Ok((self.connect().await?, false))
+    }
+
+    /// The connection idle the shortest time, unless it is past [`MAX_IDLE`]
+    /// (then so are the rest: all are closed).
+    fn newest_idle(&self) -> Option<Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (conn, since) = idle.pop_back()?;
+        if since.elapsed() > MAX_IDLE {
+            idle.clear();
+            return None;
+        }
+        Some(conn)
     }
 
     async fn connect(&self) -> Result<Conn, CallError> {
@@ -236,6 +254,8 @@ impl Pool {
 mod tests {
     use super::*;
     use axum::routing::post;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A server answering `POST {prefix}/echo` with the body it got.
     async fn echo(prefix: &str) -> (String, tokio_util::sync::CancellationToken) {
@@ -259,32 +279,50 @@ mod tests {
         stop.cancel();
     }
 
-    #[tokio::test]
-    async fn a_connection_idle_too_long_is_not_used_again() {
-        // A keep-alive server answering `ok`, counting its connections.
+    /// A keep-alive server answering `ok`, and how many connections it took.
+    async fn counting() -> (String, Arc<AtomicUsize>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let accepted = Arc::new(AtomicUsize::new(0));
         let count = accepted.clone();
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                count.fetch_add(1, Ordering::Relaxed);
                 let ok = hyper::service::service_fn(|_| async {
                     Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from("ok"))))
                 });
                 tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), ok));
             }
         });
+        (url, accepted)
+    }
+
+    #[tokio::test]
+    async fn a_connection_idle_too_long_is_not_used_again() {
+        let (url, accepted) = counting().await;
         let client = ApiClient::new(reqwest::Client::new(), &url);
         let ApiClient::Own(pool) = &client else { panic!("plain http gets its own connections") };
         let call = || client.call(Method::GET, "/", None, Duration::from_secs(5));
-        let connections = || accepted.load(std::sync::atomic::Ordering::Relaxed);
         call().await.unwrap();
         call().await.unwrap();
-        assert_eq!(connections(), 1, "kept alive");
+        assert_eq!(accepted.load(Ordering::Relaxed), 1, "kept alive");
         pool.idle.lock().unwrap()[0].1 -= MAX_IDLE + Duration::from_millis(1);
         assert_eq!(call().await.unwrap(), (200, Bytes::from("ok")));
-        assert_eq!(connections(), 2, "a new one after MAX_IDLE");
+        assert_eq!(accepted.load(Ordering::Relaxed), 2, "a new one after MAX_IDLE");
+        assert_eq!(pool.idle.lock().unwrap().len(), 1, "the old one closed");
+    }
+
+    #[tokio::test]
+    async fn after_a_burst_at_most_idle_connections_are_kept() {
+        let (url, accepted) = counting().await;
+        let client = ApiClient::new(reqwest::Client::new(), &url);
+        let ApiClient::Own(pool) = &client else { panic!("plain http gets its own connections") };
+        let burst = (0..IDLE_CONNECTIONS + 20).map(|_| client.call(Method::GET, "/", None, Duration::from_secs(5)));
+        for answer in futures::future::join_all(burst).await {
+            assert_eq!(answer.unwrap().0, 200);
+        }
+        assert!(accepted.load(Ordering::Relaxed) > IDLE_CONNECTIONS, "the burst opened more");
+        assert_eq!(pool.idle.lock().unwrap().len(), IDLE_CONNECTIONS);
     }
 
     #[tokio::test]
