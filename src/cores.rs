@@ -26,8 +26,8 @@ pub fn available() -> usize {
 /// The runner's threads when none are asked for: one per core, or half the
 /// cores when a server it drives (`--mock`, `--target`) is on this machine
 /// and needs the rest. Measured with `benches/side_by_side.sh` on 2 cores,
-/// mock and backend local: one runner thread did 9,318 flows/s at 71 µs of
-/// CPU per flow, two did 9,319 at 84 µs (the same work for more CPU).
+/// mock and backend local: one runner thread did 9,091 flows/s at 72 µs of
+/// CPU per flow, two did 9,181 at 85 µs (about the same for more CPU).
 pub fn runner_threads(servers: &[Option<&str>]) -> usize {
     let local = servers.iter().flatten().any(|url| reqwest::Url::parse(url).is_ok_and(|u| is_loopback(&u)));
     if local { (available() / 2).max(1) } else { available() }
