@@ -5,7 +5,8 @@
 //! redirect and retry layers, a pool shared across threads) cost about a
 //! tenth of the runner's CPU and a sixth of the backend's, and none of it
 //! serves a fixed API. An https base, or a proxy in the environment, goes
-//! through reqwest.
+//! through reqwest. [`Pool`] also carries http steps to plain-http targets
+//! (`engine/send.rs`).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
