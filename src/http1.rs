@@ -185,7 +185,7 @@ impl Pool {
     }
 
     /// Gives a connection back for the next request, unless it closed;
-    /// closes those idle past [`MAX_IDLE`] or [`IDLE_CONNECTIONS`].
+    /// closes those idle past `MAX_IDLE`, or past `IDLE_CONNECTIONS` of them.
     pub fn keep(&self, conn: Conn) {
         let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         while idle.front().is_some_and(|(_, since)| since.elapsed() > MAX_IDLE) {

@@ -1,5 +1,5 @@
 //! The flow file as written: serde types with `deny_unknown_fields`, so a
-//! typo is refused with its location. [`step_kinds!`] is the one table of
+//! typo is refused with its location. `step_kinds!` is the one table of
 //! step kinds: it makes [`WxApi`] and the [`RawStep`] fields alike.
 
 use super::model::Expectation;
