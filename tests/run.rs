@@ -187,6 +187,17 @@ async fn a_slow_backend_times_out_and_the_step_says_so() {
     stop.cancel();
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_header_that_renders_to_a_line_break_fails_its_step_where_the_template_is() {
+    let dir = tempdir();
+    let flow_path = dir.path().join("header.yaml");
+    std::fs::write(&flow_path, "name: header\nvars: { nl: \"a\\nb\" }\nsteps:\n  - id: server\n    http:\n      url: \"{{ target }}/api/login\"\n      headers: { x-trace: \"{{ nl }}\" }\n").unwrap();
+    let (code, out, err) = wxflow(&["run", flow_path.to_str().unwrap()]).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("header `x-trace` renders to a value HTTP cannot carry"), "{out}");
+    assert!(out.contains("line 7, column 28") && out.contains("got fail (template)"), "{out}");
+}
+
 /// A backend behind a proxy that form-decodes twice: `%2B` → `+` → ` `.
 async fn plus_mangling_backend(real: String) -> (String, tokio_util::sync::CancellationToken) {
     let proxy = axum::Router::new().route(

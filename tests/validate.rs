@@ -180,6 +180,19 @@ fn bad_duration_and_bad_regex_are_located() {
 }
 
 #[test]
+fn an_invalid_header_name_is_refused_where_it_is_written() {
+    let src = GOOD.replace("      json:", "      headers:\n        \"x trace\": \"1\"\n      json:");
+    assert_error(
+        &src,
+        "invalid HTTP header name `x trace`",
+        11,
+        10,
+        7,
+        "a header name is letters, digits and `-` (no spaces or `:`), e.g. `x-request-id`",
+    );
+}
+
+#[test]
 fn thresholds_name_real_steps() {
     let src = GOOD.replace("steps:", "thresholds:\n  max_latency:\n    servr: { p99: 500ms }\nsteps:");
     assert_error(&src, "no step `servr` to limit", 4, 5, 5, "did you mean `server`?");

@@ -27,8 +27,19 @@ fn cut(text: &str) -> String {
 
 fn render_request(h: &HttpStep, scope: &Scope) -> Result<Rendered, RenderError> {
     let url = h.url.render_text(scope)?;
-    let headers =
-        h.headers.iter().map(|(k, v)| Ok((k.clone(), v.render_text(scope)?))).collect::<Result<Vec<_>, _>>()?;
+    let headers = h
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            let text = v.render_text(scope)?;
+            if reqwest::header::HeaderValue::from_str(&text).is_err() {
+                let message =
+                    format!("header `{k}` renders to a value HTTP cannot carry (a line break or control character)");
+                return Err(RenderError { message, pos: v.pos });
+            }
+            Ok((k.clone(), text))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let (body, ct) = match &h.body {
         Body::None => (String::new(), None),
         Body::Json(j) => (j.render(scope)?.to_string(), Some("application/json")),

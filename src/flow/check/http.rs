@@ -76,6 +76,10 @@ pub(super) fn check_http(
     let url = c.template(&format!("{path}.url"), &spec.url)?;
     let mut request_headers = vec![];
     for (name, text) in &spec.headers {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            let hint = "a header name is letters, digits and `-` (no spaces or `:`), e.g. `x-request-id`";
+            c.at_key(&format!("{path}.headers"), name, format!("invalid HTTP header name `{name}`"), Some(hint.into()));
+        }
         request_headers.push((name.clone(), c.template(&format!("{path}.headers.{name}"), text)?));
     }
     let request_body = if let Some(j) = &spec.json {
