@@ -57,6 +57,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Write starter flows (and their schema) into a folder, shaped to your backend's contract.
     Init(InitArgs),
+    /// Read a Mini Program's source (JS/TS, WXML, Vue, Taro) and find its login bugs; exit 1 on an error-level finding.
+    Lint(LintArgs),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     Completions(CompletionsArgs),
     /// Print the man page (roff) to standard output.
@@ -294,6 +296,39 @@ pub enum SchemaKind {
     Report,
     /// The `wxflow mutate` report.
     Mutate,
+    /// The `wxflow lint --format json` report.
+    Lint,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// rustc-style: the source lines with markers.
+    Human,
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintDeny {
+    /// Warnings count as errors for the exit code.
+    Warnings,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Mini Program source folders or files [default: this folder].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+    pub format: LintFormat,
+    /// Exit 1 on warnings too.
+    #[arg(long, value_enum)]
+    pub deny: Option<LintDeny>,
+    /// Write, per stale-open-data finding, a flow that replays the order found.
+    #[arg(long, value_name = "DIR")]
+    pub emit_flows: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Args)]

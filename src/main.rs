@@ -1,6 +1,6 @@
 use clap::Parser;
 use std::process::ExitCode;
-use wxflow::cli::{Cli, Command, RunArgs, Targets};
+use wxflow::cli::Cli;
 use wxflow::commands;
 use wxflow::exit::EXIT_INVALID;
 
@@ -35,58 +35,8 @@ fn main() -> ExitCode {
 }
 
 async fn run() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Run(a)) => wxflow::run::run(a).await,
-        Some(Command::Tui(a)) if wxflow::tui::interactive() => dashboard(&a.targets).await,
-        Some(Command::Tui(a)) => wxflow::run::run(headless(a.targets)).await,
-        Some(Command::Validate(a)) => commands::validate(a),
-        Some(Command::Schema(a)) => commands::schema(a),
-        Some(Command::Decrypt(a)) => commands::decrypt(a),
-        Some(Command::Mock(a)) => commands::mock(a).await,
-        Some(Command::Backend(a)) => commands::backend(a).await,
-        Some(Command::Mutate(a)) => wxflow::mutate::mutate(a).await,
-        Some(Command::Merge(a)) => wxflow::merge::merge(a),
-        Some(Command::Init(a)) => wxflow::init::init(a),
-        Some(Command::Completions(a)) => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(a.shell, &mut cmd, "wxflow", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Man) => {
-            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
-            let mut out = Vec::new();
-            match page.render(&mut out) {
-                Ok(()) => {
-                    wxflow::out!("{}", String::from_utf8_lossy(&out));
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Err(commands::InvalidInput(format!("man page: {e}"))),
-            }
-        }
-        // No command: the dashboard in a terminal, else a headless run, on the paths given.
-        None => {
-            let targets = Targets { paths: cli.paths, ..Targets::default() };
-            if wxflow::tui::interactive() {
-                dashboard(&targets).await
-            } else {
-                wxflow::run::run(headless(targets)).await
-            }
-        }
-    };
-    result.unwrap_or_else(|e| {
+    commands::dispatch(Cli::parse()).await.unwrap_or_else(|e| {
         eprintln!("error: {e}");
         ExitCode::from(EXIT_INVALID)
     })
-}
-
-async fn dashboard(t: &Targets) -> Result<ExitCode, commands::InvalidInput> {
-    let paths = wxflow::cli::flow_paths(&t.paths);
-    let tls = wxflow::tls::ClientTls::load(&t.ca_certs, t.insecure).map_err(commands::InvalidInput)?;
-    wxflow::tui::run(&paths, t.mock.as_deref(), t.target.as_deref(), t.seed, &tls).await
-}
-
-/// The headless equivalent of a dashboard invocation.
-fn headless(targets: Targets) -> RunArgs {
-    RunArgs { targets, ..RunArgs::default() }
 }

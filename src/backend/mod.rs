@@ -8,6 +8,11 @@
 //! getPhoneNumber) or `{phone_code}` (newer: exchanged at
 //! `getuserphonenumber` with an access token the backend caches) →
 //! `200 {"code":0,"data":{"phoneNumber","purePhoneNumber","countryCode"}}`.
+//! Any other POST path whose body carries a `code` is answered by the
+//! same contract (`rawData` or `signature` beside it: the login, else the
+//! phone number), so a flow written from a client's own paths (`wxflow
+//! lint --emit-flows`) runs against the reference as it is; anything else
+//! is 404.
 //! Every failure is a non-2xx status with `{"code": <int>, "msg": "…"}`;
 //! bad input never causes a 500.
 
@@ -131,8 +136,26 @@ pub fn app(config: BackendConfig) -> Router {
         .route("/api/login", post(login))
         .route("/api/phone", post(phone))
         .route("/healthz", get(|| async { Json(json!({ "ok": true })) }))
+        .fallback(other_path)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+}
+
+/// A POST to a path of the client's own: the login or phone contract, by its fields.
+async fn other_path(State(b): State<Arc<Backend>>, req: Request) -> Response {
+    let not_found = || Failure(StatusCode::NOT_FOUND, codes::MALFORMED_BODY, "no such route".into()).into_response();
+    if req.method() != Method::POST {
+        return not_found();
+    }
+    let f = match Fields::from_request(req, &()).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    match (f.has("code"), f.has("rawData") || f.has("signature")) {
+        (true, true) => login(State(b), f).await.into_response(),
+        (true, false) => phone(State(b), f).await.into_response(),
+        _ => not_found(),
+    }
 }
 
 /// A failed login: status, code, message.

@@ -2,6 +2,7 @@
 //! line, a caret under the fault, and a hint.
 
 use super::locate::Pos;
+use crate::diagnostic::{Diagnostic, Severity, Snippet, render};
 use std::fmt;
 
 /// One problem in one flow file.
@@ -39,47 +40,39 @@ impl FlowError {
     }
 }
 
-impl fmt::Display for FlowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
-        write!(f, "  --> {}", self.location())?;
-        if let (Some(p), Some(line)) = (self.pos, &self.source_line) {
-            let n = p.line.to_string();
-            let pad = " ".repeat(n.len());
-            let (shown, col) = window(line, p.col);
-            let indent: String =
-                shown.chars().take(col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
-            let width = self.width.min(WINDOW);
-            write!(f, "\n{pad} |\n{n} | {shown}\n{pad} | {indent}{}", "^".repeat(width))?;
-        }
-        if let Some(h) = &self.hint {
-            write!(f, "\n  = hint: {h}")?;
-        }
-        Ok(())
+impl FlowError {
+    /// As printed, through the one renderer ([`crate::diagnostic`]).
+    pub fn render(&self, color: bool) -> String {
+        let primary = match (self.pos, &self.source_line) {
+            (Some(p), Some(line)) => Some(Snippet {
+                file: self.file.clone(),
+                line: p.line,
+                col: p.col,
+                width: self.width,
+                source_line: Some(line.clone()),
+                label: String::new(),
+            }),
+            _ => None,
+        };
+        let location = self.location();
+        let notes: Vec<(&str, &str)> = self.hint.as_deref().map(|h| ("hint", h)).into_iter().collect();
+        let d = Diagnostic {
+            severity: Severity::Error,
+            code: None,
+            message: &self.message,
+            file: &location,
+            primary: primary.as_ref(),
+            related: &[],
+            notes: &notes,
+        };
+        render(&d, color)
     }
 }
 
-/// Lines longer than this are shown as a window around the error.
-const WINDOW: usize = 100;
-
-/// `line` as shown, and the error's column in it: a long line is cut to
-/// [`WINDOW`] characters around `col`, with `…` where it was cut.
-fn window(line: &str, col: usize) -> (String, usize) {
-    let chars: Vec<char> = line.chars().collect();
-    if chars.len() <= WINDOW {
-        return (line.to_string(), col);
+impl fmt::Display for FlowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
     }
-    let start = col.saturating_sub(1).saturating_sub(WINDOW / 2).min(chars.len() - WINDOW);
-    let end = start + WINDOW;
-    let mut shown = String::new();
-    if start > 0 {
-        shown.push('…');
-    }
-    shown.extend(&chars[start..end]);
-    if end < chars.len() {
-        shown.push('…');
-    }
-    (shown, col - start + usize::from(start > 0))
 }
 
 /// The closest candidate to `word`, if one is close enough to be a typo.

@@ -152,8 +152,8 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
         flows,
         thresholds: vec![],
     };
-    report.thresholds = crate::run::thresholds(&report.flows, &cli);
-    let st = crate::run::style();
+    report.thresholds = super::run::thresholds(&report.flows, &cli);
+    let st = super::run::style();
     crate::outln!("wxflow merge · {count} shards · {} flows · seed {}", report.flows.len(), report.seed);
     for f in &report.flows {
         crate::outln!("\n{} {}", st.bold(&f.flow), st.dim("summary"));

@@ -2,8 +2,8 @@
 //! needed, runs each flow by its plan, prints as it goes, and writes the
 //! reports, including after Ctrl-C.
 
+use super::load_flows;
 use crate::cli::{ReportSpec, RunArgs};
-use crate::commands::load_flows;
 use crate::contract::Rotation;
 use crate::engine::{Engine, RunEvent};
 use crate::exit::{EXIT_FAILED, EXIT_INVALID, InvalidInput};

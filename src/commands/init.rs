@@ -11,7 +11,7 @@ use std::process::ExitCode;
 macro_rules! shipped {
     ($($name:literal),* $(,)?) => {
         /// The shipped flows, built into the binary.
-        pub const FLOWS: &[(&str, &str)] = &[$(($name, include_str!(concat!("../flows/", $name)))),*];
+        pub const FLOWS: &[(&str, &str)] = &[$(($name, include_str!(concat!("../../flows/", $name)))),*];
     };
 }
 

@@ -1,55 +1,13 @@
-//! What each subcommand does, between the CLI types and the library.
+//! `wxflow mock` and `wxflow backend`: the two servers as their own processes.
 
-use crate::cli::{BackendArgs, DecryptArgs, MockArgs};
+use crate::cli::{BackendArgs, MockArgs};
 use crate::contract::{CLIENT_PREFIX, Faults, Rotation, parse_fault_arg};
 use crate::mock::{App, MockConfig, demo_app};
 use crate::redact::mask;
-use crate::wechat;
-use std::io::Read;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::exit::{EXIT_FAILED, EXIT_INVALID, InvalidInput};
-
-/// The most encryptedData `decrypt` reads: a real payload is under 2 KiB.
-pub const MAX_DATA_BYTES: u64 = 1024 * 1024;
-
-/// `--data`: the text, `-` for stdin or `@FILE`, read up to
-/// [`MAX_DATA_BYTES`] bytes.
-fn read_data(arg: &str) -> Result<String, InvalidInput> {
-    let bad = |e: String| InvalidInput(format!("--data {arg}: {e}"));
-    let mut bytes = vec![];
-    let read = if arg == "-" {
-        std::io::stdin().take(MAX_DATA_BYTES + 1).read_to_end(&mut bytes)
-    } else if let Some(path) = arg.strip_prefix('@') {
-        std::fs::File::open(path).and_then(|f| f.take(MAX_DATA_BYTES + 1).read_to_end(&mut bytes))
-    } else {
-        bytes.extend_from_slice(arg.as_bytes());
-        Ok(bytes.len())
-    };
-    read.map_err(|e| bad(format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > MAX_DATA_BYTES {
-        return Err(bad(format!("more than {MAX_DATA_BYTES} bytes; encryptedData is base64 of a few hundred bytes")));
-    }
-    let text = String::from_utf8(bytes).map_err(|_| bad("not text: encryptedData is base64".into()))?;
-    Ok(text.trim().to_string())
-}
-
-/// `wxflow decrypt`.
-pub fn decrypt(args: DecryptArgs) -> Result<ExitCode, InvalidInput> {
-    let data = read_data(&args.data)?;
-    match wechat::decrypt(&args.session_key, &args.iv, &data, args.appid.as_deref()) {
-        Ok(value) => {
-            crate::outln!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            eprintln!("error {} {}: {e}", e.code(), e.name());
-            eprintln!("hint: {}", e.explanation());
-            Ok(ExitCode::from(EXIT_FAILED))
-        }
-    }
-}
+use crate::exit::InvalidInput;
 
 /// Turns the mock flags into a config.
 pub fn mock_config(args: &MockArgs) -> Result<MockConfig, InvalidInput> {
@@ -136,47 +94,5 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
     }
     crate::outln!("Ctrl-C (or SIGTERM) to stop");
     until_signal(stop).await;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Loads and checks flows; prints every error. `Err` means exit 2.
-pub fn load_flows(paths: &[std::path::PathBuf]) -> Result<Vec<crate::flow::Flow>, InvalidInput> {
-    let files = crate::flow::discover(paths).map_err(InvalidInput)?;
-    let (flows, errors) = crate::flow::load_all(&files);
-    if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("{e}\n");
-        }
-        let n = errors.len();
-        return Err(InvalidInput(format!("{n} error{} in flow files; nothing was run", if n == 1 { "" } else { "s" })));
-    }
-    Ok(flows)
-}
-
-/// `wxflow validate`: checks flows; exit 0 when all are valid, else 2.
-pub fn validate(args: crate::cli::ValidateArgs) -> Result<ExitCode, InvalidInput> {
-    let flows = load_flows(&crate::cli::flow_paths(&args.paths))?;
-    for f in &flows {
-        crate::outln!("ok  {}  {} steps  {}", f.file, f.steps.len(), f.name);
-    }
-    crate::outln!("{} flow{} valid", flows.len(), if flows.len() == 1 { "" } else { "s" });
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The published JSON Schemas.
-pub const FLOW_SCHEMA: &str = include_str!("../schemas/flow.schema.json");
-pub const REPORT_SCHEMA: &str = include_str!("../schemas/report.schema.json");
-pub const MUTATE_SCHEMA: &str = include_str!("../schemas/mutate.schema.json");
-
-/// `wxflow schema [flow|report]`.
-pub fn schema(args: crate::cli::SchemaArgs) -> Result<ExitCode, InvalidInput> {
-    crate::out!(
-        "{}",
-        match args.kind {
-            crate::cli::SchemaKind::Flow => FLOW_SCHEMA,
-            crate::cli::SchemaKind::Report => REPORT_SCHEMA,
-            crate::cli::SchemaKind::Mutate => MUTATE_SCHEMA,
-        }
-    );
     Ok(ExitCode::SUCCESS)
 }

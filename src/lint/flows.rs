@@ -1,0 +1,111 @@
+//! From finding to flow: a `stale-open-data` finding written as the flow
+//! that replays the order the client runs (the open-data step, the login,
+//! the request to the path the client calls, with the field names it
+//! sends), against the reference backend or, with `--target`, the team's.
+
+use super::Finding;
+use super::graph::value::Tag;
+use serde_json::{Map, Value, json};
+
+/// The flow for a finding, as YAML text; `None` for other rules.
+pub fn flow_for(f: &Finding) -> Option<String> {
+    let r = f.replay.as_ref()?;
+    let phone = r.open.api == "getPhoneNumber";
+    let step = if phone { "phone" } else { "profile" };
+    let mut body = Map::new();
+    let mut headers = Map::new();
+    for (path, tag) in &r.fields {
+        let value = match tag {
+            Tag::Code(_) => "{{ login.code }}".to_string(),
+            Tag::Open(_, field) if *field != "code" && *field != "cloudID" => format!("{{{{ {step}.{field} }}}}"),
+            _ => continue,
+        };
+        // A platform request's options: `data` is the body, `header` the headers.
+        let (target, path) = match path.first().map(String::as_str) {
+            Some("data") => (&mut body, &path[1..]),
+            Some("header") => (&mut headers, &path[1..]),
+            Some("url") => continue,
+            _ => (&mut body, &path[..]),
+        };
+        insert(target, path, value);
+    }
+    let url = r.url.as_deref().map_or("/api/login".to_string(), url_path);
+    let get = r.method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("GET"));
+    let mut http = Map::new();
+    if get {
+        let query: Vec<String> = body
+            .iter()
+            .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={}", v.replace(" }}", " | urlencode }}"))))
+            .collect();
+        http.insert("method".into(), json!("GET"));
+        http.insert("url".into(), json!(format!("{{{{ target }}}}{url}?{}", query.join("&"))));
+    } else {
+        http.insert("url".into(), json!(format!("{{{{ target }}}}{url}")));
+        http.insert("json".into(), Value::Object(body));
+    }
+    if !headers.is_empty() {
+        http.insert("headers".into(), Value::Object(headers));
+    }
+    let open_step = json!({"id": step, format!("wx.{}", r.open.api): {}});
+    let flow = json!({
+        "name": format!("{} before {} ({}:{})", r.open.api, r.login.api, f.file, f.line),
+        "description": format!(
+            "Written by `wxflow lint` from {}:{}:{}: the client obtains sealed data ({}), then calls {}, then sends both to {}. \
+             Under a mock that refreshes the session_key at every login it fails as stale_iv against a backend that checks the data; \
+             the fix is in the finding.",
+            f.file, f.line, f.column, r.open.api, r.login.api, url
+        ),
+        "mock": {"rotation": "always"},
+        "steps": [
+            open_step,
+            {"id": "login", "wx.login": {}},
+            {"id": "server", "http": http, "assert": {"status": 200}},
+        ],
+    });
+    let yaml = serde_yaml::to_string(&flow).ok()?;
+    Some(format!("# Written by wxflow lint: replays {}:{}:{} ({}).\n{yaml}", f.file, f.line, f.column, f.rule))
+}
+
+fn insert(target: &mut Map<String, Value>, path: &[String], value: String) {
+    match path {
+        [] => {}
+        [last] => {
+            target.entry(last.clone()).or_insert(json!(value));
+        }
+        [first, rest @ ..] => {
+            let child = target.entry(first.clone()).or_insert_with(|| json!({}));
+            if let Some(map) = child.as_object_mut() {
+                insert(map, rest, value);
+            }
+        }
+    }
+}
+
+/// The path of a URL as far as the evaluator knew it: `{?}/api/login`,
+/// `https://host/api/login?x=1` and `/api/login` all give `/api/login`.
+fn url_path(url: &str) -> String {
+    let no_scheme = url.split_once("://").map_or(url, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+    let path = no_scheme.split('?').next().unwrap_or("");
+    let path = path.rsplit("{?}").next().unwrap_or(path);
+    let path = path.trim_start_matches('/');
+    if path.is_empty() { "/api/login".into() } else { format!("/{path}") }
+}
+
+/// A file name for a finding's flow: `stale-open-data-pages-index-index-js-12.yaml`.
+pub fn file_name(f: &Finding) -> String {
+    let stem: String = f.file.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    format!("{}-{}-{}.yaml", f.rule, stem.trim_matches('-'), f.line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_path;
+
+    #[test]
+    fn url_paths() {
+        assert_eq!(url_path("{?}/user/login"), "/user/login");
+        assert_eq!(url_path("https://api.example.com/v1/wx/login?a=1"), "/v1/wx/login");
+        assert_eq!(url_path("{?}"), "/api/login");
+        assert_eq!(url_path("/api/login"), "/api/login");
+    }
+}

@@ -1,0 +1,223 @@
+//! `wxflow lint`: reads a Mini Program's own source and finds the seed's
+//! bug where it lives. The walk ([`source`]) reads files; oxc parses each
+//! script; the evaluator ([`graph`]) runs the program abstractly across
+//! files and builds a model; the [`rules`] read that model; [`output`]
+//! prints findings (rustc style, JSON, SARIF); [`flows`] turns a finding
+//! into the flow that reproduces it.
+
+pub mod flows;
+pub mod graph;
+pub mod output;
+pub mod rules;
+pub mod source;
+
+use crate::diagnostic::{Severity, Snippet};
+use graph::value::Loc;
+use oxc_allocator::Allocator;
+use oxc_span::SourceType;
+use source::{SourceFile, Tree};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// A place a finding points at, with what it says there.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Related {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub related: Vec<Related>,
+    pub fix: String,
+    /// The source lines, for the human view.
+    pub snippets: Vec<Snippet>,
+    pub replay: Option<rules::Replay>,
+}
+
+/// What a lint run found and read.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    /// Findings silenced by `// wxflow-lint-ignore RULE: reason`.
+    pub ignored: usize,
+    pub files: usize,
+    pub bytes: u64,
+    pub skipped: Vec<source::Skipped>,
+    /// Entry points whose evaluation was cut short (see `graph::MAX_STEPS`).
+    pub cut_short: usize,
+}
+
+impl Report {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+}
+
+/// The rule id of a file that does not parse.
+pub const PARSE_ERROR: &str = "parse-error";
+
+/// Lints every source file under `paths`.
+pub fn lint(paths: &[PathBuf]) -> Result<Report, String> {
+    let tree = source::walk(paths)?;
+    Ok(analyze(&tree))
+}
+
+/// One script to parse: which file, which bytes, as what.
+struct Plan {
+    file: usize,
+    start: usize,
+    end: usize,
+    source_type: SourceType,
+    setup: bool,
+}
+
+fn plans(files: &[SourceFile]) -> Vec<Plan> {
+    let mut out = vec![];
+    for (i, f) in files.iter().enumerate() {
+        let whole = |st| Plan { file: i, start: 0, end: f.text.len(), source_type: st, setup: false };
+        match f.ext() {
+            "wxml" => {}
+            "vue" => {
+                for b in source::vue_scripts(&f.text) {
+                    let st = match b.lang.as_str() {
+                        "ts" => SourceType::ts(),
+                        "tsx" => SourceType::tsx(),
+                        _ => SourceType::jsx(),
+                    };
+                    out.push(Plan { file: i, start: b.start, end: b.end, source_type: st, setup: b.setup });
+                }
+            }
+            "ts" | "mts" | "cts" => out.push(whole(SourceType::ts())),
+            "tsx" => out.push(whole(SourceType::tsx())),
+            _ => out.push(whole(SourceType::jsx())),
+        }
+    }
+    out
+}
+
+/// Template bindings of each script file: a page's `.wxml` beside its
+/// script, a `.vue` file's own template.
+fn bindings(files: &[SourceFile]) -> HashMap<usize, Vec<(source::Binding, usize)>> {
+    let by_path: HashMap<PathBuf, usize> = files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
+    let mut out: HashMap<usize, Vec<(source::Binding, usize)>> = HashMap::new();
+    for (t, f) in files.iter().enumerate() {
+        let script = match f.ext() {
+            "vue" => Some(t),
+            "wxml" => ["js", "ts"].iter().find_map(|e| by_path.get(&f.path.with_extension(e)).copied()),
+            _ => None,
+        };
+        let text = if f.ext() == "vue" { vue_template(&f.text) } else { &f.text };
+        if let Some(s) = script {
+            let base = text.as_ptr() as usize - f.text.as_ptr() as usize;
+            for mut b in source::template_bindings(text) {
+                b.offset += base;
+                out.entry(s).or_default().push((b, t));
+            }
+        }
+    }
+    out
+}
+
+/// A `.vue` file's text before its first `<script`/`<style>` (its template).
+fn vue_template(text: &str) -> &str {
+    let end = ["<script", "<style"].iter().filter_map(|t| text.find(t)).min().unwrap_or(text.len());
+    &text[..end]
+}
+
+fn analyze(tree: &Tree) -> Report {
+    let files = &tree.files;
+    let plans = plans(files);
+    let allocators: Vec<Allocator> = plans.iter().map(|_| Allocator::default()).collect();
+    let parsed: Vec<_> = plans
+        .iter()
+        .zip(&allocators)
+        .map(|(p, a)| oxc_parser::Parser::new(a, &files[p.file].text[p.start..p.end], p.source_type).parse())
+        .collect();
+    let mut raw = vec![];
+    let mut units: Vec<Vec<graph::Unit>> = files.iter().map(|_| vec![]).collect();
+    for (p, r) in plans.iter().zip(&parsed) {
+        if let Some(d) = r.diagnostics.errors().next() {
+            let at = d.labels.first().map_or(0, oxc_span::LabeledSpan::offset);
+            let start = p.start as u32 + at;
+            raw.push(rules::Raw {
+                rule: PARSE_ERROR,
+                severity: Severity::Warning,
+                loc: Loc { file: p.file, start, end: start + 1 },
+                message: format!("this file does not parse ({}); what parsed of it was still linted", d.message),
+                related: vec![],
+                fix: "fix the syntax error, or exclude the file".into(),
+                replay: None,
+            });
+        }
+        units[p.file].push(graph::Unit { program: &r.program, base: p.start as u32, setup: p.setup });
+    }
+    let interp = graph::Interp::new(files, units, &tree.roots, bindings(files));
+    let model = interp.run();
+    raw.extend(rules::run(&model));
+    let mut report = Report {
+        files: files.len(),
+        bytes: files.iter().map(|f| f.text.len() as u64).sum(),
+        skipped: tree.skipped.clone(),
+        cut_short: model.cut_short,
+        ..Report::default()
+    };
+    raw.sort_by_key(|r| (r.loc.file, r.loc.start, r.rule));
+    raw.dedup_by_key(|r| (r.loc, r.rule));
+    for r in raw {
+        let file = &files[r.loc.file];
+        let (line, column) = file.line_col(r.loc.start as usize);
+        if ignored(file, line, r.rule) {
+            report.ignored += 1;
+            continue;
+        }
+        let snippet = |loc: Loc, label: &str| {
+            let f = &files[loc.file];
+            let (line, col) = f.line_col(loc.start as usize);
+            let text = f.line(line).map(str::to_string);
+            // A call is underlined up to its arguments: `wx.login`, not the whole call.
+            let first = f.text.get(loc.start as usize..loc.end as usize).and_then(|s| s.lines().next()).unwrap_or("");
+            let width = first.find('(').filter(|&i| i > 0).map_or(first, |i| &first[..i]).chars().count();
+            Snippet { file: f.rel.clone(), line, col, width, source_line: text, label: label.to_string() }
+        };
+        let mut snippets = vec![snippet(r.loc, "")];
+        let mut related = vec![];
+        for (loc, msg) in &r.related {
+            let s = snippet(*loc, msg);
+            related.push(Related { file: s.file.clone(), line: s.line, column: s.col, message: msg.clone() });
+            snippets.push(s);
+        }
+        report.findings.push(Finding {
+            rule: r.rule,
+            severity: r.severity,
+            file: file.rel.clone(),
+            line,
+            column,
+            message: r.message,
+            related,
+            fix: r.fix,
+            snippets,
+            replay: r.replay,
+        });
+    }
+    report
+}
+
+/// `// wxflow-lint-ignore RULE: reason` on the line before.
+fn ignored(file: &SourceFile, line: usize, rule: &str) -> bool {
+    let Some(prev) = line.checked_sub(1).and_then(|l| file.line(l)) else { return false };
+    let Some(rest) = prev.trim().strip_prefix("//").map(str::trim).and_then(|r| r.strip_prefix("wxflow-lint-ignore"))
+    else {
+        return false;
+    };
+    let rules = rest.split(':').next().unwrap_or("");
+    rules.split([',', ' ']).any(|r| r.trim() == rule)
+}

@@ -1,0 +1,148 @@
+//! Findings printed: rustc style through [`crate::diagnostic`], JSON
+//! (schema: `wxflow schema lint`), and SARIF 2.1.0 for code scanning.
+
+use super::{Finding, Report, rules::RULES};
+use crate::diagnostic::{Diagnostic, Severity, render};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+
+/// The human view: every finding, then a summary line.
+pub fn human(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    for f in &report.findings {
+        let d = Diagnostic {
+            severity: f.severity,
+            code: Some(f.rule),
+            message: &f.message,
+            file: &f.file,
+            primary: f.snippets.first(),
+            related: f.snippets.get(1..).unwrap_or(&[]),
+            notes: &[("why", why(f.rule)), ("fix", &f.fix)],
+        };
+        out.push_str(&render(&d, color));
+        out.push_str("\n\n");
+    }
+    for s in &report.skipped {
+        let _ = writeln!(out, "note: skipped {}: {}", s.rel, s.why);
+    }
+    out.push_str(&summary(report));
+    out.push('\n');
+    out
+}
+
+fn why(rule: &str) -> &'static str {
+    RULES.iter().find(|(id, _, _)| *id == rule).map_or("the file could not be read whole", |(_, _, why)| why)
+}
+
+/// `lint: 3 files (1.2 KB), 1 error, 0 warnings, 1 ignored`.
+pub fn summary(r: &Report) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let mut s = format!(
+        "lint: {} ({} bytes), {}, {}, {} ignored",
+        plural(r.files, "file"),
+        r.bytes,
+        plural(r.count(Severity::Error), "error"),
+        plural(r.count(Severity::Warning), "warning"),
+        r.ignored
+    );
+    if !r.skipped.is_empty() {
+        let _ = write!(s, ", {} skipped", r.skipped.len());
+    }
+    if r.cut_short > 0 {
+        let _ = write!(s, ", {} entry points cut short (too large to follow whole)", r.cut_short);
+    }
+    s
+}
+
+fn finding_json(f: &Finding) -> Value {
+    json!({
+        "rule": f.rule,
+        "severity": f.severity.as_str(),
+        "file": f.file,
+        "line": f.line,
+        "column": f.column,
+        "message": f.message,
+        "related": f.related,
+        "fix": f.fix,
+    })
+}
+
+pub fn json(r: &Report) -> Value {
+    json!({
+        "tool": "wxflow lint",
+        "version": env!("CARGO_PKG_VERSION"),
+        "summary": {
+            "files": r.files,
+            "bytes": r.bytes,
+            "errors": r.count(Severity::Error),
+            "warnings": r.count(Severity::Warning),
+            "ignored": r.ignored,
+            "skipped": r.skipped.iter().map(|s| json!({"file": s.rel, "why": s.why})).collect::<Vec<_>>(),
+        },
+        "findings": r.findings.iter().map(finding_json).collect::<Vec<_>>(),
+    })
+}
+
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+fn sarif_location(file: &str, line: usize, column: usize) -> Value {
+    json!({"physicalLocation": {
+        "artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": line, "startColumn": column},
+    }})
+}
+
+/// SARIF 2.1.0: one run, the rules in its driver, a result per finding
+/// with its related locations.
+pub fn sarif(r: &Report) -> Value {
+    let mut rules: Vec<(&str, Severity, &str)> = RULES.to_vec();
+    rules.push((super::PARSE_ERROR, Severity::Warning, "a file that does not parse: the rest is still linted"));
+    let results: Vec<Value> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let related: Vec<Value> = f
+                .related
+                .iter()
+                .enumerate()
+                .map(|(i, rel)| {
+                    let mut l = sarif_location(&rel.file, rel.line, rel.column);
+                    l["id"] = json!(i + 1);
+                    l["message"] = json!({"text": rel.message});
+                    l
+                })
+                .collect();
+            json!({
+                "ruleId": f.rule,
+                "ruleIndex": rules.iter().position(|(id, _, _)| *id == f.rule).unwrap_or(0),
+                "level": sarif_level(f.severity),
+                "message": {"text": format!("{} Fix: {}", f.message, f.fix)},
+                "locations": [sarif_location(&f.file, f.line, f.column)],
+                "relatedLocations": related,
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "wxflow",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules.iter().map(|(id, sev, why)| json!({
+                    "id": id,
+                    "shortDescription": {"text": why},
+                    "defaultConfiguration": {"level": sarif_level(*sev)},
+                })).collect::<Vec<_>>(),
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}

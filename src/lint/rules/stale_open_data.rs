@@ -1,0 +1,64 @@
+//! `stale-open-data`: sealed open data (encryptedData/iv of getUserInfo,
+//! getUserProfile, getShareInfo, getWeRunData, the encrypted
+//! getPhoneNumber) obtained before a login whose code is sent with it.
+//!
+//! Flags: a request that carries both, where the data was obtained
+//! before the login was called (a button's `e.detail`, then `wx.login`).
+//! Must not flag: login first, then the data; the seed's fix (the data
+//! fetched again after the login); a request with only one of the two;
+//! the phone button's `e.detail.code` (no ciphertext).
+//! Why: `wx.login` may refresh the session_key; the backend then decrypts
+//! with the new key what was sealed with the old one: -41003 or a
+//! signature mismatch, now and then, and a retry works.
+
+use super::{Raw, Replay, carried, send_related};
+use crate::diagnostic::Severity;
+use crate::lint::graph::Model;
+use std::collections::HashSet;
+
+pub const ID: &str = "stale-open-data";
+pub const WHY: &str = "sealed data from before a wx.login is sent with that login's code: when the login refreshes the session_key, the backend cannot decrypt it (-41003) or the signature mismatches, now and then";
+
+pub fn check(model: &Model) -> Vec<Raw> {
+    let mut out = vec![];
+    let mut seen = HashSet::new();
+    for send in &model.sends {
+        let (open, codes) = carried(send);
+        for d in &open {
+            let Some(login) = codes.iter().find(|l| d.time < l.time) else { continue };
+            if !seen.insert(d.loc) {
+                continue;
+            }
+            let source = if d.button.is_some() || send.tags.is_empty() { "the button's event" } else { "the API call" };
+            let mut related = vec![(login.loc, format!("then `{}` here may refresh the session_key", login.api))];
+            related.extend(send_related(send, "and both are sent here: the data was sealed with the old key"));
+            if let Some(b) = d.button {
+                related.push((b, "the button that hands over the sealed data".into()));
+            }
+            out.push(Raw {
+                rule: ID,
+                severity: Severity::Error,
+                loc: d.loc,
+                message: format!(
+                    "encryptedData/iv from {} ({source}) are obtained before `{}`, whose code is sent with them",
+                    d.api, login.api
+                ),
+                related,
+                fix: format!(
+                    "call {} first and obtain the data after it answers, or call {} again after the login (no popup the second time){}",
+                    login.api,
+                    if d.api == "getPhoneNumber" { "wx.getUserInfo" } else { d.api },
+                    if d.api == "getPhoneNumber" { "; for the phone number, send e.detail.code instead of the ciphertext" } else { "" }
+                ),
+                replay: Some(Replay {
+                    open: (*d).clone(),
+                    login: (*login).clone(),
+                    url: send.url.clone(),
+                    method: send.method.clone(),
+                    fields: send.tags.clone(),
+                }),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,317 @@
+//! Files → sources: which files under the linted paths are read, what is
+//! skipped and why, the `<script>` of a `.vue` file, the open-data event
+//! bindings of WXML and Vue templates (a lenient reader: templates are not
+//! strict XML), and the line index every location is reported through.
+
+use std::path::{Path, PathBuf};
+
+/// Files bigger than this are skipped with a note.
+pub const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
+
+/// Folders that hold other people's code or build output.
+const SKIPPED_DIRS: &[&str] = &["node_modules", "miniprogram_npm", "dist", "unpackage"];
+
+/// Extensions read as script.
+const SCRIPT_EXTS: &[&str] = &["js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx", "vue"];
+
+/// One source file, read.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Relative to the linted path, with `/` separators.
+    pub rel: String,
+    pub path: PathBuf,
+    pub text: String,
+    /// Byte offsets where each line starts.
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(rel: String, path: PathBuf, text: String) -> SourceFile {
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        SourceFile { rel, path, text, line_starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts[line - 1];
+        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count()) + 1;
+        (line, col)
+    }
+
+    /// The text of a 1-based line, without its line break.
+    pub fn line(&self, line: usize) -> Option<&str> {
+        let start = *self.line_starts.get(line.checked_sub(1)?)?;
+        let end = self.line_starts.get(line).map_or(self.text.len(), |&e| e);
+        Some(self.text[start..end].trim_end_matches(['\n', '\r']))
+    }
+
+    pub fn ext(&self) -> &str {
+        self.path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    }
+}
+
+/// A file that was not read, and why.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub rel: String,
+    pub why: String,
+}
+
+/// What the walk found: script files, templates, and what it skipped.
+#[derive(Debug, Default)]
+pub struct Tree {
+    pub files: Vec<SourceFile>,
+    pub skipped: Vec<Skipped>,
+    /// The folders the paths name (import roots for `@/` and `/` specifiers).
+    pub roots: Vec<PathBuf>,
+}
+
+/// Reads every script and template file under `paths`. A folder named on
+/// the command line is read even when its name would be skipped below it.
+pub fn walk(paths: &[PathBuf]) -> Result<Tree, String> {
+    let mut tree = Tree::default();
+    let mut seen = std::collections::HashSet::new();
+    for root in paths {
+        let meta = std::fs::metadata(root).map_err(|e| format!("{}: {e}", root.display()))?;
+        let base = if meta.is_dir() { root.clone() } else { root.parent().map(Path::to_path_buf).unwrap_or_default() };
+        tree.roots.push(base.clone());
+        if meta.is_dir() {
+            visit_dir(root, &base, &mut tree, &mut seen);
+        } else {
+            read_file(root, &base, &mut tree);
+        }
+    }
+    Ok(tree)
+}
+
+fn visit_dir(dir: &Path, base: &Path, tree: &mut Tree, seen: &mut std::collections::HashSet<PathBuf>) {
+    // A symlink loop ends here: each real folder is read once.
+    let Ok(real) = std::fs::canonicalize(dir) else { return };
+    if !seen.insert(real) {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        tree.skipped.push(Skipped { rel: rel(dir, base), why: "cannot read the folder".into() });
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        if meta.is_dir() {
+            if !name.starts_with('.') && !SKIPPED_DIRS.contains(&name) {
+                visit_dir(&path, base, tree, seen);
+            }
+        } else if !name.starts_with('.') {
+            read_file(&path, base, tree);
+        }
+    }
+}
+
+fn rel(path: &Path, base: &Path) -> String {
+    let r = path.strip_prefix(base).unwrap_or(path);
+    let s = r.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+    if s.is_empty() { path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default() } else { s }
+}
+
+fn read_file(path: &Path, base: &Path, tree: &mut Tree) {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !SCRIPT_EXTS.contains(&ext) && ext != "wxml" {
+        return;
+    }
+    if path.to_string_lossy().ends_with(".d.ts") {
+        return;
+    }
+    let rel = rel(path, base);
+    let skip = |tree: &mut Tree, why: String| tree.skipped.push(Skipped { rel: rel.clone(), why });
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_FILE_BYTES => {
+            return skip(tree, format!("{} bytes, over the {MAX_FILE_BYTES}-byte limit", m.len()));
+        }
+        Err(e) => return skip(tree, format!("cannot read: {e}")),
+        Ok(_) => {}
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return skip(tree, format!("cannot read: {e}")),
+    };
+    if bytes.contains(&0) {
+        return skip(tree, "binary (a NUL byte)".into());
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => tree.files.push(SourceFile::new(rel, path.to_path_buf(), text)),
+        Err(_) => skip(tree, "not UTF-8".into()),
+    }
+}
+
+/// A `<script>` block of a `.vue` file: where its text starts, and its language.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScriptBlock {
+    pub start: usize,
+    pub end: usize,
+    pub lang: String,
+    pub setup: bool,
+}
+
+/// The `<script>` blocks of a single-file component.
+pub fn vue_scripts(text: &str) -> Vec<ScriptBlock> {
+    let mut out = vec![];
+    let mut at = 0;
+    while let Some(i) = find_ci(&text[at..], "<script") {
+        let open = at + i;
+        let Some(gt) = text[open..].find('>') else { break };
+        let attrs = &text[open + 7..open + gt];
+        let start = open + gt + 1;
+        let Some(close) = find_ci(&text[start..], "</script") else { break };
+        let lang = attr_value(attrs, "lang").unwrap_or_else(|| "js".into());
+        let setup = attrs.split_whitespace().any(|a| a == "setup" || a.starts_with("setup="));
+        out.push(ScriptBlock { start, end: start + close, lang, setup });
+        at = start + close + 8;
+    }
+    out
+}
+
+fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+    hay.as_bytes().windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn attr_value(attrs: &str, name: &str) -> Option<String> {
+    let i = attrs.find(&format!("{name}="))?;
+    let rest = &attrs[i + name.len() + 1..];
+    let quote = rest.chars().next()?;
+    if quote == '"' || quote == '\'' {
+        rest[1..].split(quote).next().map(str::to_string)
+    } else {
+        rest.split_whitespace().next().map(str::to_string)
+    }
+}
+
+/// Which open-data event a template binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenEvent {
+    /// `getuserinfo`: the profile, sealed.
+    UserInfo,
+    /// `getphonenumber`: the phone number, sealed (and in newer base libraries a `code` beside it).
+    PhoneNumber,
+}
+
+impl OpenEvent {
+    /// The event name in a template attribute (lowercase).
+    fn from_name(name: &str) -> Option<OpenEvent> {
+        match name.to_ascii_lowercase().as_str() {
+            "getuserinfo" => Some(OpenEvent::UserInfo),
+            "getphonenumber" => Some(OpenEvent::PhoneNumber),
+            _ => None,
+        }
+    }
+
+    /// From a JSX prop name: `onGetUserInfo`, `onGetPhoneNumber`.
+    pub fn from_jsx_prop(prop: &str) -> Option<OpenEvent> {
+        prop.strip_prefix("on").and_then(OpenEvent::from_name)
+    }
+
+    pub fn api(self) -> &'static str {
+        match self {
+            OpenEvent::UserInfo => "getUserInfo",
+            OpenEvent::PhoneNumber => "getPhoneNumber",
+        }
+    }
+}
+
+/// `bindgetuserinfo="onGot"` and its kin in a template: the handler's name,
+/// the event, and the byte offset of the attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub handler: String,
+    pub event: OpenEvent,
+    pub offset: usize,
+}
+
+/// Every open-data event binding in a WXML or Vue template: `bind`,
+/// `catch`, `capture-bind`, `mut-bind` with or without `:`, `@` and
+/// `v-on:` with modifiers. A handler written as a call (`onGot($event)`)
+/// or an arrow names the method it calls.
+pub fn template_bindings(text: &str) -> Vec<Binding> {
+    let mut out = vec![];
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(eq) = text[i..].find('=') else { break };
+        let eq = i + eq;
+        i = eq + 1;
+        // The attribute name before `=`.
+        let name_end = text[..eq].trim_end().len();
+        let name_start = text[..name_end].rfind(|c: char| c.is_whitespace() || c == '<').map_or(0, |p| p + 1);
+        let name = &text[name_start..name_end];
+        let event = name
+            .strip_prefix('@')
+            .or_else(|| name.strip_prefix("v-on:"))
+            .map(|n| n.split('.').next().unwrap_or(""))
+            .or_else(|| {
+                ["capture-bind", "capture-catch", "mut-bind", "bind", "catch"]
+                    .iter()
+                    .find_map(|p| name.strip_prefix(p))
+                    .map(|n| n.trim_start_matches(':'))
+            })
+            .and_then(OpenEvent::from_name);
+        let Some(event) = event else { continue };
+        let rest = text[eq + 1..].trim_start();
+        let Some(quote) = rest.chars().next().filter(|q| *q == '"' || *q == '\'') else { continue };
+        let value = rest[1..].split(quote).next().unwrap_or("");
+        if let Some(handler) = handler_name(value) {
+            out.push(Binding { handler, event, offset: name_start });
+        }
+    }
+    out
+}
+
+/// The method a handler expression names: `onGot`, `onGot($event)`,
+/// `(e) => onGot(e)`, `{{handler}}` (dynamic: none).
+fn handler_name(value: &str) -> Option<String> {
+    let v = value.trim();
+    if v.contains("{{") {
+        return None;
+    }
+    let v = v.rsplit("=>").next().unwrap_or(v).trim();
+    let name: String = v.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$' || *c == '.').collect();
+    let name = name.strip_prefix("this.").unwrap_or(&name).to_string();
+    (!name.is_empty() && !name.contains('.')).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_bindings_of_every_spelling() {
+        let t = r#"<button open-type="getUserInfo" bindgetuserinfo="onGot">a</button>
+<button open-type="getPhoneNumber" bind:getphonenumber='onPhone'/>
+<button @getuserinfo="login($event)" v-on:getphonenumber.stop="p"></button>
+<button catchgetuserinfo="{{dyn}}" bindtap="tap"></button>"#;
+        let b: Vec<_> = template_bindings(t).into_iter().map(|b| (b.handler, b.event)).collect();
+        assert_eq!(
+            b,
+            [
+                ("onGot".to_string(), OpenEvent::UserInfo),
+                ("onPhone".to_string(), OpenEvent::PhoneNumber),
+                ("login".to_string(), OpenEvent::UserInfo),
+                ("p".to_string(), OpenEvent::PhoneNumber),
+            ]
+        );
+    }
+
+    #[test]
+    fn vue_script_blocks_and_lines() {
+        let t = "<template><b/></template>\n<script setup lang=\"ts\">\nconst a = 1\n</script>\n";
+        let s = vue_scripts(t);
+        assert_eq!(s.len(), 1);
+        assert!(s[0].setup && s[0].lang == "ts");
+        assert_eq!(&t[s[0].start..s[0].end], "\nconst a = 1\n");
+        let f = SourceFile::new("a.vue".into(), "a.vue".into(), t.into());
+        assert_eq!(f.line_col(t.find("const").unwrap()), (3, 1));
+        assert_eq!(f.line(3), Some("const a = 1"));
+    }
+}

@@ -1,0 +1,204 @@
+//! `wxflow lint` on small Mini Programs under tests/lint/, one per shape:
+//! each asserts the exact rule, file and line of every finding (and, for
+//! the negatives, that there are none); the JSON and SARIF outputs
+//! against their schemas; emitted flows validated and run against the
+//! reference backend; malformed sources.
+
+mod common;
+use common::{tempdir, wxflow_blocking};
+use serde_json::Value;
+
+fn lint(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["lint".to_string()];
+    all.extend(args.iter().map(ToString::to_string));
+    all.extend(["--format".into(), "json".into()]);
+    let (code, out, err) = wxflow_blocking(&all);
+    (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}")))
+}
+
+/// `(rule, file, line)` of each finding of a fixture.
+fn findings(fixture: &str) -> (i32, Vec<(String, String, u64)>) {
+    let (code, report) = lint(&[&format!("tests/lint/{fixture}")]);
+    let list = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap().into(), f["file"].as_str().unwrap().into(), f["line"].as_u64().unwrap()))
+        .collect();
+    (code, list)
+}
+
+fn expect(fixture: &str, code: i32, want: &[(&str, &str, u64)]) {
+    let (got_code, got) = findings(fixture);
+    let want: Vec<(String, String, u64)> = want.iter().map(|(r, f, l)| ((*r).into(), (*f).into(), *l)).collect();
+    assert_eq!(got, want, "{fixture}");
+    assert_eq!(got_code, code, "{fixture}: exit code");
+}
+
+#[test]
+fn the_seeds_order_across_a_page_a_login_wrapper_and_an_api_module_is_stale_open_data() {
+    expect("seed-native", 1, &[("stale-open-data", "pages/index/index.js", 7)]);
+    let (_, report) = lint(&["tests/lint/seed-native"]);
+    let related: Vec<(String, u64)> = report["findings"][0]["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["file"].as_str().unwrap().to_string(), r["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        related,
+        [
+            ("utils/auth.js".into(), 4),
+            ("utils/api.js".into(), 5),
+            ("pages/index/index.js".into(), 9),
+            ("pages/index/index.wxml".into(), 2)
+        ]
+    );
+}
+
+#[test]
+fn frameworks_and_shapes_each_find_the_stale_data_where_it_is_obtained() {
+    expect("callbacks", 1, &[("stale-open-data", "pages/index/index.js", 4)]);
+    expect("phone", 1, &[("stale-open-data", "pages/phone/phone.js", 10)]);
+    expect("uniapp", 1, &[("stale-open-data", "pages/login/login.vue", 12)]);
+    expect("setup", 1, &[("stale-open-data", "pages/index.vue", 7)]);
+    expect("taro", 1, &[("stale-open-data", "src/pages/index/index.tsx", 6)]);
+    expect("mpvue", 1, &[("stale-open-data", "src/pages/index/index.vue", 8)]);
+}
+
+#[test]
+fn login_first_the_seeds_fix_fresh_data_code_only_and_ciphertext_only_are_not_flagged() {
+    for fixture in ["login-first", "seed-fix", "ignores-detail", "plain"] {
+        expect(fixture, 0, &[]);
+    }
+}
+
+#[test]
+fn a_kept_code_a_kept_session_key_and_racing_logins_are_found() {
+    expect("cached", 0, &[("cached-login-code", "pages/index/index.js", 6)]);
+    expect("session-key", 1, &[("session-key-on-client", "utils/login.js", 8)]);
+    expect("racing", 0, &[("racing-login", "pages/index/index.js", 4), ("racing-login", "utils/wx.js", 1)]);
+    let (code, _) = lint(&["tests/lint/cached", "--deny", "warnings"]);
+    assert_eq!(code, 1, "--deny warnings counts warnings");
+}
+
+#[test]
+fn an_ignore_comment_silences_one_finding_and_is_counted() {
+    let (code, report) = lint(&["tests/lint/ignored"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(report["summary"]["ignored"], 1);
+}
+
+#[test]
+fn malformed_sources_are_warned_about_or_skipped_and_the_rest_is_linted() {
+    expect("malformed", 1, &[("parse-error", "pages/broken/broken.js", 5), ("stale-open-data", "pages/ok/ok.js", 3)]);
+    let (_, report) = lint(&["tests/lint/malformed"]);
+    let skipped: Vec<&str> =
+        report["summary"]["skipped"].as_array().unwrap().iter().map(|s| s["file"].as_str().unwrap()).collect();
+    assert_eq!(skipped, ["pages/blob.js", "pages/latin1.js"]);
+    let (code, _, err) = wxflow_blocking(&["lint".into(), "tests/lint/no-such-folder".into()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no-such-folder"), "{err}");
+}
+
+#[test]
+fn a_symlink_loop_ends() {
+    let dir = tempdir();
+    std::fs::create_dir_all(dir.path().join("pages")).unwrap();
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("pages/loop")).unwrap();
+    std::fs::write(dir.path().join("pages/a.js"), "Page({})").unwrap();
+    let (code, report) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(report["summary"]["files"], 1);
+}
+
+#[test]
+fn the_json_report_matches_its_published_schema() {
+    let (code, schema, _) = wxflow_blocking(&["schema".into(), "lint".into()]);
+    assert_eq!(code, 0);
+    let schema: Value = serde_json::from_str(&schema).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for fixture in ["seed-native", "malformed", "racing", "session-key", "ignored"] {
+        let (_, report) = lint(&[&format!("tests/lint/{fixture}")]);
+        let errors: Vec<String> =
+            validator.iter_errors(&report).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert!(errors.is_empty(), "{fixture}: {errors:#?}");
+    }
+}
+
+/// SARIF 2.1.0's schema, as the npm package `@microsoft/jest-sarif` ships
+/// it; `.ci/run` fetches it into target/sarif/ (the test fails in CI without it).
+#[test]
+fn sarif_output_matches_the_sarif_2_1_0_schema() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/sarif/package/lib/schemas/sarif-2.1.0-rtm.5.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        assert!(std::env::var_os("CI").is_none(), "{} is missing: .ci/run fetches it", path.display());
+        eprintln!("skipped: no SARIF schema at {} (.ci/run fetches it)", path.display());
+        return;
+    };
+    // rtm.5's `run.language` pattern has a stray `]` that no regex engine
+    // accepts; it checks a field wxflow does not write, so it is fixed here.
+    let text = text.replace(r"^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$", r"^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let (code, out, _) =
+        wxflow_blocking(&["lint".into(), "tests/lint/seed-native".into(), "--format".into(), "sarif".into()]);
+    assert_eq!(code, 1);
+    let sarif: Value = serde_json::from_str(&out).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "stale-open-data");
+    assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 7);
+}
+
+#[test]
+fn the_human_view_shows_the_source_with_markers_and_no_colour_when_piped() {
+    let (code, out, _) = wxflow_blocking(&["lint".into(), "tests/lint/seed-native".into()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("error[stale-open-data]: "), "{out}");
+    assert!(out.contains("  --> pages/index/index.js:7:35\n"), "{out}");
+    assert!(
+        out.contains("7 |     const { encryptedData, iv } = e.detail\n  |                                   ^^^^^^^^"),
+        "{out}"
+    );
+    assert!(out.contains("::: utils/auth.js:4:5"), "{out}");
+    assert!(!out.contains('\x1b'), "no colour when not a terminal");
+    assert!(out.ends_with("lint: 5 files (951 bytes), 1 error, 0 warnings, 0 ignored\n"), "{out}");
+}
+
+#[test]
+fn emitted_flows_validate_and_fail_as_stale_iv_against_the_reference_backend() {
+    let dir = tempdir();
+    let flows = dir.path().join("flows");
+    let report = dir.path().join("report.json");
+    for fixture in ["seed-native", "phone", "uniapp"] {
+        let (code, _, err) = wxflow_blocking(&[
+            "lint".into(),
+            format!("tests/lint/{fixture}"),
+            "--emit-flows".into(),
+            flows.display().to_string(),
+        ]);
+        assert_eq!(code, 1, "{err}");
+    }
+    let names: Vec<String> =
+        std::fs::read_dir(&flows).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    let (code, out, err) = wxflow_blocking(&["validate".into(), flows.display().to_string()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = wxflow_blocking(&[
+        "run".into(),
+        flows.display().to_string(),
+        "--report".into(),
+        format!("json={}", report.display()),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    for f in report["flows"].as_array().unwrap() {
+        assert_eq!(f["causes"]["stale_iv"], 1, "{}: {f}", f["flow"]);
+    }
+    let text = std::fs::read_to_string(flows.join("stale-open-data-pages-login-login-vue-12.yaml")).unwrap();
+    assert!(text.contains("url: '{{ target }}/auth/wx-login'"), "{text}");
+}

@@ -1,0 +1,9 @@
+import { loginWithProfile } from '../../services/session'
+Page({
+  tap() {
+    this.login()
+  },
+  login() {
+    loginWithProfile().then((token) => this.setData({ token }))
+  },
+})

@@ -1,0 +1,1 @@
+export const wxLogin = () => new Promise((resolve) => wx.login({ success: resolve }))

@@ -1,0 +1,7 @@
+import { login } from './utils/login'
+App({
+  onLaunch() {
+    login()
+  },
+  globalData: {},
+})

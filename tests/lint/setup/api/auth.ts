@@ -1,0 +1,3 @@
+export function login(data: Record<string, string>) {
+  return uni.request({ url: '/api/login', method: 'POST', data })
+}
