@@ -173,3 +173,9 @@ fn every_wxflow_command_the_readme_shows_is_one_wxflow_accepts() {
     }
     assert!(checked >= 15, "checked {checked} commands");
 }
+
+#[test]
+fn the_lint_example_prints_what_the_readme_shows() {
+    let shown = block_after(&readme(), "`wxflow lint tests/lint/seed-native` prints:");
+    assert_same(&shown, &run(&["lint", "tests/lint/seed-native"]), "wxflow lint tests/lint/seed-native");
+}

@@ -84,9 +84,10 @@ fn insert(target: &mut Map<String, Value>, path: &[String], value: String) {
 /// The path of a URL as far as the evaluator knew it: `{?}/api/login`,
 /// `https://host/api/login?x=1` and `/api/login` all give `/api/login`.
 fn url_path(url: &str) -> String {
+    // What follows the last unknown part: `{?}` holds a `?` of its own.
+    let url = url.rsplit("{?}").next().unwrap_or(url);
     let no_scheme = url.split_once("://").map_or(url, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
     let path = no_scheme.split('?').next().unwrap_or("");
-    let path = path.rsplit("{?}").next().unwrap_or(path);
     let path = path.trim_start_matches('/');
     if path.is_empty() { "/api/login".into() } else { format!("/{path}") }
 }

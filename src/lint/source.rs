@@ -228,6 +228,8 @@ pub struct Binding {
     pub handler: String,
     pub event: OpenEvent,
     pub offset: usize,
+    /// The attribute name's length in bytes.
+    pub len: usize,
 }
 
 /// Every open-data event binding in a WXML or Vue template: `bind`,
@@ -262,7 +264,7 @@ pub fn template_bindings(text: &str) -> Vec<Binding> {
         let Some(quote) = rest.chars().next().filter(|q| *q == '"' || *q == '\'') else { continue };
         let value = rest[1..].split(quote).next().unwrap_or("");
         if let Some(handler) = handler_name(value) {
-            out.push(Binding { handler, event, offset: name_start });
+            out.push(Binding { handler, event, offset: name_start, len: name.len() });
         }
     }
     out

@@ -180,7 +180,8 @@ impl<'a> Interp<'a> {
             }
         };
         let api = info.event.map_or("getUserInfo", OpenEvent::api);
-        let data = Rc::new(OpenData { loc, api, time: info.time, hb: info.hb.clone(), button: info.button });
+        let data =
+            Rc::new(OpenData { loc, api, time: info.time, hb: info.hb.clone(), button: info.button, from_event: true });
         let detail = open_data_value(&data, info.event == Some(OpenEvent::PhoneNumber) || info.event.is_none());
         let mp = Val::obj(new_obj(vec![("detail".into(), detail.clone())], false));
         let mut b = o.borrow_mut();
@@ -420,8 +421,14 @@ impl<'a> Interp<'a> {
             }
             m if OPEN_DATA_APIS.contains(&m) => {
                 let api = OPEN_DATA_APIS.iter().find(|a| **a == m).copied().unwrap_or("getUserInfo");
-                let data =
-                    Rc::new(OpenData { loc, api, time: self.tick_clock(), hb: self.path.hb.clone(), button: None });
+                let data = Rc::new(OpenData {
+                    loc,
+                    api,
+                    time: self.tick_clock(),
+                    hb: self.path.hb.clone(),
+                    button: None,
+                    from_event: false,
+                });
                 let result = open_data_value(&data, false);
                 let hb = self.path.hb.clone();
                 self.callbacks(f, &opts, &result, &hb, loc);

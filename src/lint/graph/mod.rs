@@ -280,8 +280,11 @@ impl<'a> Interp<'a> {
         let arg = match handler {
             Some(name) => {
                 let bound = self.bindings.get(&file).and_then(|b| b.iter().find(|(b, _)| b.handler == name)).cloned();
-                let button =
-                    bound.as_ref().map(|(b, t)| Loc { file: *t, start: b.offset as u32, end: b.offset as u32 + 1 });
+                let button = bound.as_ref().map(|(b, t)| Loc {
+                    file: *t,
+                    start: b.offset as u32,
+                    end: (b.offset + b.len) as u32,
+                });
                 self.event(bound.map(|(b, _)| b.event), button, name)
             }
             None => Val::external(),

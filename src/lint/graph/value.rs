@@ -54,6 +54,8 @@ pub struct OpenData {
     pub hb: Hb,
     /// The template attribute that binds the handler, for a button's event.
     pub button: Option<Loc>,
+    /// Handed over by an event (`e.detail`), not returned by an API call.
+    pub from_event: bool,
 }
 
 /// One `wx.login` call.

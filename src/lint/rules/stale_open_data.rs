@@ -22,14 +22,16 @@ pub const WHY: &str = "sealed data from before a wx.login is sent with that logi
 pub fn check(model: &Model) -> Vec<Raw> {
     let mut out = vec![];
     let mut seen = HashSet::new();
+    // One handler reached twice (as its own entry and from the handler that calls it) is one finding.
+    let mut pairs = HashSet::new();
     for send in &model.sends {
         let (open, codes) = carried(send);
         for d in &open {
             let Some(login) = codes.iter().find(|l| d.time < l.time) else { continue };
-            if !seen.insert(d.loc) {
+            if !seen.insert(d.loc) || !pairs.insert((send.loc, login.loc)) {
                 continue;
             }
-            let source = if d.button.is_some() || send.tags.is_empty() { "the button's event" } else { "the API call" };
+            let source = if d.from_event { "the button's event" } else { "the API call" };
             let mut related = vec![(login.loc, format!("then `{}` here may refresh the session_key", login.api))];
             related.extend(send_related(send, "and both are sent here: the data was sealed with the old key"));
             if let Some(b) = d.button {
