@@ -2,8 +2,11 @@
 //!
 //! The pieces: [`wechat`] (protocol crypto and wire types), [`mock`] (a mock
 //! WeChat service, server API and client side), [`backend`] (a correct
-//! reference login server), [`serve`] (binding them), [`cli`] and
-//! [`commands`] (the `wxflow` binary's surface).
+//! reference login server), [`serve`] (binding them), [`flow`] and
+//! [`engine`] (flows and running them), [`lint`] (reading a Mini Program's
+//! own source), [`diagnostic`] (the one look of errors and findings),
+//! [`cli`] and [`commands`] (the `wxflow` binary's surface, one file per
+//! subcommand).
 
 pub mod backend;
 pub mod cli;

@@ -22,13 +22,14 @@ pub const WHY: &str = "sealed data from before a wx.login is sent with that logi
 pub fn check(model: &Model) -> Vec<Raw> {
     let mut out = vec![];
     let mut seen = HashSet::new();
-    // One handler reached twice (as its own entry and from the handler that calls it) is one finding.
+    // One handler reached twice (as its own entry and from the handler that
+    // calls it) is one finding: the same login and request for data of one file.
     let mut pairs = HashSet::new();
     for send in &model.sends {
         let (open, codes) = carried(send);
         for d in &open {
             let Some(login) = codes.iter().find(|l| d.time < l.time) else { continue };
-            if !seen.insert(d.loc) || !pairs.insert((send.loc, login.loc)) {
+            if !seen.insert(d.loc) || !pairs.insert((send.loc, login.loc, d.loc.file)) {
                 continue;
             }
             let source = if d.from_event { "the button's event" } else { "the API call" };
