@@ -83,11 +83,11 @@ struct Plan {
 fn plans(files: &[SourceFile]) -> Vec<Plan> {
     let mut out = vec![];
     for (i, f) in files.iter().enumerate() {
-        let whole = |st| Plan { file: i, start: 0, end: f.text.len(), source_type: st, setup: false };
+        let whole = |st| Plan { file: i, start: 0, end: f.code.len(), source_type: st, setup: false };
         match f.ext() {
             "wxml" => {}
             "vue" => {
-                for b in source::vue_scripts(&f.text) {
+                for b in source::vue_scripts(&f.code) {
                     let st = match b.lang.as_str() {
                         "ts" => SourceType::ts(),
                         "tsx" => SourceType::tsx(),
@@ -115,9 +115,9 @@ fn bindings(files: &[SourceFile]) -> HashMap<usize, Vec<(source::Binding, usize)
             "wxml" => ["js", "ts"].iter().find_map(|e| by_path.get(&f.path.with_extension(e)).copied()),
             _ => None,
         };
-        let text = if f.ext() == "vue" { vue_template(&f.text) } else { &f.text };
+        let text = if f.ext() == "vue" { vue_template(&f.code) } else { &f.code };
         if let Some(s) = script {
-            let base = text.as_ptr() as usize - f.text.as_ptr() as usize;
+            let base = text.as_ptr() as usize - f.code.as_ptr() as usize;
             for mut b in source::template_bindings(text) {
                 b.offset += base;
                 out.entry(s).or_default().push((b, t));
@@ -140,7 +140,7 @@ fn analyze(tree: &Tree) -> Report {
     let parsed: Vec<_> = plans
         .iter()
         .zip(&allocators)
-        .map(|(p, a)| oxc_parser::Parser::new(a, &files[p.file].text[p.start..p.end], p.source_type).parse())
+        .map(|(p, a)| oxc_parser::Parser::new(a, &files[p.file].code[p.start..p.end], p.source_type).parse())
         .collect();
     let mut raw = vec![];
     let mut units: Vec<Vec<graph::Unit>> = files.iter().map(|_| vec![]).collect();

@@ -21,6 +21,9 @@ pub struct SourceFile {
     pub rel: String,
     pub path: PathBuf,
     pub text: String,
+    /// The text as parsed: `text` with uni-app's conditional blocks for
+    /// other platforms blanked (same byte offsets).
+    pub code: String,
     /// Byte offsets where each line starts.
     line_starts: Vec<usize>,
 }
@@ -28,7 +31,8 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(rel: String, path: PathBuf, text: String) -> SourceFile {
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        SourceFile { rel, path, text, line_starts }
+        let code = conditional(&text);
+        SourceFile { rel, path, text, code, line_starts }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -50,6 +54,50 @@ impl SourceFile {
     pub fn ext(&self) -> &str {
         self.path.extension().and_then(|e| e.to_str()).unwrap_or("")
     }
+}
+
+/// What uni-app's conditional compilation (`// #ifdef MP-WEIXIN`,
+/// `#ifndef`, `#endif`, in `//`, `/* */` and `<!-- -->` comments) defines
+/// for a WeChat Mini Program build with Vue 3.
+const DEFINED: &[&str] = &["MP", "MP-WEIXIN", "VUE3", "UNI-APP"];
+
+/// `text` with the lines a WeChat build leaves out blanked, offsets kept.
+fn conditional(text: &str) -> String {
+    if !text.contains("#if") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    // Whether each open block is kept.
+    let mut open: Vec<bool> = vec![];
+    for line in text.split_inclusive('\n') {
+        let t = line.trim().trim_start_matches("//").trim_start_matches("/*").trim_start_matches("<!--").trim();
+        let directive = ["#ifdef", "#ifndef", "#endif"].iter().find(|d| t.starts_with(**d));
+        let kept = open.iter().all(|k| *k);
+        match directive {
+            Some(&"#endif") => {
+                open.pop();
+            }
+            Some(d) => {
+                let names = t[d.len()..].trim().trim_end_matches("*/").trim_end_matches("-->");
+                let any = names.split("||").any(|n| DEFINED.contains(&n.trim()));
+                open.push(if *d == "#ifdef" { any } else { !any });
+            }
+            None => {}
+        }
+        if kept && directive.is_none() {
+            out.push_str(line);
+        } else {
+            // Same byte length: a blanked character becomes as many spaces as it has bytes.
+            for c in line.chars() {
+                if c == '\n' || c == '\r' {
+                    out.push(c);
+                } else {
+                    out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A file that was not read, and why.
@@ -237,6 +285,17 @@ pub struct Binding {
 /// `v-on:` with modifiers. A handler written as a call (`onGot($event)`)
 /// or an arrow names the method it calls.
 pub fn template_bindings(text: &str) -> Vec<Binding> {
+    // A commented-out button binds nothing: comments are blanked, offsets kept.
+    let mut blanked = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("<!--") {
+        blanked.push_str(&rest[..i]);
+        let end = rest[i..].find("-->").map_or(rest.len(), |e| i + e + 3);
+        blanked.extend(std::iter::repeat_n(' ', end - i));
+        rest = &rest[end..];
+    }
+    blanked.push_str(rest);
+    let text = blanked.as_str();
     let mut out = vec![];
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -292,7 +351,8 @@ mod tests {
         let t = r#"<button open-type="getUserInfo" bindgetuserinfo="onGot">a</button>
 <button open-type="getPhoneNumber" bind:getphonenumber='onPhone'/>
 <button @getuserinfo="login($event)" v-on:getphonenumber.stop="p"></button>
-<button catchgetuserinfo="{{dyn}}" bindtap="tap"></button>"#;
+<button catchgetuserinfo="{{dyn}}" bindtap="tap"></button>
+<!-- <button open-type="getUserInfo" bindgetuserinfo="old">x</button> -->"#;
         let b: Vec<_> = template_bindings(t).into_iter().map(|b| (b.handler, b.event)).collect();
         assert_eq!(
             b,
@@ -303,6 +363,15 @@ mod tests {
                 ("p".to_string(), OpenEvent::PhoneNumber),
             ]
         );
+    }
+
+    #[test]
+    fn uni_app_conditional_blocks_for_other_platforms_are_blanked_with_offsets_kept() {
+        let t = "a\n// #ifdef APP-PLUS\nb = 1 // 应用\n// #endif\n/* #ifndef MP-WEIXIN */\nc\n/* #endif */\n// #ifdef MP-WEIXIN || H5\nd\n// #endif\n";
+        let code = conditional(t);
+        assert_eq!(code.len(), t.len());
+        let kept: Vec<&str> = code.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        assert_eq!(kept, ["a", "d"]);
     }
 
     #[test]
