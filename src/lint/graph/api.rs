@@ -421,8 +421,17 @@ impl<'a> Interp<'a> {
             }
             m if OPEN_DATA_APIS.contains(&m) => {
                 let api = OPEN_DATA_APIS.iter().find(|a| **a == m).copied().unwrap_or("getUserInfo");
+                // Reached through a wrapper in another file: the data is obtained
+                // where the component calls that wrapper.
+                let home = self.calls.first().map(|c| c.file);
+                let at = match home {
+                    Some(h) if h != loc.file => {
+                        self.calls.iter().rev().find(|c| c.file == h && c.end > 0).copied().unwrap_or(loc)
+                    }
+                    _ => loc,
+                };
                 let data = Rc::new(OpenData {
-                    loc,
+                    loc: at,
                     api,
                     time: self.tick_clock(),
                     hb: self.path.hb.clone(),
@@ -469,6 +478,18 @@ impl<'a> Interp<'a> {
                 let hb = self.path.hb.clone();
                 self.callbacks(f, &opts, &result, &hb, loc);
                 if method == "getStorage" { self.promise(result, hb) } else { v }
+            }
+            "checkSession" => {
+                // `fail` is no error here but the expired session: the path that logs in again.
+                let hb = self.path.hb.clone();
+                self.callbacks(f, &opts, &Val::external(), &hb, loc);
+                for o in opts.objs().cloned().collect::<Vec<_>>() {
+                    let cb = o.borrow().get("fail").cloned();
+                    if let Some(cb) = cb {
+                        self.call_value(f, &cb, &Val::default(), vec![Val::external()], loc, "");
+                    }
+                }
+                self.promise(Val::external(), hb)
             }
             _ => {
                 // Any other API: its callbacks run with an answer from outside.

@@ -162,6 +162,10 @@ pub struct Interp<'a> {
     /// Call sites from the entry point to the current frame.
     pub calls: Vec<Loc>,
     stack: Vec<usize>,
+    /// Functions that took a quarter of an entry's steps: called again,
+    /// they are not followed (a chart library, a parser), so one heavy
+    /// helper does not cut every handler that calls it short.
+    heavy: std::collections::HashSet<usize>,
     pub model: Model,
 }
 
@@ -195,6 +199,7 @@ impl<'a> Interp<'a> {
             path: PathState::default(),
             calls: vec![],
             stack: vec![],
+            heavy: std::collections::HashSet::new(),
             model: Model::default(),
         }
     }
@@ -302,6 +307,10 @@ impl<'a> Interp<'a> {
         if self.calls.len() >= eval::MAX_DEPTH || self.stack.contains(&addr) {
             return Val::default();
         }
+        if self.heavy.contains(&addr) {
+            return Val::external();
+        }
+        let steps_before = self.steps;
         self.stack.push(addr);
         self.calls.push(loc);
         let scope = new_scope(Some(&c.scope), ScopeKind::Function);
@@ -351,6 +360,9 @@ impl<'a> Interp<'a> {
             },
         }
         let end = std::mem::replace(&mut self.path.hb, saved);
+        if self.steps.saturating_sub(steps_before) > MAX_STEPS / 4 {
+            self.heavy.insert(addr);
+        }
         self.stack.pop();
         self.calls.pop();
         if is_async { self.promise(f.ret, end) } else { f.ret }
