@@ -64,6 +64,8 @@ fn frameworks_and_shapes_each_find_the_stale_data_where_it_is_obtained() {
     expect("setup", 1, &[("stale-open-data", "pages/index.vue", 7)]);
     expect("taro", 1, &[("stale-open-data", "src/pages/index/index.tsx", 6)]);
     expect("mpvue", 1, &[("stale-open-data", "src/pages/index/index.vue", 8)]);
+    // getUserProfile, then a namespaced Vuex action (mapActions) that logs in and posts through `uni.$http`.
+    expect("uni-store", 1, &[("stale-open-data", "components/my-login/my-login.vue", 11)]);
     // promisify(wx.login) and a class-based client: the data is obtained where the page calls the wrapper.
     expect("promisify", 1, &[("stale-open-data", "pages/login/login.ts", 8)]);
     // checkSession's `fail` (an expired session) logs in again under data sealed with the old key.

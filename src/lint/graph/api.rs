@@ -491,6 +491,10 @@ impl<'a> Interp<'a> {
                 }
                 self.promise(Val::external(), hb)
             }
+            // A project's own helper hung on the namespace (`uni.$http.post`, `uni.$u.api.login`).
+            _ if path.matches('.').count() >= 2 && !path.contains(".cloud.") => {
+                self.unknown_call(f, method, &Val::default(), args, loc)
+            }
             _ => {
                 // Any other API: its callbacks run with an answer from outside.
                 let hb = self.path.hb.clone();
@@ -634,14 +638,18 @@ impl<'a> Interp<'a> {
                 Val::obj(self.vuex_store())
             }
             Builtin::MapActions => {
-                let names = arg(0);
+                // `mapActions(['login'])`, `mapActions({ doLogin: 'user/login' })`, `mapActions('user', [...])`.
+                let (prefix, names) = match arg(0).first_str() {
+                    Some(ns) => (format!("{ns}/"), arg(1)),
+                    None => (String::new(), arg(0)),
+                };
                 let mut fields = vec![];
                 for o in names.objs() {
                     for (k, v) in o.borrow().fields.clone() {
                         let name = v.first_str().unwrap_or(k.clone());
                         let key =
                             if o.borrow().array { name.rsplit('/').next().unwrap_or(&name).to_string() } else { k };
-                        fields.push((key, Val::one(Atom::Builtin(Builtin::Dispatch(Some(name))))));
+                        fields.push((key, Val::one(Atom::Builtin(Builtin::Dispatch(Some(format!("{prefix}{name}")))))));
                     }
                 }
                 Val::obj(new_obj(fields, false))
