@@ -82,6 +82,8 @@ fn login_first_the_seeds_fix_fresh_data_code_only_and_ciphertext_only_are_not_fl
 #[test]
 fn a_kept_code_a_kept_session_key_and_racing_logins_are_found() {
     expect("cached", 0, &[("cached-login-code", "pages/index/index.js", 6)]);
+    // The app's launch keeps the code in globalData; a page's `getApp()` at load reads it later.
+    expect("global-data", 0, &[("cached-login-code", "app.js", 3)]);
     expect("session-key", 1, &[("session-key-on-client", "utils/login.js", 8)]);
     expect("racing", 0, &[("racing-login", "pages/index/index.js", 4), ("racing-login", "utils/wx.js", 1)]);
     let (code, _) = lint(&["tests/lint/cached", "--deny", "warnings"]);

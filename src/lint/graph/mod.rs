@@ -653,12 +653,36 @@ impl<'a> Interp<'a> {
     // ---- components ----------------------------------------------------
 
     fn register(&mut self, kind: &str, options: Val<'a>, file: FileId, _loc: Loc) {
+        if kind == "App"
+            && let Some(inst) = options.objs().next().cloned()
+        {
+            self.adopt_app(&inst);
+        }
         let kind = match kind {
             "App" => Kind::App(options),
             "Page" | "Component" => Kind::Native(options),
             _ => return,
         };
         self.components.push(ComponentDef { kind, file });
+    }
+
+    /// `inst` becomes what `getApp()` returns; what was kept on a stand-in
+    /// app before (a `getApp()` that ran first) moves onto it.
+    fn adopt_app(&mut self, inst: &ObjRef<'a>) {
+        persist(inst);
+        let Some(old) = self.app.replace(inst.clone()) else { return };
+        let gd = old.borrow().get("globalData").cloned().unwrap_or_default();
+        let mine = inst.borrow().get("globalData").cloned();
+        match mine {
+            Some(mine) => {
+                for (o, m) in gd.objs().zip(mine.objs()) {
+                    for (k, v) in o.borrow().fields.clone() {
+                        m.borrow_mut().set(&k, v, true);
+                    }
+                }
+            }
+            None => inst.borrow_mut().set("globalData", gd, false),
+        }
     }
 
     pub fn app(&mut self) -> ObjRef<'a> {
@@ -673,24 +697,8 @@ impl<'a> Interp<'a> {
     fn instantiate(&mut self, c: &ComponentDef<'a>) -> Option<ObjRef<'a>> {
         let mut f = Frame { file: c.file, base: 0, this: Val::default(), branch: 0, ret: Val::default() };
         match &c.kind {
-            Kind::App(options) => {
-                let inst = options.objs().next().cloned().unwrap_or_else(|| self.app());
-                persist(&inst);
-                if let Some(old) = self.app.replace(inst.clone()) {
-                    let gd = old.borrow().get("globalData").cloned().unwrap_or_default();
-                    let mine = inst.borrow().get("globalData").cloned();
-                    if let Some(mine) = mine {
-                        for (o, m) in gd.objs().zip(mine.objs()) {
-                            for (k, v) in o.borrow().fields.clone() {
-                                m.borrow_mut().set(&k, v, true);
-                            }
-                        }
-                    } else {
-                        inst.borrow_mut().set("globalData", gd, false);
-                    }
-                }
-                Some(inst)
-            }
+            // Adopted as the app when registered, so a page's `getApp()` at load already sees it.
+            Kind::App(options) => Some(options.objs().next().cloned().unwrap_or_else(|| self.app())),
             Kind::Native(options) | Kind::Vue(options, _) => {
                 let inst = new_obj(vec![], true);
                 let vue = matches!(c.kind, Kind::Vue(..));
@@ -700,7 +708,7 @@ impl<'a> Interp<'a> {
                 }
                 self.merge_options(&mut f, &inst, options, vue, 0);
                 if let Kind::Vue(_, true) = c.kind {
-                    self.app = Some(inst.clone());
+                    self.adopt_app(&inst);
                 }
                 Some(inst)
             }

@@ -1,0 +1,6 @@
+App({
+  onLaunch() {
+    wx.login({ success: (r) => { this.globalData.code = r.code } })
+  },
+  globalData: {},
+})
