@@ -111,14 +111,18 @@ fn malformed_sources_are_warned_about_or_skipped_and_the_rest_is_linted() {
 }
 
 #[test]
-fn a_symlink_loop_ends() {
+fn a_symlink_loop_ends_and_a_huge_file_is_skipped() {
     let dir = tempdir();
     std::fs::create_dir_all(dir.path().join("pages")).unwrap();
     std::os::unix::fs::symlink(dir.path(), dir.path().join("pages/loop")).unwrap();
     std::fs::write(dir.path().join("pages/a.js"), "Page({})").unwrap();
+    // A file over 5 MB is skipped with a note.
+    std::fs::write(dir.path().join("pages/huge.js"), " ".repeat(5 * 1024 * 1024 + 1)).unwrap();
     let (code, report) = lint(&[dir.path().to_str().unwrap()]);
     assert_eq!(code, 0);
     assert_eq!(report["summary"]["files"], 1);
+    assert_eq!(report["summary"]["skipped"][0]["file"], "pages/huge.js");
+    assert!(report["summary"]["skipped"][0]["why"].as_str().unwrap().contains("limit"));
 }
 
 #[test]
