@@ -66,6 +66,8 @@ fn frameworks_and_shapes_each_find_the_stale_data_where_it_is_obtained() {
     expect("mpvue", 1, &[("stale-open-data", "src/pages/index/index.vue", 8)]);
     // getUserProfile, then a namespaced Vuex action (mapActions) that logs in and posts through `uni.$http`.
     expect("uni-store", 1, &[("stale-open-data", "components/my-login/my-login.vue", 11)]);
+    // e.detail copied into a payload with Object.assign, the code added in the login's callback.
+    expect("assign", 1, &[("stale-open-data", "pages/a/a.js", 3)]);
     // promisify(wx.login) and a class-based client: the data is obtained where the page calls the wrapper.
     expect("promisify", 1, &[("stale-open-data", "pages/login/login.ts", 8)]);
     // checkSession's `fail` (an expired session) logs in again under data sealed with the old key.

@@ -100,6 +100,9 @@ pub fn global<'a>(name: &str) -> Val<'a> {
         "createStore" => Builtin::VuexStore,
         "mapActions" => Builtin::MapActions,
         "console" => Builtin::Quiet,
+        "Object" => {
+            return Val::obj(new_obj(vec![("assign".into(), Val::one(Atom::Builtin(Builtin::ObjectAssign)))], false));
+        }
         "undefined" | "null" | "NaN" => return Val::default(),
         _ => return Val::external(),
     };
@@ -160,10 +163,6 @@ impl<'a> Interp<'a> {
                 Atom::Builtin(Builtin::Quiet) => out.join(&Val::one(Atom::Builtin(Builtin::Quiet))),
                 _ => {}
             }
-        }
-        // `Object.assign`: the one member of `Object` that moves values.
-        if out.is_empty() && key == "assign" && v.has_external() {
-            return Val::one(Atom::Builtin(Builtin::ObjectAssign));
         }
         out
     }

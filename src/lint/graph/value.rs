@@ -102,7 +102,7 @@ pub struct EventInfo {
 
 #[derive(Debug, Default)]
 pub struct Obj<'a> {
-    /// Field name, value, and the entry point that wrote it.
+    /// Field names and values, in the order written.
     pub fields: Vec<(String, Val<'a>)>,
     /// A component instance, its data, globalData, a store: state that
     /// outlives one handler.
