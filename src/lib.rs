@@ -1,12 +1,19 @@
 //! wxflow: finds login bugs in WeChat Mini Programs.
 //!
-//! The pieces: [`wechat`] (protocol crypto and wire types), [`mock`] (a mock
-//! WeChat service, server API and client side), [`backend`] (a correct
-//! reference login server), [`serve`] (binding them), [`flow`] and
-//! [`engine`] (flows and running them), [`lint`] (reading a Mini Program's
-//! own source), [`diagnostic`] (the one look of errors and findings),
-//! [`cli`] and [`commands`] (the `wxflow` binary's surface, one file per
-//! subcommand).
+//! The modules, by group:
+//! - protocol: [`wechat`] (crypto, errcodes, wire types), [`contract`] (the
+//!   mock's own API: client requests, ground truth, rotation, faults).
+//! - servers: [`mock`] (the mock WeChat service), [`backend`] (the reference
+//!   login server), [`serve`] (binding them), [`cores`] (a runtime per core),
+//!   [`tls`], [`http1`] (own HTTP/1.1 connections for plain-http peers).
+//! - flows and runs: [`flow`] (YAML model, checking, templates), [`engine`]
+//!   (one flow as one virtual user), [`load`] (repeat, concurrency, rate),
+//!   [`stats`] (pure fold of results), [`report`] (text, JSON, JUnit, HTML),
+//!   [`redact`] (secrets masked), [`signals`].
+//! - the client's source: [`lint`] (`wxflow lint`).
+//! - the surface: [`cli`] (clap types), [`commands`] (one file per
+//!   subcommand), [`tui`] (the dashboard), [`diagnostic`] (the one look of
+//!   errors and findings), [`exit`] (exit codes).
 
 pub mod backend;
 pub mod cli;

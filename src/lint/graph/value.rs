@@ -207,7 +207,7 @@ pub enum Atom<'a> {
     External,
 }
 
-/// The atoms a value may be, at most [`MAX_ATOMS`].
+/// The atoms a value may be, at most `MAX_ATOMS`.
 #[derive(Debug, Clone, Default)]
 pub struct Val<'a>(pub Vec<Atom<'a>>);
 
