@@ -67,6 +67,11 @@ pub struct Diagnostic<'a> {
     pub notes: &'a [(&'a str, &'a str)],
 }
 
+/// `text` in an ANSI style when `color`.
+fn paint(color: bool, style: &str, text: &str) -> String {
+    if color { format!("{style}{text}\x1b[0m") } else { text.to_string() }
+}
+
 /// Lines longer than this are shown as a window around the fault.
 const WINDOW: usize = 100;
 
@@ -78,7 +83,7 @@ pub fn color_for(is_terminal: bool) -> bool {
 
 /// The diagnostic as text, with ANSI colour when `color`.
 pub fn render(d: &Diagnostic<'_>, color: bool) -> String {
-    let paint = |style: &str, text: &str| if color { format!("{style}{text}\x1b[0m") } else { text.to_string() };
+    let paint = |style: &str, text: &str| paint(color, style, text);
     let blue = "\x1b[1;34m";
     let mut out = String::new();
     let head = match d.code {
@@ -104,7 +109,7 @@ pub fn render(d: &Diagnostic<'_>, color: bool) -> String {
 }
 
 fn snippet(out: &mut String, arrow: &str, s: &Snippet, pad: &str, color: bool, caret_style: &str) {
-    let paint = |style: &str, text: &str| if color { format!("{style}{text}\x1b[0m") } else { text.to_string() };
+    let paint = |style: &str, text: &str| paint(color, style, text);
     let blue = "\x1b[1;34m";
     let _ = write!(out, "\n  {} {}", paint(blue, arrow), s.location());
     let Some(line) = &s.source_line else { return };

@@ -271,21 +271,12 @@ impl<'a> Interp<'a> {
 
     fn set_data(&mut self, this: &Val<'a>, changes: Val<'a>, loc: Loc) {
         for inst in this.objs() {
-            let data = inst.borrow().get("data").cloned().unwrap_or_default();
-            let data = if data.objs().next().is_some() {
-                data
-            } else {
-                let d = Val::obj(new_obj(vec![], true));
-                inst.borrow_mut().set("data", d.clone(), false);
-                d
-            };
+            let data = super::data_of(inst);
             for c in changes.objs() {
                 let fields = c.borrow().fields.clone();
                 for (k, v) in fields {
                     let top = k.split(['.', '[']).next().unwrap_or(&k).to_string();
-                    for d in data.objs() {
-                        d.borrow_mut().set(&top, v.clone(), false);
-                    }
+                    data.borrow_mut().set(&top, v.clone(), false);
                     self.store(loc, &v, format!("the page data `{top}` (setData)"));
                 }
             }

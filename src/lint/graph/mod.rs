@@ -943,7 +943,7 @@ fn has_render(c: &Class<'_>) -> bool {
 }
 
 /// An instance's `data`, made when missing; state that outlives a handler.
-fn data_of<'a>(inst: &ObjRef<'a>) -> ObjRef<'a> {
+pub(crate) fn data_of<'a>(inst: &ObjRef<'a>) -> ObjRef<'a> {
     let existing = inst.borrow().get("data").and_then(|d| d.objs().next().cloned());
     existing.unwrap_or_else(|| {
         let d = new_obj(vec![], true);
