@@ -56,8 +56,15 @@ fn failed(detail: String) -> CallError {
     CallError::Failed { detail, certificate: None }
 }
 
+/// A client for the API at one base URL.
+pub struct ApiClient {
+    way: Way,
+    /// Calls in flight at most, when pooled: so many connections at most.
+    slots: Option<tokio::sync::Semaphore>,
+}
+
 /// How calls reach the API.
-pub enum ApiClient {
+enum Way {
     Own(Pool),
     Reqwest { http: reqwest::Client, base: String },
 }
@@ -66,7 +73,16 @@ impl ApiClient {
     /// Own connections to a plain-http API at `base`, else `http`.
     pub fn new(http: reqwest::Client, base: &str) -> ApiClient {
         let base = base.trim_end_matches('/');
-        Pool::for_base(base).map_or_else(|| ApiClient::Reqwest { http, base: base.into() }, ApiClient::Own)
+        let way = Pool::for_base(base).map_or_else(|| Way::Reqwest { http, base: base.into() }, Way::Own);
+        ApiClient { way, slots: None }
+    }
+
+    /// At most `calls` in flight (and so connections open); more wait
+    /// their turn. For the legs that are the tester's own, which must not
+    /// grow with the load.
+    #[must_use]
+    pub fn pooled(self, calls: usize) -> ApiClient {
+        ApiClient { slots: Some(tokio::sync::Semaphore::new(calls)), ..self }
     }
 
     /// Sends `method` to `path` (with its query), with a JSON `body` if
@@ -78,12 +94,17 @@ impl ApiClient {
         body: Option<String>,
         timeout: Duration,
     ) -> Result<(u16, Bytes), CallError> {
-        match self {
-            ApiClient::Own(pool) => match tokio::time::timeout(timeout, pool.exchange(method, path, body)).await {
+        // The semaphore is never closed: a permit always comes.
+        let _slot = match &self.slots {
+            Some(slots) => slots.acquire().await.ok(),
+            None => None,
+        };
+        match &self.way {
+            Way::Own(pool) => match tokio::time::timeout(timeout, pool.exchange(method, path, body)).await {
                 Ok(answer) => answer,
                 Err(_) => Err(CallError::Timeout(timeout)),
             },
-            ApiClient::Reqwest { http, base } => {
+            Way::Reqwest { http, base } => {
                 let url = format!("{base}{path}");
                 let mut request = http.request(method, &url).timeout(timeout);
                 if let Some(body) = body {
@@ -270,7 +291,7 @@ mod tests {
     async fn a_plain_http_mock_behind_a_path_is_reached_on_kept_alive_connections() {
         let (url, stop) = echo("/wx/mock").await;
         let client = ApiClient::new(reqwest::Client::new(), &format!("{url}/wx/mock/"));
-        let ApiClient::Own(pool) = &client else { panic!("plain http gets its own connections") };
+        let Way::Own(pool) = &client.way else { panic!("plain http gets its own connections") };
         for i in 0..3 {
             let (status, body) =
                 client.post_json("/echo", format!("{{\"n\":{i}}}"), Duration::from_secs(5)).await.unwrap();
@@ -302,7 +323,7 @@ mod tests {
     async fn a_connection_idle_too_long_is_not_used_again() {
         let (url, accepted) = counting().await;
         let client = ApiClient::new(reqwest::Client::new(), &url);
-        let ApiClient::Own(pool) = &client else { panic!("plain http gets its own connections") };
+        let Way::Own(pool) = &client.way else { panic!("plain http gets its own connections") };
         let call = || client.call(Method::GET, "/", None, Duration::from_secs(5));
         call().await.unwrap();
         call().await.unwrap();
@@ -317,7 +338,7 @@ mod tests {
     async fn after_a_burst_at_most_idle_connections_are_kept() {
         let (url, accepted) = counting().await;
         let client = ApiClient::new(reqwest::Client::new(), &url);
-        let ApiClient::Own(pool) = &client else { panic!("plain http gets its own connections") };
+        let Way::Own(pool) = &client.way else { panic!("plain http gets its own connections") };
         let burst = (0..IDLE_CONNECTIONS + 20).map(|_| client.call(Method::GET, "/", None, Duration::from_secs(5)));
         for answer in futures::future::join_all(burst).await {
             assert_eq!(answer.unwrap().0, 200);
@@ -327,9 +348,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_pooled_client_opens_no_more_connections_than_its_slots() {
+        let (url, accepted) = counting().await;
+        let client = ApiClient::new(reqwest::Client::new(), &url).pooled(8);
+        let burst = (0..200).map(|_| client.call(Method::GET, "/", None, Duration::from_secs(5)));
+        for answer in futures::future::join_all(burst).await {
+            assert_eq!(answer.unwrap().0, 200);
+        }
+        assert!(accepted.load(Ordering::Relaxed) <= 8, "{} connections", accepted.load(Ordering::Relaxed));
+    }
+
+    #[tokio::test]
     async fn https_and_dead_mocks() {
         let https = ApiClient::new(reqwest::Client::new(), "https://127.0.0.1:9");
-        assert!(matches!(https, ApiClient::Reqwest { .. }), "https goes through reqwest");
+        assert!(matches!(https.way, Way::Reqwest { .. }), "https goes through reqwest");
         let dead = ApiClient::new(reqwest::Client::new(), "http://127.0.0.1:9");
         let err = dead.post_json("/x", String::new(), Duration::from_secs(5)).await.unwrap_err();
         assert!(err.contains("cannot connect to 127.0.0.1:9"), "{err}");

@@ -9,7 +9,8 @@
 //! - flows and runs: [`flow`] (YAML model, checking, templates), [`engine`]
 //!   (one flow as one virtual user), [`load`] (repeat, concurrency, rate),
 //!   [`stats`] (pure fold of results), [`report`] (text, JSON, JUnit, HTML),
-//!   [`redact`] (secrets masked), [`signals`].
+//!   [`redact`] (secrets masked), [`signals`], [`limits`] (the tester's own
+//!   resources: descriptor budget, `tester_limit`).
 //! - the client's source: [`lint`] (`wxflow lint`).
 //! - the surface: [`cli`] (clap types), [`commands`] (one file per
 //!   subcommand), [`tui`] (the dashboard), [`diagnostic`] (the one look of
@@ -25,6 +26,7 @@ pub mod engine;
 pub mod exit;
 pub mod flow;
 pub mod http1;
+pub mod limits;
 pub mod lint;
 pub mod load;
 pub mod mock;

@@ -99,6 +99,12 @@ impl Plan {
         }
     }
 
+    /// Iterations in flight at most: no more than the plan starts (a
+    /// closed model starts no more workers than iterations).
+    pub fn peak_concurrency(&self) -> u64 {
+        (self.concurrency.max(1) as u64).min(self.own_iterations())
+    }
+
     /// The virtual user of iteration `i`.
     pub fn user(&self, flow: &Flow, seed: u64, i: u64) -> String {
         match self.users {
@@ -147,7 +153,10 @@ impl Iterations {
         r.add_late(queued.as_secs_f64() * 1e3);
         // Stop at the first iteration that breaks the flow's expectation: for
         // a flow that expects failure, that is a login that worked.
-        if self.plan.until_fail && !r.counts().expectation_met {
+        if self.plan.until_fail
+            && !r.counts().expectation_met
+            && r.counts().cause != Some(crate::flow::Cause::TesterLimit)
+        {
             self.stop.cancel();
         }
         r
@@ -188,7 +197,7 @@ pub async fn run_flow(lanes: Vec<Lane>, flow: Arc<Flow>, plan: Plan, stop: Cance
             let next = Arc::new(AtomicU64::new(0));
             // No more workers than iterations: `--concurrency 1000000
             // --repeat 3` starts three.
-            let workers = (plan.concurrency.max(1) as u64).min(plan.own_iterations());
+            let workers = plan.peak_concurrency();
             for w in 0..workers {
                 let (it, runtime) = &lanes[w as usize % lanes.len()];
                 let (next, it) = (next.clone(), it.clone());

@@ -54,6 +54,16 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// For servers of this process in a run of `concurrency` virtual
+    /// users: every user's kept-alive connection is served at once, so none
+    /// waits in the listen backlog for a slot that never frees.
+    pub fn for_run(concurrency: usize) -> Limits {
+        let default = Limits::default();
+        Limits { max_connections: default.max_connections.max(concurrency + crate::limits::POOLED_LEG), ..default }
+    }
+}
+
 /// Binds `addr` and serves `router` over plain HTTP until `stop` is
 /// cancelled, with the default [`Limits`].
 pub async fn spawn(router: axum::Router, addr: &str, stop: CancellationToken) -> Result<Running, BindError> {
@@ -128,9 +138,15 @@ async fn serve(
             accepted = listener.accept() => accepted,
             () = stop.cancelled() => return,
         };
-        let Ok((tcp, _)) = accepted else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
+        let tcp = match accepted {
+            Ok((tcp, _)) => tcp,
+            Err(e) => {
+                // Out of descriptors: back off until some free up (idle
+                // connections close after the header-read timeout).
+                crate::limits::note_accept_error(&e);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let _ = tcp.set_nodelay(true);
         let (builder, stop, tls) = (builder.clone(), stop.clone(), tls.clone());
@@ -206,10 +222,11 @@ pub async fn embedded_with_bug(
 }
 
 /// Another mock server over `mock`'s state and a reference backend pointed
-/// at it, on the current runtime: one pair per core in `wxflow run`.
-pub async fn pair(mock: Mock, stop: CancellationToken) -> Result<(String, String), BindError> {
+/// at it, on the current runtime: one pair per core in `wxflow run`, each
+/// serving as many connections as `limits` says (the run's concurrency).
+pub async fn pair(mock: Mock, stop: CancellationToken, limits: Limits) -> Result<(String, String), BindError> {
     let app = mock.state().apps.first().cloned().unwrap_or_else(mock::demo_app);
-    let m = spawn(mock::app(mock), "127.0.0.1:0", stop.clone()).await?;
+    let m = spawn_with(mock::app(mock), "127.0.0.1:0", stop.clone(), limits, None).await?;
     let config = BackendConfig {
         wechat_api: m.url(),
         appid: app.appid,
@@ -217,7 +234,7 @@ pub async fn pair(mock: Mock, stop: CancellationToken) -> Result<(String, String
         tls: ClientTls::default(),
         bug: None,
     };
-    let b = spawn(backend::app(config), "127.0.0.1:0", stop).await?;
+    let b = spawn_with(backend::app(config), "127.0.0.1:0", stop, limits, None).await?;
     Ok((m.url(), b.url()))
 }
 
@@ -242,13 +259,15 @@ pub struct Targets {
 
 /// `--mock`/`--target` as given: both as is; a mock alone gets a reference
 /// backend pointed at it; neither, the embedded pair seeded with `seed`.
-/// Servers started here stop when `stop` is cancelled.
+/// Servers started here stop when `stop` is cancelled; the backend serves
+/// as many connections as `limits` says.
 pub async fn targets(
     mock: Option<&str>,
     target: Option<&str>,
     seed: u64,
     tls: &ClientTls,
     stop: CancellationToken,
+    limits: Limits,
 ) -> Result<Targets, String> {
     let demo = mock::demo_app();
     match (mock, target) {
@@ -284,7 +303,9 @@ pub async fn targets(
                 tls: tls.clone(),
                 bug: None,
             };
-            let b = spawn(backend::app(config), "127.0.0.1:0", stop).await.map_err(|e| e.to_string())?;
+            let b = spawn_with(backend::app(config), "127.0.0.1:0", stop, limits, None)
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(Targets {
                 mock_url: m.into(),
                 target_url: b.url(),

@@ -102,6 +102,9 @@ pub enum Verdict {
     Pass,
     Fail,
     Flaky,
+    /// Some iterations were not judged: the tester's own limits met them,
+    /// so the run says nothing certain about the backend.
+    Inconclusive,
     /// No iteration finished.
     None,
 }
@@ -127,8 +130,21 @@ pub struct FlowStats {
     /// The flow's own thresholds, checked after the run.
     pub thresholds: Vec<crate::flow::model::Threshold>,
     pub iterations: u64,
+    /// Judged iterations that passed and failed.
     pub passed: u64,
     pub failed: u64,
+    /// Iterations not judged (cause `tester_limit`): neither passed nor
+    /// failed, and left out of the failure rate and latency.
+    pub unjudged: u64,
+    /// The first and last second of the run (from [`FlowStats::tick`]'s
+    /// count) in which an unjudged iteration ended.
+    pub unjudged_window: Option<(u64, u64)>,
+    /// Seconds this flow has run, as ticked.
+    pub seconds: u64,
+    /// Timer wake-ups of the tester's own runtimes later than
+    /// [`crate::limits::LAG_MS`]: the tester was saturated, and latency
+    /// includes its own queueing.
+    pub tester_lag: Late,
     /// Iterations that showed what the flow expects.
     pub met: u64,
     pub causes: BTreeMap<Cause, u64>,
@@ -169,12 +185,27 @@ pub const TIMELINE_POINTS: usize = 720;
 /// after its due time: the run did not keep its `--rate`.
 pub const LATE_MS: f64 = 1.0;
 
-/// Late starts of an open-model run.
+/// Late starts of an open-model run, or late timers of the tester.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Late {
     pub count: u64,
     pub total_ms: f64,
     pub max_ms: f64,
+}
+
+impl Late {
+    /// Counts one event `ms` late.
+    pub fn record(&mut self, ms: f64) {
+        self.count += 1;
+        self.total_ms += ms;
+        self.max_ms = self.max_ms.max(ms);
+    }
+
+    pub fn add(&mut self, o: &Late) {
+        self.count += o.count;
+        self.total_ms += o.total_ms;
+        self.max_ms = self.max_ms.max(o.max_ms);
+    }
 }
 
 impl FlowStats {
@@ -188,6 +219,10 @@ impl FlowStats {
             iterations: 0,
             passed: 0,
             failed: 0,
+            unjudged: 0,
+            unjudged_window: None,
+            seconds: 0,
+            tester_lag: Late::default(),
             met: 0,
             causes: BTreeMap::new(),
             stale_failures: 0,
@@ -222,20 +257,24 @@ impl FlowStats {
     pub fn add(&mut self, finished: &Finished) {
         let r = finished.counts();
         self.iterations += 1;
-        if r.passed {
-            self.passed += 1;
+        if r.cause == Some(Cause::TesterLimit) {
+            self.unjudged += 1;
+            let (first, _) = self.unjudged_window.unwrap_or((self.seconds, self.seconds));
+            self.unjudged_window = Some((first, self.seconds));
         } else {
-            self.failed += 1;
+            if r.passed {
+                self.passed += 1;
+            } else {
+                self.failed += 1;
+            }
+            self.met += u64::from(r.expectation_met);
+            if !r.expectation_met && self.first_unmet.is_none_or(|i| r.iteration < i) {
+                self.first_unmet = Some(r.iteration);
+            }
+            record(&mut self.latency, r.duration_ms);
         }
-        self.met += u64::from(r.expectation_met);
-        if !r.expectation_met && self.first_unmet.is_none_or(|i| r.iteration < i) {
-            self.first_unmet = Some(r.iteration);
-        }
-        record(&mut self.latency, r.duration_ms);
         if r.late_ms > LATE_MS {
-            self.late.count += 1;
-            self.late.total_ms += r.late_ms;
-            self.late.max_ms = self.late.max_ms.max(r.late_ms);
+            self.late.record(r.late_ms);
         }
         if let Some(c) = r.cause {
             *self.causes.entry(c).or_default() += 1;
@@ -268,6 +307,7 @@ impl FlowStats {
     /// Adds a second's iterations and failures to the timeline, halving its
     /// resolution when it is full, so a long run keeps bounded memory.
     pub fn tick(&mut self, done: u64, failed: u64) {
+        self.seconds += 1;
         if self.timeline.len() >= TIMELINE_POINTS {
             self.timeline =
                 self.timeline.chunks(2).map(|c| c.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))).collect();
@@ -286,9 +326,14 @@ impl FlowStats {
         for (mine, theirs) in self.timeline.iter_mut().zip(&o.timeline) {
             *mine = (mine.0 + theirs.0, mine.1 + theirs.1);
         }
-        self.late.count += o.late.count;
-        self.late.total_ms += o.late.total_ms;
-        self.late.max_ms = self.late.max_ms.max(o.late.max_ms);
+        self.late.add(&o.late);
+        self.tester_lag.add(&o.tester_lag);
+        self.unjudged += o.unjudged;
+        self.seconds = self.seconds.max(o.seconds);
+        self.unjudged_window = match (self.unjudged_window, o.unjudged_window) {
+            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+            (a, b) => a.or(b),
+        };
         self.elapsed = self.elapsed.max(o.elapsed);
         self.passed += o.passed;
         self.failed += o.failed;
@@ -330,6 +375,9 @@ impl FlowStats {
     }
 
     pub fn verdict(&self) -> Verdict {
+        if self.unjudged > 0 {
+            return Verdict::Inconclusive;
+        }
         match (self.passed, self.failed) {
             (0, 0) => Verdict::None,
             (_, 0) => Verdict::Pass,
@@ -338,17 +386,23 @@ impl FlowStats {
         }
     }
 
-    /// Every iteration showed what the flow expects.
+    /// Every iteration was judged and showed what the flow expects.
     pub fn expectation_met(&self) -> bool {
-        self.iterations > 0 && self.met == self.iterations
+        self.iterations > 0 && self.unjudged == 0 && self.met == self.iterations
     }
 
+    /// Iterations judged: all but the unjudged.
+    pub fn judged(&self) -> u64 {
+        self.iterations - self.unjudged
+    }
+
+    /// Failures over the judged iterations.
     pub fn failure_rate(&self) -> f64 {
-        if self.iterations == 0 { 0.0 } else { self.failed as f64 / self.iterations as f64 }
+        if self.judged() == 0 { 0.0 } else { self.failed as f64 / self.judged() as f64 }
     }
 
     pub fn failure_rate_ci95(&self) -> (f64, f64) {
-        wilson(self.failed, self.iterations)
+        wilson(self.failed, self.judged())
     }
 
     /// Iterations and HTTP requests per second of this flow's own run.

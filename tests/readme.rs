@@ -36,8 +36,9 @@ fn masked(text: &str) -> Vec<String> {
             // Column padding follows the widths of the masked figures.
             rid.replace_all(&l, "rid: RID").split_whitespace().collect::<Vec<_>>().join(" ")
         })
-        // Progress lines (`… N iterations`) come every 5 s of wall time.
-        .filter(|l| !l.is_empty() && !l.starts_with('…'))
+        // Progress lines (`… N iterations`) come every 5 s of wall time; the
+        // saturation note when the machine is busy (tests run in parallel).
+        .filter(|l| !l.is_empty() && !l.starts_with('…') && !l.starts_with("the tester was saturated"))
         .collect()
 }
 

@@ -129,7 +129,8 @@ pub fn app(config: BackendConfig) -> Router {
     let tls = config.tls.clone();
     let base = config.wechat_api.clone();
     let http = PerThread::new(move || {
-        Arc::new(ApiClient::new(tls.apply(reqwest::Client::builder()).build().unwrap_or_default(), &base))
+        let http = tls.apply(reqwest::Client::builder()).build().unwrap_or_default();
+        Arc::new(ApiClient::new(http, &base).pooled(crate::limits::POOLED_LEG))
     });
     let state = Arc::new(Backend { config, http, token: tokio::sync::Mutex::new(None), cache: bugs::Cache::default() });
     Router::new()

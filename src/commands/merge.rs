@@ -4,7 +4,7 @@
 //! verdicts, thresholds, reports and exit code as one unsharded run has them.
 
 use crate::cli::MergeArgs;
-use crate::exit::{EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput};
+use crate::exit::{EXIT_INVALID, InvalidInput};
 use crate::flow::model::Threshold;
 use crate::load::Shard;
 use crate::report::text;
@@ -112,6 +112,7 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
     let reports = args.inputs.iter().map(|p| read(p)).collect::<Result<Vec<_>, _>>()?;
     let count = check(&reports)?;
     crate::report::write::check_report_paths(&args.reports, &[])?;
+    let opened = crate::report::write::open_reports(&args.reports)?;
     let first = &reports[0];
     let ids: Vec<String> = first.value["flows"]
         .as_array()
@@ -161,11 +162,7 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
     }
     crate::outln!();
     crate::out!("{}", text::closing(&report, st));
-    let written = crate::report::write::write_reports(&report, &args.reports);
-    let code = match written {
-        false => EXIT_INVALID,
-        true if report.success() => EXIT_OK,
-        true => EXIT_FAILED,
-    };
+    let written = crate::report::write::write_reports(&report, opened);
+    let code = if written { report.exit_code() } else { EXIT_INVALID };
     Ok(ExitCode::from(code))
 }

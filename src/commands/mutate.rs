@@ -80,6 +80,7 @@ pub async fn mutate(args: MutateArgs) -> Result<ExitCode, InvalidInput> {
     }
     let flows = crate::commands::load_flows(&crate::cli::flow_paths(&args.paths))?;
     crate::report::write::check_report_paths(&args.reports, &flows)?;
+    let opened = crate::report::write::open_reports(&args.reports)?;
     let flows: Vec<Arc<Flow>> = flows.into_iter().map(Arc::new).collect();
     let signals = Signals::listen();
     let all_bugs = Bug::value_variants();
@@ -135,15 +136,8 @@ pub async fn mutate(args: MutateArgs) -> Result<ExitCode, InvalidInput> {
         success,
     };
     let mut written = true;
-    for r in &args.reports {
-        let body = serde_json::to_string_pretty(&report).unwrap_or_default();
-        match std::fs::write(&r.path, body) {
-            Ok(()) => eprintln!("wrote JSON report to {}", r.path.display()),
-            Err(e) => {
-                eprintln!("error: cannot write report {}: {e}", r.path.display());
-                written = false;
-            }
-        }
+    for opened in opened {
+        written &= opened.write(Ok(serde_json::to_string_pretty(&report).unwrap_or_default()));
     }
     let code = match (signals.exit_code(), written, success) {
         (Some(code), _, _) => code,

@@ -6,9 +6,10 @@ use super::load_flows;
 use crate::cli::{ReportSpec, RunArgs};
 use crate::contract::Rotation;
 use crate::engine::{Engine, RunEvent};
-use crate::exit::{EXIT_FAILED, EXIT_INVALID, InvalidInput};
+use crate::exit::{EXIT_INVALID, InvalidInput};
 use crate::flow::Flow;
 use crate::flow::model::Threshold;
+use crate::limits::Setup;
 use crate::load::{self, Lane, Plan};
 use crate::report::text::{self, Style};
 use crate::report::{RunReport, ThresholdResult};
@@ -139,15 +140,28 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     check_latency_steps(&s.thresholds, &flows)?;
     crate::report::write::check_report_paths(&s.reports, &flows)?;
     let tls = crate::tls::ClientTls::load(&args.targets.ca_certs, args.targets.insecure).map_err(invalid)?;
-    let signals = Signals::listen();
-    let servers = CancellationToken::new();
-    let t = crate::serve::targets(s.mock.as_deref(), s.target.as_deref(), s.seed, &tls, servers.clone())
-        .await
-        .map_err(invalid)?;
-    let st = style();
     let threads = args
         .threads
         .map_or_else(|| crate::cores::runner_threads(&[s.mock.as_deref(), s.target.as_deref()]), usize::from);
+    let setup = match (&s.mock, &s.target) {
+        (Some(_), Some(_)) => Setup::Given,
+        (Some(_), None) => Setup::Backend,
+        _ => Setup::Embedded,
+    };
+    let concurrency = s.plan.peak_concurrency();
+    if let Some(b) = crate::limits::budget(concurrency, threads as u64, setup, s.reports.len() as u64) {
+        return Err(invalid(b.refusal(setup, concurrency)));
+    }
+    // Report files opened now, so a run that runs out of descriptors
+    // still writes every report.
+    let reports = crate::report::write::open_reports(&s.reports)?;
+    let signals = Signals::listen();
+    let servers = CancellationToken::new();
+    let limits = crate::serve::Limits::for_run(s.plan.concurrency);
+    let t = crate::serve::targets(s.mock.as_deref(), s.target.as_deref(), s.seed, &tls, servers.clone(), limits)
+        .await
+        .map_err(invalid)?;
+    let st = style();
     let cores = crate::cores::Cores::start(threads).map_err(|e| invalid(format!("cannot start the runtimes: {e}")))?;
     let lanes = lanes(&t, &tls, &s, &cores, &servers).await?;
     let (mock_url, target_url) = (lanes[0].engine.mock_url.clone(), lanes[0].engine.target.clone());
@@ -215,13 +229,12 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     }
     crate::outln!();
     crate::out!("{}", text::closing(&report, st));
-    let written = crate::report::write::write_reports(&report, &s.reports);
+    let written = crate::report::write::write_reports(&report, reports);
     servers.cancel();
     let code = match (signals.exit_code(), written) {
         (Some(code), _) => code,
         (None, false) => EXIT_INVALID,
-        (None, true) if report.success() => crate::exit::EXIT_OK,
-        (None, true) => EXIT_FAILED,
+        (None, true) => report.exit_code(),
     };
     Ok(std::process::ExitCode::from(code))
 }
@@ -233,6 +246,9 @@ async fn run_one(lanes: Vec<Lane>, flow: Arc<Flow>, s: &Settings, signals: &Sign
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let stop = signals.graceful.clone();
+    let watched = CancellationToken::new();
+    let runtimes: Vec<_> = lanes.iter().map(|l| l.runtime.clone()).collect();
+    let lag = crate::limits::watch_lag(&runtimes, &watched);
     let task = tokio::spawn(load::run_flow(lanes, flow.clone(), plan.clone(), stop.clone(), tx));
     let progress = Progress::new(plan, s.detail, st);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + progress.every(), progress.every());
@@ -281,6 +297,11 @@ async fn run_one(lanes: Vec<Lane>, flow: Arc<Flow>, s: &Settings, signals: &Sign
         }
     }
     progress.finish(&stats);
+    watched.cancel();
+    let lag = *lag.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if lag.count >= crate::limits::LAG_SAID {
+        stats.tester_lag = lag;
+    }
     stats.elapsed = started.elapsed();
     stats.interrupted = stop.is_cancelled();
     // Iterations in flight when the first unmet expectation stopped the run
@@ -310,7 +331,11 @@ async fn lanes(
     for runtime in cores.handles() {
         let (mock_url, target_url) = match &t.embedded {
             Some(mock) => runtime
-                .spawn(crate::serve::pair(mock.clone(), servers.clone()))
+                .spawn(crate::serve::pair(
+                    mock.clone(),
+                    servers.clone(),
+                    crate::serve::Limits::for_run(s.plan.concurrency),
+                ))
                 .await
                 .map_err(|e| invalid(e.to_string()))?
                 .map_err(|e| invalid(e.to_string()))?,
@@ -320,6 +345,7 @@ async fn lanes(
             .with_truth(t.local.clone())
             .with_client_tls(tls)
             .with_appid(t.appid.clone())
+            .with_own_servers(s.target.is_none())
             .with_known_secrets(t.secrets.clone());
         lanes.push(Lane { engine: Arc::new(engine), runtime: runtime.clone() });
     }

@@ -65,6 +65,9 @@ pub fn classify(
     code_age_ms: Option<i64>,
 ) -> (Cause, String) {
     if let Some(t) = transport {
+        if let Some(x) = crate::limits::Exhausted::in_text(t.detail()) {
+            return (Cause::TesterLimit, x.diagnosis("the request to the backend"));
+        }
         // The error itself is the step's reason; the diagnosis says what it means.
         let said = match t {
             Transport::Timeout(_) => {

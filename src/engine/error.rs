@@ -3,6 +3,7 @@
 
 use crate::flow::Cause;
 use crate::flow::template::RenderError;
+use crate::limits::Exhausted;
 
 /// A step that could not do its work.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -23,7 +24,24 @@ impl StepError {
         match self {
             StepError::Render(_) => Cause::Template,
             StepError::MockRefused { .. } => Cause::Mock,
+            StepError::MockUnreachable { .. } if self.exhausted().is_some() => Cause::TesterLimit,
             StepError::MockUnreachable { .. } => Cause::Connection,
+        }
+    }
+
+    /// The tester's own resource this error says ran out, if any.
+    pub fn exhausted(&self) -> Option<Exhausted> {
+        match self {
+            StepError::MockUnreachable { reason, .. } => Exhausted::in_text(reason),
+            _ => None,
+        }
+    }
+
+    /// What the failure means, in plain words.
+    pub fn diagnosis(&self) -> String {
+        match self.exhausted() {
+            Some(x) => x.diagnosis("a request to the mock"),
+            None => self.to_string(),
         }
     }
 }

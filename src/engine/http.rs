@@ -6,8 +6,10 @@ use super::diagnose;
 use super::send::Rendered;
 use super::{Basis, Engine, Exchange, Freshness, Outcome, PayloadUse, Produced, StepError, StepResult, assertions, ms};
 use crate::contract::{TruthQuery, Truths};
+use crate::flow::Cause;
 use crate::flow::model::{Body, HttpStep};
 use crate::flow::template::{RenderError, Scope, as_text};
+use crate::limits::Exhausted;
 use serde_json::{Value, json};
 use std::time::Instant;
 
@@ -90,7 +92,16 @@ impl Engine {
             Err(t) => {
                 r.exchange = Some(exchange);
                 r.reason = Some(t.detail().to_string());
-                let (cause, diag) = diagnose::classify(&r, Some(&t), None, None, None);
+                let (cause, diag) = match diagnose::classify(&r, Some(&t), None, None, None) {
+                    // No answer from a server of this process while its
+                    // accept loop was out of descriptors: the tester's doing.
+                    (Cause::Timeout | Cause::Connection, _)
+                        if self.own_servers && crate::limits::servers_starved_since(t0) =>
+                    {
+                        (Cause::TesterLimit, Exhausted::Descriptors.diagnosis("the embedded servers' accept"))
+                    }
+                    classified => classified,
+                };
                 return fail_with(r, cause, diag);
             }
         };
@@ -132,7 +143,10 @@ impl Engine {
             r.outcome = Outcome::Pass;
         } else {
             r.reason = Some(failures.join("; "));
-            let (cause, diag) = diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age);
+            let (cause, diag) = match self.own_exhaustion(&answer.text) {
+                Some(x) => (Cause::TesterLimit, x.diagnosis("the embedded reference backend's call to the mock")),
+                None => diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age),
+            };
             r = fail_with(r, cause, diag);
         }
         r.value = Some(json!({
@@ -142,6 +156,16 @@ impl Engine {
             "duration_ms": r.duration_ms,
         }));
         r
+    }
+}
+
+impl Engine {
+    /// The resource the reference backend of this process says it ran out
+    /// of in its answer (its WeChat call met EMFILE): inside one process
+    /// that is the tester's own limit. A backend elsewhere saying so is the
+    /// backend's failure.
+    fn own_exhaustion(&self, answer: &str) -> Option<Exhausted> {
+        if self.own_servers { Exhausted::in_text(answer) } else { None }
     }
 }
 
@@ -223,7 +247,7 @@ impl StepResult {
     }
 }
 
-fn fail_with(mut r: StepResult, cause: crate::flow::Cause, diagnosis: String) -> StepResult {
+fn fail_with(mut r: StepResult, cause: Cause, diagnosis: String) -> StepResult {
     r.outcome = Outcome::Fail;
     r.cause = Some(cause);
     r.diagnosis = Some(diagnosis);

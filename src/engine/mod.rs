@@ -49,6 +49,9 @@ pub struct Engine {
     /// Iterations in progress on this engine: ground-truth lookups wait for
     /// a ride while some are still running.
     running: Arc<AtomicUsize>,
+    /// The target (and its accept loop) runs in this process: its own
+    /// resource errors are the tester's.
+    own_servers: bool,
 }
 
 /// Counts an iteration as running until it is dropped (also when its
@@ -97,8 +100,9 @@ impl Engine {
             redactor: Arc::new(Redactor::new(reveal_secrets, vec![])),
             appid: None,
             routes: Arc::default(),
-            mock: Arc::new(ApiClient::new(http.clone(), mock_url)),
+            mock: Arc::new(ApiClient::new(http.clone(), mock_url).pooled(crate::limits::POOLED_LEG)),
             http,
+            own_servers: false,
         }
     }
 
@@ -115,10 +119,16 @@ impl Engine {
     pub fn with_client_tls(mut self, tls: &crate::tls::ClientTls) -> Self {
         let builder = reqwest::Client::builder().pool_max_idle_per_host(256);
         self.http = tls.apply(builder).build().unwrap_or_default();
-        self.mock = Arc::new(ApiClient::new(self.http.clone(), &self.mock_url));
+        self.mock = Arc::new(ApiClient::new(self.http.clone(), &self.mock_url).pooled(crate::limits::POOLED_LEG));
         if self.truth.over_http() {
             self.truth = Arc::new(HttpTruth::new(self.http.clone(), &self.mock_url, self.running.clone()));
         }
+        self
+    }
+
+    /// Says the target runs in this process (the embedded reference backend).
+    pub fn with_own_servers(mut self, own: bool) -> Self {
+        self.own_servers = own;
         self
     }
 
@@ -240,7 +250,12 @@ impl Engine {
             }
             steps.push(r);
         }
-        let failed = steps.iter().find(|s| s.outcome == Outcome::Fail);
+        // A step the tester's own limits failed leaves the iteration
+        // unjudged, whatever failed before it.
+        let failed = steps
+            .iter()
+            .find(|s| s.cause == Some(crate::flow::Cause::TesterLimit))
+            .or_else(|| steps.iter().find(|s| s.outcome == Outcome::Fail));
         let passed = failed.is_none();
         let cause = failed.and_then(|s| s.cause);
         let diagnosis = failed.and_then(|s| s.diagnosis.clone().or_else(|| s.reason.clone()));

@@ -201,12 +201,11 @@ impl StepResult {
 
     /// This step, failed by `e`: its cause and its words.
     pub fn failed_with(self, e: super::StepError) -> Self {
-        let reason = e.to_string();
         StepResult {
             outcome: Outcome::Fail,
             cause: Some(e.cause()),
-            diagnosis: Some(reason.clone()),
-            reason: Some(reason),
+            diagnosis: Some(e.diagnosis()),
+            reason: Some(e.to_string()),
             ..self
         }
     }

@@ -125,6 +125,9 @@ pub enum Cause {
     Template,
     /// The mock's client side refused a step.
     Mock,
+    /// The tester's own resources ran out (descriptors, ports, socket
+    /// buffers): the iteration is not judged.
+    TesterLimit,
 }
 
 impl Cause {
@@ -144,6 +147,7 @@ impl Cause {
             Cause::Assertion => "assertion",
             Cause::Template => "template",
             Cause::Mock => "mock",
+            Cause::TesterLimit => "tester_limit",
         }
     }
 }

@@ -4,7 +4,7 @@
 //! percentiles and histogram, the example iteration as a timing waterfall
 //! with its iv freshness, and the first failures with their reproducers.
 
-use super::RunReport;
+use super::{RunReport, Tally};
 use crate::engine::{Freshness, Outcome, StepResult};
 use crate::stats::{FlowStats, Latency, Verdict};
 use std::fmt::Write;
@@ -18,14 +18,14 @@ const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 6px}.dim{color:#66727f}
 .flow{border:1px solid #d6dce2;border-radius:6px;padding:12px 16px;margin:14px 0}
 .badge{display:inline-block;padding:2px 10px;border-radius:10px;color:#fff;font-weight:600;margin-right:8px}
-.ok{background:#1f8a3b}.bad{background:#c62f2f}.warn{background:#b7791f}.none{background:#66727f}
+.ok{background:#1f8a3b}.bad{background:#c62f2f}.warn{background:#b7791f}.none{background:#66727f}.warn-text{color:#b7791f;font-weight:600}
 table{border-collapse:collapse;margin:6px 0}td,th{padding:2px 10px;border-bottom:1px solid #eef1f4;text-align:left}
 code,pre{font:12px ui-monospace,monospace;background:#f4f6f8;padding:1px 4px;border-radius:3px}
 pre{padding:8px;white-space:pre-wrap;word-break:break-all}.stale{color:#c62f2f;font-weight:600}.fresh{color:#1f8a3b}";
 
 /// The report as an HTML page.
 pub fn to_string(r: &RunReport) -> String {
-    let (met, not_met, not_run) = r.met_counts();
+    let t = r.tally();
     let mut out = String::new();
     let _ = write!(
         out,
@@ -41,12 +41,22 @@ pub fn to_string(r: &RunReport) -> String {
         r.elapsed.as_secs_f64(),
         if r.interrupted { " · <b>interrupted</b>: the figures cover the iterations that finished" } else { "" }
     );
-    let class = if not_met + not_run == 0 { "ok" } else { "bad" };
+    let class = match t {
+        Tally { not_met: 0, not_run: 0, inconclusive: 0, .. } => "ok",
+        Tally { not_met: 0, not_run: 0, .. } => "warn",
+        _ => "bad",
+    };
     let _ = write!(
         out,
-        "<p><span class=\"badge {class}\" id=\"summary\">{met} passed, {not_met} failed{}</span></p>",
-        if not_run > 0 { format!(", {not_run} not run") } else { String::new() }
+        "<p><span class=\"badge {class}\" id=\"summary\">{} passed, {} failed{}{}</span></p>",
+        t.met,
+        t.not_met,
+        if t.inconclusive > 0 { format!(", {} inconclusive", t.inconclusive) } else { String::new() },
+        if t.not_run > 0 { format!(", {} not run", t.not_run) } else { String::new() }
     );
+    if t.inconclusive > 0 {
+        out.push_str("<p class=\"warn-text\">inconclusive: some iterations could not be judged for the tester's own limits (exit 3)</p>");
+    }
     for t in r.thresholds.iter().filter(|t| t.breached) {
         let _ = write!(
             out,
@@ -68,13 +78,14 @@ fn flow(out: &mut String, r: &RunReport, f: &FlowStats) {
     let ok = r.flow_ok(f);
     let (label, class) = match (f.iterations, ok) {
         (0, _) => ("not run", "none"),
+        _ if f.unjudged > 0 => ("inconclusive", "warn"),
         (_, true) => ("met", "ok"),
         (_, false) => ("not met", "bad"),
     };
     let verdict_class = match f.verdict() {
         Verdict::Pass => "ok",
         Verdict::Fail => "bad",
-        Verdict::Flaky => "warn",
+        Verdict::Flaky | Verdict::Inconclusive => "warn",
         Verdict::None => "none",
     };
     let (lo, hi) = f.failure_rate_ci95();
@@ -82,7 +93,7 @@ fn flow(out: &mut String, r: &RunReport, f: &FlowStats) {
         out,
         "<section class=\"flow\" id=\"flow-{id}\"><h2><span class=\"badge {class}\">{label}</span>{id}</h2>\
          <p class=\"dim\">{name} · {file} · expected {exp}</p>\
-         <p><span class=\"badge {verdict_class}\">{verdict:?}</span>{n} iterations: {p} passed, {fl} failed · failure rate {rate:.2}% (95% CI {lo:.2}–{hi:.2}%)</p>",
+         <p><span class=\"badge {verdict_class}\">{verdict:?}</span>{n} iterations: {p} passed, {fl} failed{unjudged} · failure rate {rate:.2}% (95% CI {lo:.2}–{hi:.2}%)</p>",
         id = esc(&f.flow),
         name = esc(&f.name),
         file = esc(&f.file),
@@ -91,6 +102,11 @@ fn flow(out: &mut String, r: &RunReport, f: &FlowStats) {
         n = f.iterations,
         p = f.passed,
         fl = f.failed,
+        unjudged = if f.unjudged > 0 {
+            format!(", {} not judged (the tester's own limits)", f.unjudged)
+        } else {
+            String::new()
+        },
         rate = f.failure_rate() * 100.0,
         lo = lo * 100.0,
         hi = hi * 100.0,

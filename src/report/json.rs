@@ -3,7 +3,7 @@
 
 use super::RunReport;
 use crate::flow::model::Threshold;
-use crate::stats::{FlowStats, Latency};
+use crate::stats::{FlowStats, Late, Latency};
 use serde_json::{Value, json};
 
 /// Version of the report's shape; bumped on incompatible change.
@@ -22,6 +22,9 @@ fn flow(f: &FlowStats) -> Value {
         "iterations": f.iterations,
         "passed": f.passed,
         "failed": f.failed,
+        "unjudged": f.unjudged,
+        "unjudged_window_s": f.unjudged_window.map(|(a, b)| [a, b]),
+        "seconds": f.seconds,
         "met": f.met,
         "stale_failures": f.stale_failures,
         "elapsed_ms": f.elapsed.as_secs_f64() * 1e3,
@@ -49,18 +52,31 @@ fn flow(f: &FlowStats) -> Value {
             "http_requests_per_sec": http_per_sec,
         },
         "http_requests": f.http_requests,
-        "late_starts": {
-            "count": f.late.count,
-            "total_ms": f.late.total_ms,
-            "mean_ms": if f.late.count == 0 { 0.0 } else { f.late.total_ms / f.late.count as f64 },
-            "max_ms": f.late.max_ms,
-        },
+        "late_starts": late(&f.late),
+        "tester_lag": late(&f.tester_lag),
         "reproduce": f.reproduce.iter().map(|(c, cmd)| (c.as_str().to_string(), json!(cmd))).collect::<serde_json::Map<_, _>>(),
         "first_unmet": f.first_unmet,
         "interrupted": f.interrupted,
         "first_failures": f.first_failures.iter().map(|(c, r)| (c.as_str().to_string(), json!(r))).collect::<serde_json::Map<_, _>>(),
         "example": f.example,
     })
+}
+
+fn late(l: &Late) -> Value {
+    json!({
+        "count": l.count,
+        "total_ms": l.total_ms,
+        "mean_ms": if l.count == 0 { 0.0 } else { l.total_ms / l.count as f64 },
+        "max_ms": l.max_ms,
+    })
+}
+
+fn read_late(v: &Value) -> Late {
+    Late {
+        count: v["count"].as_u64().unwrap_or(0),
+        total_ms: v["total_ms"].as_f64().unwrap_or(0.0),
+        max_ms: v["max_ms"].as_f64().unwrap_or(0.0),
+    }
 }
 
 /// A flow's own threshold, as the report states it.
@@ -75,7 +91,7 @@ fn threshold_spec(t: &Threshold) -> Value {
 
 /// The report as a JSON value.
 pub fn to_value(r: &RunReport) -> Value {
-    let (met, not_met, not_run) = r.met_counts();
+    let t = r.tally();
     json!({
         "report_version": REPORT_VERSION,
         "wxflow_version": env!("CARGO_PKG_VERSION"),
@@ -88,16 +104,19 @@ pub fn to_value(r: &RunReport) -> Value {
         "interrupted": r.interrupted,
         "summary": {
             "flows": r.flows.len(),
-            "expectations_met": met,
-            "expectations_not_met": not_met,
-            "not_run": not_run,
+            "expectations_met": t.met,
+            "expectations_not_met": t.not_met,
+            "inconclusive": t.inconclusive,
+            "not_run": t.not_run,
             "iterations": r.iterations(),
             "passed": r.flows.iter().map(|f| f.passed).sum::<u64>(),
             "failed": r.flows.iter().map(|f| f.failed).sum::<u64>(),
+            "unjudged": r.flows.iter().map(|f| f.unjudged).sum::<u64>(),
             "http_requests": r.http_requests(),
             "flows_per_sec": r.rate(r.iterations()),
             "http_requests_per_sec": r.rate(r.http_requests()),
             "success": r.success(),
+            "exit_code": r.exit_code(),
         },
         "thresholds": r.thresholds,
         "flows": r.flows.iter().map(flow).collect::<Vec<_>>(),
@@ -116,7 +135,7 @@ fn cause(name: &str) -> Result<crate::flow::Cause, String> {
 /// flow object), for `wxflow merge`.
 pub fn flow_stats(v: &Value) -> Result<FlowStats, String> {
     use crate::flow::model::{Expectation, Percentile};
-    use crate::stats::{Late, StepStats, decode};
+    use crate::stats::{StepStats, decode};
     let field = |name: &str| v.get(name).ok_or_else(|| format!("flow without `{name}`"));
     let num = |name: &str| field(name).and_then(|x| x.as_u64().ok_or_else(|| format!("`{name}` is not a count")));
     let text = |x: &Value| x.as_str().map(String::from).ok_or_else(|| "expected a string".to_string());
@@ -145,7 +164,6 @@ pub fn flow_stats(v: &Value) -> Result<FlowStats, String> {
         });
     }
     let map = |name: &str| field(name).and_then(|x| x.as_object().ok_or_else(|| format!("`{name}` is not an object")));
-    let late = field("late_starts")?;
     Ok(FlowStats {
         flow: text(field("flow")?)?,
         name: text(field("name")?)?,
@@ -155,6 +173,13 @@ pub fn flow_stats(v: &Value) -> Result<FlowStats, String> {
         iterations: num("iterations")?,
         passed: num("passed")?,
         failed: num("failed")?,
+        // Reports of earlier builds have no unjudged iterations.
+        unjudged: v["unjudged"].as_u64().unwrap_or(0),
+        unjudged_window: v["unjudged_window_s"]
+            .as_array()
+            .and_then(|w| Some((w.first()?.as_u64()?, w.get(1)?.as_u64()?))),
+        seconds: v["seconds"].as_u64().unwrap_or(0),
+        tester_lag: read_late(&v["tester_lag"]),
         met: num("met")?,
         causes: map("causes")?
             .iter()
@@ -178,11 +203,7 @@ pub fn flow_stats(v: &Value) -> Result<FlowStats, String> {
         reproduce: map("reproduce")?.iter().map(|(k, c)| Ok((cause(k)?, text(c)?))).collect::<Result<_, String>>()?,
         reproduce_whole_load: false,
         interrupted: field("interrupted")?.as_bool().unwrap_or(false),
-        late: Late {
-            count: late["count"].as_u64().unwrap_or(0),
-            total_ms: late["total_ms"].as_f64().unwrap_or(0.0),
-            max_ms: late["max_ms"].as_f64().unwrap_or(0.0),
-        },
+        late: read_late(field("late_starts")?),
         timeline: vec![],
     })
 }

@@ -1,7 +1,10 @@
 //! The JUnit report: one test case per flow (its expectation), flaky flows
-//! marked with flaky runs as cargo-nextest does, and one per threshold.
+//! marked with flaky runs as cargo-nextest does, inconclusive ones as an
+//! `error` (not a `failure`: the backend is not blamed), and one per
+//! threshold.
 
 use super::RunReport;
+use crate::flow::Cause;
 use crate::stats::Verdict;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 use std::time::Duration;
@@ -28,6 +31,17 @@ pub fn to_string(r: &RunReport) -> Result<String, quick_junit::SerializeError> {
         let mut status = if f.iterations == 0 && f.interrupted {
             let mut s = TestCaseStatus::skipped();
             s.set_message("not run: the run was interrupted before this flow started");
+            s
+        } else if f.unjudged > 0 {
+            // Not a failure of the backend: the tester could not judge.
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+            s.set_message(format!(
+                "inconclusive: {} of {} iterations not judged, the tester's own limits met them (tester_limit); {summary}",
+                f.unjudged, f.iterations
+            ));
+            s.set_description(
+                f.first_failures.get(&Cause::TesterLimit).and_then(|x| x.diagnosis.clone()).unwrap_or_default(),
+            );
             s
         } else if f.expectation_met() {
             TestCaseStatus::success()

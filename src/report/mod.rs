@@ -36,6 +36,15 @@ pub struct PlanInfo {
     pub shard: Option<crate::load::Shard>,
 }
 
+/// Flows by how they ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub met: usize,
+    pub not_met: usize,
+    pub inconclusive: usize,
+    pub not_run: usize,
+}
+
 /// Everything a report needs.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -57,17 +66,47 @@ impl RunReport {
         f.expectation_met() && !self.thresholds.iter().any(|t| t.breached && t.flow == f.flow)
     }
 
-    /// Flows that passed (see [`RunReport::flow_ok`]), those that did
-    /// not, and those a signal kept from starting.
-    pub fn met_counts(&self) -> (usize, usize, usize) {
-        let ok = self.flows.iter().filter(|f| self.flow_ok(f)).count();
-        let not_run = self.flows.iter().filter(|f| f.iterations == 0 && f.interrupted).count();
-        (ok, self.flows.len() - ok - not_run, not_run)
+    /// How many flows passed (see [`RunReport::flow_ok`]), did not, were
+    /// inconclusive (some iterations not judged), or a signal kept from
+    /// starting.
+    pub fn tally(&self) -> Tally {
+        let mut t = Tally::default();
+        for f in &self.flows {
+            let n = if f.unjudged > 0 {
+                &mut t.inconclusive
+            } else if self.flow_ok(f) {
+                &mut t.met
+            } else if f.iterations == 0 && f.interrupted {
+                &mut t.not_run
+            } else {
+                &mut t.not_met
+            };
+            *n += 1;
+        }
+        t
     }
 
     /// Exit 0 when every flow passed.
     pub fn success(&self) -> bool {
-        self.met_counts() == (self.flows.len(), 0, 0) && !self.flows.is_empty()
+        self.tally().met == self.flows.len() && !self.flows.is_empty()
+    }
+
+    /// Some iterations were not judged: the run's verdict is not certain
+    /// (exit 3), whatever the judged ones showed.
+    pub fn inconclusive(&self) -> bool {
+        self.tally().inconclusive > 0
+    }
+
+    /// The exit code of a finished run whose reports were written: 3
+    /// inconclusive, else 0 or 1.
+    pub fn exit_code(&self) -> u8 {
+        if self.inconclusive() {
+            crate::exit::EXIT_INCONCLUSIVE
+        } else if self.success() {
+            crate::exit::EXIT_OK
+        } else {
+            crate::exit::EXIT_FAILED
+        }
     }
 
     pub fn iterations(&self) -> u64 {

@@ -3,6 +3,7 @@
 
 use super::RunReport;
 use crate::engine::{FlowResult, Freshness, Outcome, StepNote, StepResult};
+use crate::flow::Cause;
 use crate::stats::{FlowStats, Latency, Verdict};
 use std::fmt::Write;
 
@@ -132,18 +133,30 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
         Verdict::Pass => st.green("pass"),
         Verdict::Fail => st.red("fail"),
         Verdict::Flaky => st.yellow("flaky"),
+        Verdict::Inconclusive => st.yellow("inconclusive"),
         Verdict::None => st.dim("no iterations"),
     };
     let _ = writeln!(
         out,
-        "  {} iterations: {} passed, {} failed · failure rate {:.2}% (95% CI {:.2}–{:.2}%) · {verdict}",
+        "  {} iterations: {} passed, {} failed{} · failure rate {:.2}% (95% CI {:.2}–{:.2}%){} · {verdict}",
         f.iterations,
         f.passed,
         f.failed,
+        if f.unjudged > 0 { format!(", {} not judged", f.unjudged) } else { String::new() },
         f.failure_rate() * 100.0,
         lo * 100.0,
-        hi * 100.0
+        hi * 100.0,
+        if f.unjudged > 0 { format!(" of the {} judged", f.judged()) } else { String::new() },
     );
+    if f.unjudged > 0 {
+        let window = f.unjudged_window.map(|(a, b)| format!(" in seconds {a}–{b} of the run")).unwrap_or_default();
+        let diagnosis = f.first_failures.get(&Cause::TesterLimit).and_then(|r| r.diagnosis.as_deref()).unwrap_or("");
+        let line = format!(
+            "inconclusive: {} iterations not judged{window}: the tester's own limits met them, not the backend · {diagnosis}",
+            f.unjudged
+        );
+        let _ = writeln!(out, "  {}", st.yellow(&line));
+    }
     if !f.causes.is_empty() {
         let causes: Vec<String> = f.causes.iter().map(|(c, n)| format!("{} {n}", c.as_str())).collect();
         let gens = generations(f);
@@ -167,6 +180,13 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
             f.iterations,
             f.late.total_ms / f.late.count as f64,
             f.late.max_ms
+        );
+        let _ = writeln!(out, "  {}", st.yellow(&line));
+    }
+    if f.tester_lag.count > 0 {
+        let line = format!(
+            "the tester was saturated: its timers fired late {} times (max {:.1} ms): latency figures include wxflow's own queueing; lower --concurrency, or run the mock and backend as their own processes or on another machine",
+            f.tester_lag.count, f.tester_lag.max_ms
         );
         let _ = writeln!(out, "  {}", st.yellow(&line));
     }
@@ -200,12 +220,29 @@ pub fn closing(r: &RunReport, st: Style) -> String {
     if r.interrupted {
         let _ = writeln!(out, "{}", st.yellow("interrupted: the figures cover the iterations that finished"));
     }
-    let (met, not_met, not_run) = r.met_counts();
-    let mut line = format!("{met} passed, {not_met} failed");
-    if not_run > 0 {
-        let _ = write!(line, ", {not_run} not run");
+    let t = r.tally();
+    let mut line = format!("{} passed, {} failed", t.met, t.not_met);
+    if t.inconclusive > 0 {
+        let _ = write!(line, ", {} inconclusive", t.inconclusive);
     }
-    let _ = writeln!(out, "{}", if not_met + not_run == 0 { st.green(&line) } else { st.red(&line) });
+    if t.not_run > 0 {
+        let _ = write!(line, ", {} not run", t.not_run);
+    }
+    let line = if t.not_met + t.not_run > 0 {
+        st.red(&line)
+    } else if t.inconclusive > 0 {
+        st.yellow(&line)
+    } else {
+        st.green(&line)
+    };
+    let _ = writeln!(out, "{line}");
+    if t.inconclusive > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            st.yellow("inconclusive: some iterations could not be judged for the tester's own limits (exit 3); the figures above say which and why")
+        );
+    }
     out
 }
 

@@ -1,6 +1,7 @@
-//! Writing reports safely: every path checked before the run (so a
-//! 30-minute run never ends in "cannot write"), each report written whole
-//! (a temporary file renamed into place), one failure not stopping the rest.
+//! Writing reports safely: every path checked and its file opened before
+//! the run (so a 30-minute run never ends in "cannot write", not even one
+//! that ran out of descriptors), each report written whole (a temporary
+//! file renamed into place), one failure not stopping the rest.
 
 use super::RunReport;
 use crate::cli::ReportSpec;
@@ -55,12 +56,70 @@ pub fn check_report_paths(reports: &[ReportSpec], flows: &[Flow]) -> Result<(), 
     Ok(())
 }
 
-/// Writes every report, each whole or not at all (a temporary file renamed
-/// into place). One that fails does not stop the others; false if any failed.
-pub fn write_reports(report: &RunReport, reports: &[ReportSpec]) -> bool {
+/// A report file opened before the run: its temporary file already holds a
+/// descriptor, so a run that runs out of descriptors still writes it.
+pub struct Opened {
+    pub spec: ReportSpec,
+    tmp: PathBuf,
+    file: std::fs::File,
+}
+
+/// Opens every report's temporary file (`PATH.wxflow-tmp`, renamed into
+/// place when written).
+pub fn open_reports(reports: &[ReportSpec]) -> Result<Vec<Opened>, InvalidInput> {
+    reports
+        .iter()
+        .map(|spec| {
+            let mut tmp = spec.path.clone().into_os_string();
+            tmp.push(".wxflow-tmp");
+            let tmp = PathBuf::from(tmp);
+            let file = std::fs::File::create(&tmp)
+                .map_err(|e| invalid(format!("--report {}: cannot be written: {e}", spec.path.display())))?;
+            Ok(Opened { spec: spec.clone(), tmp, file })
+        })
+        .collect()
+}
+
+impl Opened {
+    /// Writes `body` whole and renames it into place; says what happened.
+    /// False if it could not.
+    pub fn write(mut self, body: Result<String, String>) -> bool {
+        use std::io::Write as _;
+        let path = &self.spec.path;
+        let written = body.and_then(|body| {
+            self.file
+                .write_all(body.as_bytes())
+                .and_then(|()| self.file.sync_all())
+                .and_then(|()| std::fs::rename(&self.tmp, path))
+                .map_err(|e| format!("cannot write report {}: {e}", path.display()))
+        });
+        match written {
+            Ok(()) => {
+                eprintln!("wrote {} report to {}", self.spec.kind.name(), path.display());
+                true
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                false
+            }
+        }
+    }
+}
+
+/// A report never written (the run ended in an error first) leaves no
+/// temporary file behind.
+impl Drop for Opened {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+/// Writes every report, each whole or not at all. One that fails does not
+/// stop the others; false if any failed.
+pub fn write_reports(report: &RunReport, reports: Vec<Opened>) -> bool {
     let mut ok = true;
-    for ReportSpec { kind, path } in reports {
-        let body = match kind {
+    for opened in reports {
+        let body = match opened.spec.kind {
             crate::cli::ReportKind::Json => {
                 Ok(serde_json::to_string_pretty(&crate::report::json::to_value(report)).unwrap_or_default())
             }
@@ -69,21 +128,7 @@ pub fn write_reports(report: &RunReport, reports: &[ReportSpec]) -> bool {
             }
             crate::cli::ReportKind::Html => Ok(crate::report::html::to_string(report)),
         };
-        let mut tmp = path.clone().into_os_string();
-        tmp.push(".wxflow-tmp");
-        let written = body.and_then(|body| {
-            std::fs::write(&tmp, body)
-                .and_then(|()| std::fs::rename(&tmp, path))
-                .map_err(|e| format!("cannot write report {}: {e}", path.display()))
-        });
-        match written {
-            Ok(()) => eprintln!("wrote {} report to {}", kind.name(), path.display()),
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                eprintln!("error: {e}");
-                ok = false;
-            }
-        }
+        ok &= opened.write(body);
     }
     ok
 }

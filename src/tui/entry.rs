@@ -54,6 +54,7 @@ impl FlowEntry {
             Some(Verdict::Pass) => FlowStatus::Passed,
             Some(Verdict::Fail) => FlowStatus::Failed,
             Some(Verdict::Flaky) => FlowStatus::Flaky,
+            Some(Verdict::Inconclusive) => FlowStatus::Inconclusive,
         }
     }
 }
@@ -67,6 +68,8 @@ pub enum FlowStatus {
     Passed,
     Failed,
     Flaky,
+    /// Some iterations were not judged (the tester's own limits).
+    Inconclusive,
 }
 
 impl FlowStatus {
@@ -78,6 +81,7 @@ impl FlowStatus {
             FlowStatus::Passed => "passed",
             FlowStatus::Failed => "failed",
             FlowStatus::Flaky => "flaky",
+            FlowStatus::Inconclusive => "inconclusive",
         }
     }
 
@@ -87,6 +91,7 @@ impl FlowStatus {
             FlowStatus::Passed => "✓",
             FlowStatus::Failed => "✗",
             FlowStatus::Flaky => "~",
+            FlowStatus::Inconclusive => "?",
             FlowStatus::Running => "…",
             FlowStatus::Invalid => "!",
             FlowStatus::Idle => "·",

@@ -86,7 +86,9 @@ pub async fn run(
 ) -> Result<ExitCode, InvalidInput> {
     let entries = flow_entries(paths)?;
     let servers = CancellationToken::new();
-    let t = crate::serve::targets(mock, target, seed, tls, servers.clone()).await.map_err(InvalidInput)?;
+    let t = crate::serve::targets(mock, target, seed, tls, servers.clone(), crate::serve::Limits::default())
+        .await
+        .map_err(InvalidInput)?;
     let embedded = t.local.is_some();
     let (mock_url, target_url) = (t.mock_url, t.target_url);
     let engine = Arc::new(

@@ -54,13 +54,13 @@ fn status_style(status: FlowStatus) -> Style {
     match status {
         FlowStatus::Passed => GREEN,
         FlowStatus::Failed | FlowStatus::Invalid => RED,
-        FlowStatus::Flaky | FlowStatus::Running => YELLOW,
+        FlowStatus::Flaky | FlowStatus::Inconclusive | FlowStatus::Running => YELLOW,
         FlowStatus::Idle => DIM,
     }
 }
 
 /// Flow files with their status and failure rate (a symbol when narrow:
-/// ✓ passed, ✗ failed, ~ flaky, … running, · idle, ! invalid).
+/// ✓ passed, ✗ failed, ~ flaky, ? inconclusive, … running, · idle, ! invalid).
 pub fn flows(frame: &mut Frame, area: Rect, app: &App) {
     let wide = area.width >= 34;
     let items: Vec<ListItem> = app
@@ -259,7 +259,13 @@ pub fn load(frame: &mut Frame, area: Rect, app: &App) {
         Verdict::Pass => Span::styled("pass", GREEN),
         Verdict::Fail => Span::styled("fail", RED),
         Verdict::Flaky => Span::styled("flaky", YELLOW),
+        Verdict::Inconclusive => Span::styled("inconclusive", YELLOW),
         Verdict::None => Span::styled("-", DIM),
+    };
+    let unjudged = if st.unjudged > 0 {
+        Span::styled(format!(" · {} not judged (tester_limit)", st.unjudged), YELLOW)
+    } else {
+        Span::raw("")
     };
     frame.render_widget(
         Paragraph::new(Line::from(vec![
@@ -267,6 +273,7 @@ pub fn load(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(format!("{} passed", st.passed), GREEN),
             Span::raw(" · "),
             Span::styled(format!("{} failed", st.failed), RED),
+            unjudged,
             Span::raw(" · "),
             verdict,
         ])),

@@ -1,0 +1,299 @@
+//! The tester's own resources. A verdict is about the backend only, so what
+//! runs out on this side (file descriptors, ephemeral ports, socket buffers)
+//! must be told apart from what the backend did: an error that names one
+//! is cause `tester_limit` and its iteration is not judged. Before a run,
+//! the descriptors a plan needs are counted against what the process may
+//! open ([`budget`]), so a plan that cannot fit is refused up front rather
+//! than turned into a verdict built on EMFILE.
+
+use crate::stats::Late;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// A resource of this machine or process that ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exhausted {
+    /// EMFILE: this process's file descriptor limit.
+    Descriptors,
+    /// ENFILE: the whole system's file table.
+    SystemDescriptors,
+    /// EADDRNOTAVAIL: no local (ephemeral) port left to connect from.
+    Ports,
+    /// ENOBUFS: the kernel's socket buffers.
+    Buffers,
+    /// ENOMEM: memory, on a socket call.
+    Memory,
+}
+
+impl Exhausted {
+    /// The resource an OS error number names, if it is one of this side's.
+    pub fn from_errno(errno: i32) -> Option<Exhausted> {
+        Some(match errno {
+            libc::EMFILE => Exhausted::Descriptors,
+            libc::ENFILE => Exhausted::SystemDescriptors,
+            libc::EADDRNOTAVAIL => Exhausted::Ports,
+            libc::ENOBUFS => Exhausted::Buffers,
+            libc::ENOMEM => Exhausted::Memory,
+            _ => return None,
+        })
+    }
+
+    /// The resource an error's text names: Rust writes every OS error as
+    /// "… (os error N)", and error chains keep that text, so this finds it
+    /// in a transport's words, a server's message, or a wrapped error.
+    pub fn in_text(text: &str) -> Option<Exhausted> {
+        text.match_indices("(os error ").find_map(|(at, prefix)| {
+            let rest = &text[at + prefix.len()..];
+            let digits = rest.split(')').next()?;
+            Exhausted::from_errno(digits.parse().ok()?)
+        })
+    }
+
+    /// The errno's name and the resource in words.
+    pub fn name(self) -> (&'static str, &'static str) {
+        match self {
+            Exhausted::Descriptors => ("EMFILE", "wxflow's file descriptor limit"),
+            Exhausted::SystemDescriptors => ("ENFILE", "the system's file table"),
+            Exhausted::Ports => ("EADDRNOTAVAIL", "the local ports to connect from"),
+            Exhausted::Buffers => ("ENOBUFS", "the kernel's socket buffers"),
+            Exhausted::Memory => ("ENOMEM", "memory for sockets"),
+        }
+    }
+
+    /// The diagnosis of an iteration that met it: what ran out, that it is
+    /// this side's doing, and the ways out.
+    pub fn diagnosis(self, whose: &str) -> String {
+        let (errno, what) = self.name();
+        let way_out = match self {
+            Exhausted::Descriptors | Exhausted::SystemDescriptors => {
+                "lower --concurrency, run `wxflow mock` and `wxflow backend` as their own processes, or raise `ulimit -n`"
+            }
+            Exhausted::Ports => {
+                "lower --concurrency, or widen net.ipv4.ip_local_port_range; connections closed in bursts wait in TIME_WAIT"
+            }
+            Exhausted::Buffers | Exhausted::Memory => {
+                "lower --concurrency, or run wxflow on a machine with more memory"
+            }
+        };
+        format!(
+            "the tester ran out of {what} ({errno}) on {whose}: this says nothing about the backend, so the iteration is not judged; {way_out}"
+        )
+    }
+}
+
+/// When the process started counting, for [`note_accept_error`].
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Milliseconds after [`epoch`] (plus one, so 0 means never) of the last
+/// accept error the servers of this process met for want of a resource.
+static LAST_ACCEPT_ERROR: AtomicU64 = AtomicU64::new(0);
+
+/// Records an accept error of one of this process's servers, if it was for
+/// want of a resource; returns that resource.
+pub fn note_accept_error(e: &std::io::Error) -> Option<Exhausted> {
+    let exhausted = Exhausted::from_errno(e.raw_os_error()?)?;
+    let ms = epoch().elapsed().as_millis() as u64 + 1;
+    LAST_ACCEPT_ERROR.fetch_max(ms, Ordering::Relaxed);
+    Some(exhausted)
+}
+
+/// Whether a server of this process failed to accept for want of a resource
+/// at `since` or up to [`ACCEPT_SLACK`] before (connections wait in the
+/// listen backlog while the server backs off): a step to the embedded
+/// servers that got no answer then is the tester's doing.
+pub fn servers_starved_since(since: Instant) -> bool {
+    let since_ms = since.saturating_duration_since(epoch()).saturating_sub(ACCEPT_SLACK).as_millis() as u64;
+    LAST_ACCEPT_ERROR.load(Ordering::Relaxed) > since_ms
+}
+
+const ACCEPT_SLACK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A timer of the tester's runtimes firing later than this, in ms, means
+/// the tester itself is saturated: its latency figures include its own
+/// queueing.
+pub const LAG_MS: f64 = 5.0;
+
+/// How often [`watch_lag`] samples.
+const LAG_TICK: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Late wake-ups counted before the summary says the tester was saturated.
+pub const LAG_SAID: u64 = 10;
+
+/// Samples, on each of `runtimes` until `stop`, how late a 10 ms timer
+/// fires; the late wake-ups (past [`LAG_MS`]) so far.
+pub fn watch_lag(runtimes: &[tokio::runtime::Handle], stop: &tokio_util::sync::CancellationToken) -> Arc<Mutex<Late>> {
+    let late = Arc::new(Mutex::new(Late::default()));
+    for runtime in runtimes {
+        let (late, stop) = (late.clone(), stop.clone());
+        runtime.spawn(async move {
+            loop {
+                let due = tokio::time::Instant::now() + LAG_TICK;
+                tokio::select! {
+                    () = tokio::time::sleep_until(due) => {}
+                    () = stop.cancelled() => return,
+                }
+                let lag = due.elapsed().as_secs_f64() * 1e3;
+                if lag > LAG_MS {
+                    late.lock().unwrap_or_else(std::sync::PoisonError::into_inner).record(lag);
+                }
+            }
+        });
+    }
+    late
+}
+
+/// Raises this process's soft descriptor limit to its hard limit, as
+/// servers do; the soft limit it then has.
+pub fn raise_descriptor_limit() -> u64 {
+    let _ = epoch();
+    rlimit::increase_nofile_limit(u64::MAX)
+        .ok()
+        .or_else(|| rlimit::getrlimit(rlimit::Resource::NOFILE).ok().map(|(soft, _)| soft))
+        .unwrap_or(u64::MAX)
+}
+
+/// Descriptors this process has open now (on Linux; a fixed guess elsewhere).
+pub fn open_descriptors() -> u64 {
+    std::fs::read_dir("/proc/self/fd").map_or(64, |d| d.count() as u64)
+}
+
+/// Concurrent requests the runner's client for the mock, and the reference
+/// backend's client for WeChat's API, send at most per runtime: the legs
+/// that are the tester's own are pooled, so they do not grow with the load.
+pub const POOLED_LEG: usize = 256;
+
+/// How a run's peers are set up, for its descriptor budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    /// `--mock` and `--target` given: only the runner's own connections.
+    Given,
+    /// `--mock` given, the reference backend in this process.
+    Backend,
+    /// Mock and reference backend both in this process.
+    Embedded,
+}
+
+/// What a plan needs against what the process may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Descriptors the plan needs at its peak, about.
+    pub need: u64,
+    /// The process's (raised) soft limit.
+    pub may_open: u64,
+    /// The highest concurrency that fits.
+    pub fits: u64,
+}
+
+/// Descriptors a plan of `concurrency` virtual users needs, on `lanes`
+/// runtimes, beyond the `base` already open. Each user holds one
+/// connection to the target; the mock leg is pooled ([`POOLED_LEG`] per
+/// lane); a server in this process holds the other end of each, and the
+/// reference backend's WeChat leg is pooled the same way. A tenth more
+/// covers what a burst opens before idle connections are closed.
+pub fn needs(concurrency: u64, lanes: u64, setup: Setup, base: u64) -> u64 {
+    let pooled = concurrency.min(lanes * POOLED_LEG as u64);
+    let connections = match setup {
+        Setup::Given => concurrency + pooled,
+        Setup::Backend => 2 * concurrency + 2 * pooled,
+        Setup::Embedded => 2 * concurrency + 4 * pooled,
+    };
+    base + connections + connections / 10
+}
+
+/// The plan's [`Budget`] after raising the soft limit; `None` when it fits.
+pub fn budget(concurrency: u64, lanes: u64, setup: Setup, reports: u64) -> Option<Budget> {
+    let may_open = raise_descriptor_limit();
+    // Listening sockets, runtimes' event fds, reports, and a margin.
+    let base = open_descriptors() + 16 * lanes + reports + 32;
+    let need = needs(concurrency, lanes, setup, base);
+    if need <= may_open {
+        return None;
+    }
+    let fits = (1..=concurrency).rev().find(|&c| needs(c, lanes, setup, base) <= may_open).unwrap_or(0);
+    Some(Budget { need, may_open, fits })
+}
+
+impl Budget {
+    /// The refusal: the figures, and the ways out that apply to `setup`.
+    pub fn refusal(&self, setup: Setup, concurrency: u64) -> String {
+        use std::fmt::Write as _;
+        let hard = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(self.may_open, |(_, hard)| hard);
+        let mut msg = format!(
+            "this plan cannot fit in wxflow's file descriptors: --concurrency {concurrency} needs about {} and wxflow may open {} (RLIMIT_NOFILE, its soft limit raised to the hard limit {hard}); running it anyway would fail iterations for the tester's own limit, not the backend's. Ways out:",
+            self.need, self.may_open
+        );
+        if self.fits > 0 {
+            let _ = write!(msg, "\n  - a lower concurrency: --concurrency {} fits", self.fits);
+        }
+        match setup {
+            Setup::Embedded => msg.push_str(
+                "\n  - the mock and the backend as their own processes, so each side has its own descriptors:\n      wxflow mock --addr 127.0.0.1:9000 &\n      wxflow backend --addr 127.0.0.1:9100 --wechat-api http://127.0.0.1:9000 &\n      wxflow run … --mock http://127.0.0.1:9000 --target http://127.0.0.1:9100",
+            ),
+            Setup::Backend => msg.push_str(
+                "\n  - the backend as its own process:\n      wxflow backend --addr 127.0.0.1:9100 --wechat-api <the mock's URL> &\n      wxflow run … --mock <the mock's URL> --target http://127.0.0.1:9100",
+            ),
+            Setup::Given => {}
+        }
+        let _ = write!(msg, "\n  - a higher limit: `ulimit -n {}` before the run", self.need.next_multiple_of(1000));
+        if self.need > hard {
+            msg.push_str(
+                " (above the hard limit: raise it as root, in /etc/security/limits.conf, with systemd's LimitNOFILE=, or docker run --ulimit nofile=…)",
+            );
+        }
+        msg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_resource_errno_is_the_testers_and_others_are_not() {
+        for (errno, is) in [
+            (libc::EMFILE, Exhausted::Descriptors),
+            (libc::ENFILE, Exhausted::SystemDescriptors),
+            (libc::EADDRNOTAVAIL, Exhausted::Ports),
+            (libc::ENOBUFS, Exhausted::Buffers),
+            (libc::ENOMEM, Exhausted::Memory),
+        ] {
+            assert_eq!(Exhausted::from_errno(errno), Some(is));
+            // As an io::Error's text inside a transport's chain of words.
+            let text = format!("cannot connect to 127.0.0.1:9: {}", std::io::Error::from_raw_os_error(errno));
+            assert_eq!(Exhausted::in_text(&text), Some(is), "{text}");
+            assert!(is.diagnosis("a step").contains(is.name().0));
+        }
+        for errno in [libc::ECONNREFUSED, libc::ECONNRESET, libc::ETIMEDOUT, libc::EHOSTUNREACH, libc::EPIPE] {
+            assert_eq!(Exhausted::from_errno(errno), None);
+            assert_eq!(Exhausted::in_text(&std::io::Error::from_raw_os_error(errno).to_string()), None);
+        }
+        assert_eq!(Exhausted::in_text("the backend said (os error twenty-four)"), None);
+        assert_eq!(
+            Exhausted::in_text("connection refused (os error 111); then Too many open files (os error 24)"),
+            Some(Exhausted::Descriptors)
+        );
+    }
+
+    #[test]
+    fn an_accept_error_for_want_of_descriptors_marks_the_servers_starved() {
+        let before = Instant::now();
+        assert_eq!(note_accept_error(&std::io::Error::from_raw_os_error(libc::ECONNABORTED)), None);
+        assert_eq!(note_accept_error(&std::io::Error::from_raw_os_error(libc::EMFILE)), Some(Exhausted::Descriptors));
+        assert!(servers_starved_since(before));
+        assert!(!servers_starved_since(Instant::now() + std::time::Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn the_budget_grows_with_what_runs_in_this_process() {
+        let given = needs(10_000, 2, Setup::Given, 100);
+        let embedded = needs(10_000, 2, Setup::Embedded, 100);
+        assert_eq!(given, 100 + 10_512 + 1_051);
+        assert!(embedded > 2 * 10_000, "{embedded}");
+        // The pooled legs stop growing past their pools.
+        assert_eq!(needs(20_000, 2, Setup::Given, 0) - needs(10_000, 2, Setup::Given, 0), 11_000);
+    }
+}
