@@ -202,6 +202,9 @@ pub struct Targets {
     /// The backend under test (default: the built-in reference backend). Needs --mock.
     #[arg(long, value_name = "URL", value_parser = base_url)]
     pub target: Option<String>,
+    /// How long to wait for a --mock that is still starting before refusing the run.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::flow::parse_duration)]
+    pub mock_wait: Duration,
     /// Seed for the mock's keys, ivs, codes and rotation draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -155,7 +155,7 @@ impl Iterations {
         // a flow that expects failure, that is a login that worked.
         if self.plan.until_fail
             && !r.counts().expectation_met
-            && r.counts().cause != Some(crate::flow::Cause::TesterLimit)
+            && !r.counts().cause.is_some_and(crate::flow::Cause::unjudged)
         {
             self.stop.cancel();
         }

@@ -2,7 +2,7 @@
 //! embedded default target and the tests alike.
 
 use crate::backend::{self, BackendConfig};
-use crate::contract::GroundTruth;
+use crate::contract::{GroundTruth, Identity};
 use crate::mock::{self, Mock, MockConfig};
 use crate::tls::ClientTls;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -255,10 +255,13 @@ pub struct Targets {
     /// The embedded mock, when neither a mock nor a target was given: more
     /// server pairs can share it ([`pair`]).
     pub embedded: Option<Mock>,
+    /// What a given mock said it is before the run ([`check_mock`]).
+    pub identity: Option<Identity>,
 }
 
 /// `--mock`/`--target` as given: both as is; a mock alone gets a reference
 /// backend pointed at it; neither, the embedded pair seeded with `seed`.
+/// A given mock must say it is one within `mock_wait` ([`check_mock`]).
 /// Servers started here stop when `stop` is cancelled; the backend serves
 /// as many connections as `limits` says.
 pub async fn targets(
@@ -268,8 +271,13 @@ pub async fn targets(
     tls: &ClientTls,
     stop: CancellationToken,
     limits: Limits,
+    mock_wait: Duration,
 ) -> Result<Targets, String> {
     let demo = mock::demo_app();
+    let identity = match (mock, target) {
+        (Some(m), _) => Some(check_mock(m, tls, mock_wait).await?),
+        (None, _) => None,
+    };
     match (mock, target) {
         (Some(m), Some(t)) => Ok(Targets {
             mock_url: m.into(),
@@ -279,6 +287,7 @@ pub async fn targets(
             appid: None,
             secrets: vec![demo.secret],
             embedded: None,
+            identity,
         }),
         (None, Some(_)) => Err(
             "--target needs --mock: your backend must call a mock it knows; start `wxflow mock` and pass --mock http://127.0.0.1:9000".into(),
@@ -287,13 +296,13 @@ pub async fn targets(
             // The reference backend knows the demo app's secret, not the
             // secrets the mock was started with: the flows log in to the demo
             // app (every wxflow mock serves it) so both sides use one app.
-            if let Some(apps) = mock_apps(m, tls).await
-                && !apps.contains(&demo.appid)
+            if let Some(id) = &identity
+                && !id.apps.contains(&demo.appid)
             {
                 return Err(format!(
                     "the mock at {m} does not serve the demo app {} (it serves {}): the built-in reference backend can only log in to it; pass --target with your backend for those apps",
                     demo.appid,
-                    apps.join(", ")
+                    id.apps.join(", ")
                 ));
             }
             let config = BackendConfig {
@@ -314,6 +323,7 @@ pub async fn targets(
                 appid: Some(demo.appid),
                 secrets: vec![demo.secret],
                 embedded: None,
+                identity,
             })
         }
         (None, None) => {
@@ -328,16 +338,51 @@ pub async fn targets(
                 appid: None,
                 secrets,
                 embedded: Some(e.mock),
+                identity: None,
             })
         }
     }
 }
 
-/// The appids a running mock serves, if it answers.
-async fn mock_apps(mock_url: &str, tls: &ClientTls) -> Option<Vec<String>> {
-    let url = format!("{}{}/config", mock_url.trim_end_matches('/'), crate::contract::CLIENT_PREFIX);
-    let client = tls.apply(reqwest::Client::builder()).build().ok()?;
-    let resp = client.get(url).timeout(Duration::from_secs(5)).send().await.ok()?;
-    let config: serde_json::Value = resp.json().await.ok()?;
-    config["apps"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+/// Asks the mock at `mock_url` who it is before a run, waiting up to
+/// `wait` for one that is still starting (nothing listening yet, or a 5xx
+/// from a proxy in front of it). Nothing there, or something that is not a
+/// wxflow mock: an error naming the URL and the way out.
+pub async fn check_mock(mock_url: &str, tls: &ClientTls, wait: Duration) -> Result<Identity, String> {
+    let ask = format!("{}{}/identity", mock_url.trim_end_matches('/'), crate::contract::CLIENT_PREFIX);
+    let client = tls.apply(reqwest::Client::builder()).build().map_err(|e| crate::error_chain(&e))?;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let why = match client.get(&ask).timeout(Duration::from_secs(2)).send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                let text = resp.text().await.unwrap_or_default();
+                match serde_json::from_str::<Identity>(&text) {
+                    Ok(id) if status.is_success() && id.service == Identity::SERVICE => return Ok(id),
+                    _ if status.is_server_error() => format!("GET {ask} answered HTTP {status}"),
+                    _ => {
+                        let line: String = text.lines().next().unwrap_or("").chars().take(120).collect();
+                        return Err(format!(
+                            "--mock {mock_url} is not a wxflow mock: GET {ask} answered HTTP {status}: {line:?}; point --mock at a running `wxflow mock` (is this the backend's address?)"
+                        ));
+                    }
+                }
+            }
+            Err(e) => {
+                let detail = crate::error_chain(&e);
+                // Waiting does not mend a certificate.
+                if let Some(problem) = crate::tls::certificate_problem(&detail, &crate::tls::host_of(mock_url)) {
+                    return Err(format!("--mock {mock_url}: {problem}"));
+                }
+                detail
+            }
+        };
+        if tokio::time::Instant::now() >= deadline {
+            let addr = mock_url.split("://").nth(1).unwrap_or(mock_url).trim_end_matches('/');
+            return Err(format!(
+                "no wxflow mock answers at --mock {mock_url} (waited {wait:?}): {why}; start one with `wxflow mock --addr {addr}`, or wait longer for one that is starting with --mock-wait"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

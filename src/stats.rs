@@ -102,7 +102,8 @@ pub enum Verdict {
     Pass,
     Fail,
     Flaky,
-    /// Some iterations were not judged: the tester's own limits met them,
+    /// Some iterations were not judged: the tester's own side (its limits,
+    /// its mock) failed them,
     /// so the run says nothing certain about the backend.
     Inconclusive,
     /// No iteration finished.
@@ -133,7 +134,7 @@ pub struct FlowStats {
     /// Judged iterations that passed and failed.
     pub passed: u64,
     pub failed: u64,
-    /// Iterations not judged (cause `tester_limit`): neither passed nor
+    /// Iterations not judged (causes `tester_limit`, `mock_unavailable`): neither passed nor
     /// failed, and left out of the failure rate and latency.
     pub unjudged: u64,
     /// The first and last second of the run (from [`FlowStats::tick`]'s
@@ -141,6 +142,9 @@ pub struct FlowStats {
     pub unjudged_window: Option<(u64, u64)>,
     /// Seconds this flow has run, as ticked.
     pub seconds: u64,
+    /// A given mock answered as another instance after this flow than
+    /// before it: it restarted, its users, codes and keys forgotten.
+    pub mock_restart: Option<String>,
     /// Timer wake-ups of the tester's own runtimes later than
     /// [`crate::limits::LAG_MS`]: the tester was saturated, and latency
     /// includes its own queueing.
@@ -222,6 +226,7 @@ impl FlowStats {
             unjudged: 0,
             unjudged_window: None,
             seconds: 0,
+            mock_restart: None,
             tester_lag: Late::default(),
             met: 0,
             causes: BTreeMap::new(),
@@ -257,7 +262,7 @@ impl FlowStats {
     pub fn add(&mut self, finished: &Finished) {
         let r = finished.counts();
         self.iterations += 1;
-        if r.cause == Some(Cause::TesterLimit) {
+        if r.cause.is_some_and(Cause::unjudged) {
             self.unjudged += 1;
             let (first, _) = self.unjudged_window.unwrap_or((self.seconds, self.seconds));
             self.unjudged_window = Some((first, self.seconds));
@@ -330,6 +335,9 @@ impl FlowStats {
         self.tester_lag.add(&o.tester_lag);
         self.unjudged += o.unjudged;
         self.seconds = self.seconds.max(o.seconds);
+        if self.mock_restart.is_none() {
+            self.mock_restart.clone_from(&o.mock_restart);
+        }
         self.unjudged_window = match (self.unjudged_window, o.unjudged_window) {
             (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
             (a, b) => a.or(b),
@@ -389,6 +397,15 @@ impl FlowStats {
     /// Every iteration was judged and showed what the flow expects.
     pub fn expectation_met(&self) -> bool {
         self.iterations > 0 && self.unjudged == 0 && self.met == self.iterations
+    }
+
+    /// Why iterations were not judged: their causes with counts
+    /// (`tester_limit 3, mock_unavailable 2`) and the first one's diagnosis.
+    pub fn unjudged_why(&self) -> (String, &str) {
+        let mut causes = self.causes.iter().filter(|(c, _)| c.unjudged());
+        let said: Vec<String> = causes.clone().map(|(c, n)| format!("{} {n}", c.as_str())).collect();
+        let diagnosis = causes.find_map(|(c, _)| self.first_failures.get(c)?.diagnosis.as_deref()).unwrap_or("");
+        (said.join(", "), diagnosis)
     }
 
     /// Iterations judged: all but the unjudged.

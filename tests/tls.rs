@@ -122,12 +122,15 @@ async fn an_untrusted_certificate_is_diagnosed_as_one_naming_the_host() {
     let pki = Pki::new();
     let stop = CancellationToken::new();
     let (m, b) = https_pair(&pki, &stop).await;
-    // No --ca-cert: the mock's certificate is not trusted.
-    let (code, out, _) = wxflow(&["run", "flows/login-first.yaml", "--mock", &m.url(), "--target", &b.url()]).await;
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("the TLS certificate of 127.0.0.1 is not trusted"), "{out}");
-    assert!(out.contains("--ca-cert"), "{out}");
-    assert!(!out.contains("is it running"), "{out}");
+    // No --ca-cert: the mock's certificate is not trusted, said before the
+    // run (its identity is asked first), at once rather than after --mock-wait.
+    let t = std::time::Instant::now();
+    let (code, out, err) = wxflow(&["run", "flows/login-first.yaml", "--mock", &m.url(), "--target", &b.url()]).await;
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("the TLS certificate of 127.0.0.1 is not trusted"), "{err}");
+    assert!(err.contains("--ca-cert"), "{err}");
+    assert!(!err.contains("is it running") && out.is_empty(), "{out}{err}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(4), "{:?}", t.elapsed());
 
     // An http mock and an https target: the target's step says it.
     let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;

@@ -32,6 +32,8 @@ const EVENT_PAUSE: Duration = Duration::from_millis(1);
 pub struct Settings {
     pub paths: Vec<PathBuf>,
     pub mock: Option<String>,
+    /// How long a given mock may take to answer its identity.
+    pub mock_wait: std::time::Duration,
     pub target: Option<String>,
     pub seed: u64,
     pub rotation: Option<Rotation>,
@@ -76,6 +78,7 @@ impl Settings {
         Ok(Settings {
             paths: crate::cli::flow_paths(&a.targets.paths),
             mock: a.targets.mock.clone(),
+            mock_wait: a.targets.mock_wait,
             target: a.targets.target.clone(),
             seed,
             rotation: a.rotation.map(Rotation::policy),
@@ -158,9 +161,17 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     let signals = Signals::listen();
     let servers = CancellationToken::new();
     let limits = crate::serve::Limits::for_run(s.plan.concurrency);
-    let t = crate::serve::targets(s.mock.as_deref(), s.target.as_deref(), s.seed, &tls, servers.clone(), limits)
-        .await
-        .map_err(invalid)?;
+    let t = crate::serve::targets(
+        s.mock.as_deref(),
+        s.target.as_deref(),
+        s.seed,
+        &tls,
+        servers.clone(),
+        limits,
+        s.mock_wait,
+    )
+    .await
+    .map_err(invalid)?;
     let st = style();
     let cores = crate::cores::Cores::start(threads).map_err(|e| invalid(format!("cannot start the runtimes: {e}")))?;
     let lanes = lanes(&t, &tls, &s, &cores, &servers).await?;
@@ -189,6 +200,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     }
     let started = Instant::now();
     let mut all = vec![];
+    let mut instance = t.identity.as_ref().map(|i| i.instance.clone());
     for flow in flows {
         if signals.graceful.is_cancelled() {
             // Never started: still in every report, as not run.
@@ -200,6 +212,13 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
         stats.reproduce =
             stats.first_failures.iter().map(|(c, r)| (*c, s.reproduce(&stats.file, r.seed, r.iteration))).collect();
         stats.reproduce_whole_load = s.plan.users.is_some();
+        if let Some(before) = &instance
+            && let Ok(now) = crate::serve::check_mock(&mock_url, &tls, Duration::ZERO).await
+            && now.instance != *before
+        {
+            stats.mock_restart = Some(format!("instance {before} before it, {} after", now.instance));
+            instance = Some(now.instance);
+        }
         all.push(stats);
     }
     let mut report = RunReport {

@@ -113,6 +113,28 @@ pub struct ClientTruth {
     /// The answer to the request's `truth`, when it asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truths: Option<Truths>,
+    /// The mock's [`Identity::instance`]: a change within one iteration
+    /// means the mock restarted under it, its state lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+}
+
+/// `GET /__wxflow/identity`: who answers, asked before a run.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Identity {
+    /// Always [`Identity::SERVICE`].
+    pub service: String,
+    /// wxflow's version.
+    pub version: String,
+    /// The appids it serves.
+    pub apps: Vec<String>,
+    /// Random, new at every start of the mock: a run that sees it change
+    /// knows the mock restarted and forgot its users, codes and keys.
+    pub instance: String,
+}
+
+impl Identity {
+    pub const SERVICE: &str = "wxflow-mock";
 }
 
 /// The furthest one clock update moves the mock's clock: ten years.
@@ -200,6 +222,10 @@ pub struct Truths {
     /// another lookup's batch), for the run's request counts.
     #[serde(skip)]
     pub requests: u32,
+    /// The answering mock's [`Identity::instance`]; `None` when no mock
+    /// answered (the lookup could not reach it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// Where the engine reads ground truth.

@@ -116,6 +116,7 @@ fn share(batch: Vec<Pending>, query: &TruthQuery, mut truths: Truths, requests: 
             codes: codes.by_ref().take(q.codes.len()).collect(),
             ivs: ivs.by_ref().take(q.ivs.len()).collect(),
             requests: if i == 0 { requests } else { 0 },
+            instance: truths.instance.clone(),
         });
     }
 }

@@ -17,15 +17,19 @@ pub enum StepError {
     /// The mock could not be reached, or answered nonsense.
     #[error("mock at {url}: {reason}")]
     MockUnreachable { url: String, reason: String },
+    /// The mock answered as another instance than earlier in the iteration.
+    #[error("the mock restarted during this iteration (instance {before}, then {now})")]
+    MockRestarted { before: String, now: String },
 }
 
 impl StepError {
     pub fn cause(&self) -> Cause {
         match self {
             StepError::Render(_) => Cause::Template,
+            StepError::MockRefused { status, .. } if *status >= 500 => Cause::MockUnavailable,
             StepError::MockRefused { .. } => Cause::Mock,
             StepError::MockUnreachable { .. } if self.exhausted().is_some() => Cause::TesterLimit,
-            StepError::MockUnreachable { .. } => Cause::Connection,
+            StepError::MockUnreachable { .. } | StepError::MockRestarted { .. } => Cause::MockUnavailable,
         }
     }
 
@@ -39,9 +43,33 @@ impl StepError {
 
     /// What the failure means, in plain words.
     pub fn diagnosis(&self) -> String {
-        match self.exhausted() {
-            Some(x) => x.diagnosis("a request to the mock"),
-            None => self.to_string(),
+        if let Some(x) = self.exhausted() {
+            return x.diagnosis("a request to the mock");
+        }
+        match self.cause() {
+            Cause::MockUnavailable if matches!(self, StepError::MockRestarted { .. }) => format!("{self}: {RESTARTED}"),
+            Cause::MockUnavailable => format!("{self}: {UNJUDGED}; is `wxflow mock` running there?"),
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// Why an iteration the mock failed says nothing about the backend.
+pub const UNJUDGED: &str =
+    "the mock is the tester's side of the run, so this says nothing about the backend and the iteration is not judged";
+
+/// What a restart of the mock under an iteration means.
+pub const RESTARTED: &str = "it forgot the users, codes and keys the earlier steps got (users it knew are new to it), so the backend's answer says nothing about the backend and the iteration is not judged";
+
+impl StepError {
+    /// The error when `now`, the instance a mock answer names, is not the
+    /// one `before` it in this iteration.
+    pub fn restart(before: Option<&str>, now: Option<&str>) -> Option<StepError> {
+        match (before, now) {
+            (Some(before), Some(now)) if before != now => {
+                Some(StepError::MockRestarted { before: before.into(), now: now.into() })
+            }
+            _ => None,
         }
     }
 }

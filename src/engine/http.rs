@@ -124,6 +124,7 @@ impl Engine {
             Ok(c) => r.captures = c,
             Err(e) => failures.push(e),
         }
+        let mut mock_unavailable = None;
         let code_age = match carried(produced, &req) {
             // Nobody waits for the truth about a passing last step: it is
             // judged when the result is settled (`Finished::settle`).
@@ -135,17 +136,25 @@ impl Engine {
                 let asked = Instant::now();
                 let truths = self.truth.lookup(&c.query).await;
                 r.truth_time = asked.elapsed();
+                mock_unavailable = c.mock_unavailable(&truths);
                 r.judge(&c, &truths)
             }
             None => None,
         };
-        if failures.is_empty() {
+        // A restart under a passing step still leaves the iteration
+        // unjudged; a lookup that found no mock only matters on a failure.
+        let passed = failures.is_empty();
+        if passed && let Some((true, diag)) = mock_unavailable {
+            r.reason = Some("the mock restarted under this iteration".into());
+            r = fail_with(r, Cause::MockUnavailable, diag);
+        } else if passed {
             r.outcome = Outcome::Pass;
         } else {
             r.reason = Some(failures.join("; "));
-            let (cause, diag) = match self.own_exhaustion(&answer.text) {
-                Some(x) => (Cause::TesterLimit, x.diagnosis("the embedded reference backend's call to the mock")),
-                None => diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age),
+            let (cause, diag) = match (self.own_exhaustion(&answer.text), mock_unavailable) {
+                (Some(x), _) => (Cause::TesterLimit, x.diagnosis("the embedded reference backend's call to the mock")),
+                (None, Some((_, diag))) => (Cause::MockUnavailable, diag),
+                (None, None) => diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age),
             };
             r = fail_with(r, cause, diag);
         }
@@ -176,6 +185,27 @@ pub struct Carried {
     pub(super) query: TruthQuery,
     /// Per iv of the query: where it came from and how old it was when sent.
     ivs: Vec<CarriedIv>,
+    /// The mock instance that issued them.
+    instance: Option<String>,
+}
+
+impl Carried {
+    /// Why the mock's `truths` about what this step carried leave the
+    /// iteration unjudged: no mock answered the lookup (it was unreachable
+    /// while the backend worked), or another instance did (it restarted:
+    /// `true`, which leaves even a passing step unjudged).
+    fn mock_unavailable(&self, truths: &Truths) -> Option<(bool, String)> {
+        match &truths.instance {
+            None => Some((
+                false,
+                format!(
+                    "the mock did not answer the ground-truth lookup after this step, so it was unreachable while the backend handled the login: {}",
+                    super::UNJUDGED
+                ),
+            )),
+            now => StepError::restart(self.instance.as_deref(), now.as_deref()).map(|e| (true, e.diagnosis())),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -209,6 +239,7 @@ fn carried(produced: &[Produced], req: &Rendered) -> Option<Carried> {
                 has_plus: p.has_plus,
             })
             .collect(),
+        instance: produced.iter().find_map(|p| p.instance.clone()),
     })
 }
 

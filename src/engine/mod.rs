@@ -9,7 +9,7 @@ pub mod result;
 mod send;
 mod wx;
 
-pub use error::StepError;
+pub use error::{RESTARTED, StepError, UNJUDGED};
 pub use result::{
     Basis, Exchange, Finished, FlowResult, Freshness, Outcome, PayloadUse, RunEvent, StepNote, StepResult,
 };
@@ -79,6 +79,8 @@ struct Produced {
     code: Option<String>,
     generation: Option<u32>,
     at: Instant,
+    /// The mock instance that answered.
+    instance: Option<String>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -250,12 +252,7 @@ impl Engine {
             }
             steps.push(r);
         }
-        // A step the tester's own limits failed leaves the iteration
-        // unjudged, whatever failed before it.
-        let failed = steps
-            .iter()
-            .find(|s| s.cause == Some(crate::flow::Cause::TesterLimit))
-            .or_else(|| steps.iter().find(|s| s.outcome == Outcome::Fail));
+        let failed = result::deciding_step(&steps);
         let passed = failed.is_none();
         let cause = failed.and_then(|s| s.cause);
         let diagnosis = failed.and_then(|s| s.diagnosis.clone().or_else(|| s.reason.clone()));

@@ -255,8 +255,18 @@ pub struct FlowResult {
 impl FlowResult {
     /// The failed step, if any.
     pub fn failed_step(&self) -> Option<&StepResult> {
-        self.steps.iter().find(|s| s.outcome == Outcome::Fail)
+        deciding_step(&self.steps)
     }
+}
+
+/// The step that decides an iteration's outcome: one the tester's own side
+/// failed (its limits, its mock) leaves the iteration unjudged, whatever
+/// failed before it; else the first that failed.
+pub fn deciding_step(steps: &[StepResult]) -> Option<&StepResult> {
+    steps
+        .iter()
+        .find(|s| s.cause.is_some_and(crate::flow::Cause::unjudged))
+        .or_else(|| steps.iter().find(|s| s.outcome == Outcome::Fail))
 }
 
 /// The masked text, if masking changed it.

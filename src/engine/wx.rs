@@ -93,6 +93,10 @@ impl Engine {
             .and_then(|o| o.remove("wxflow"))
             .and_then(|t| serde_json::from_value(t).ok())
             .unwrap_or_default();
+        let before = produced.iter().find_map(|p| p.instance.as_deref());
+        if let Some(e) = StepError::restart(before, truth.instance.as_deref()) {
+            return r.failed_with(e);
+        }
         if let Some(g) = truth.generation {
             v["generation"] = json!(g);
         }
@@ -126,6 +130,7 @@ impl Engine {
             code: v["code"].as_str().map(String::from),
             generation: truth.generation,
             at: Instant::now(),
+            instance: truth.instance,
         });
         r.outcome = Outcome::Pass;
         r.value = Some(v);

@@ -128,6 +128,9 @@ pub enum Cause {
     /// The tester's own resources ran out (descriptors, ports, socket
     /// buffers): the iteration is not judged.
     TesterLimit,
+    /// The mock (the tester's side of every run) could not be reached, or
+    /// restarted under the iteration: the iteration is not judged.
+    MockUnavailable,
 }
 
 impl Cause {
@@ -148,7 +151,14 @@ impl Cause {
             Cause::Template => "template",
             Cause::Mock => "mock",
             Cause::TesterLimit => "tester_limit",
+            Cause::MockUnavailable => "mock_unavailable",
         }
+    }
+
+    /// The tester's side failed, not the backend: an iteration that met
+    /// this cause is not judged, and its run is inconclusive.
+    pub fn unjudged(self) -> bool {
+        matches!(self, Cause::TesterLimit | Cause::MockUnavailable)
     }
 }
 

@@ -12,10 +12,11 @@
 //! | `POST /__wxflow/truth` `{codes, ivs}` | the same for many values in one round trip |
 //! | `GET`/`PUT /__wxflow/config` | rotation policy and faults, live |
 //! | `POST /__wxflow/clock` | skew the clock, for one user or everyone |
+//! | `GET /__wxflow/identity` | service, version, apps, and an instance id new at every start |
 
 use super::Mock;
 use crate::contract::{
-    CLIENT_PREFIX, ClientRequest, ClientTruth, ClockUpdate, ConfigUpdate, ConfigView, PhoneMode, TruthQuery,
+    CLIENT_PREFIX, ClientRequest, ClientTruth, ClockUpdate, ConfigUpdate, ConfigView, Identity, PhoneMode, TruthQuery,
     validate_faults,
 };
 use axum::Json;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<Mock> {
         .route(&format!("{CLIENT_PREFIX}/truth"), get(truth).post(truths))
         .route(&format!("{CLIENT_PREFIX}/config"), get(get_config).put(put_config))
         .route(&format!("{CLIENT_PREFIX}/clock"), post(clock))
+        .route(&format!("{CLIENT_PREFIX}/identity"), get(identity))
 }
 
 fn bad_request(msg: impl Into<String>) -> Response {
@@ -116,7 +118,7 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
                     generation: Some(o.generation),
                     rotated: Some(o.rotated),
                     logins: Some(o.logins),
-                    truths: None,
+                    ..ClientTruth::default()
                 },
                 ..ClientAnswer::default()
             }),
@@ -135,10 +137,12 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
                 )),
             },
         };
+    let instance = s.instance.clone();
     drop(s);
     match result {
         Ok(mut answer) => {
             answer.wxflow.truths = truths;
+            answer.wxflow.instance = Some(instance);
             Json(answer).into_response()
         }
         Err(e) => bad_request(e),
@@ -225,6 +229,17 @@ fn config_json(s: &super::MockState) -> ConfigView {
         apps: s.appids(),
         clock_offset_ms: s.clock_offset_ms,
     }
+}
+
+async fn identity(State(mock): State<Mock>) -> Response {
+    let s = mock.state();
+    Json(Identity {
+        service: Identity::SERVICE.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        apps: s.appids(),
+        instance: s.instance.clone(),
+    })
+    .into_response()
 }
 
 async fn get_config(State(mock): State<Mock>) -> Response {

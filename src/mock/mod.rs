@@ -43,6 +43,7 @@ impl Mock {
             codes: q.codes.iter().map(|c| s.code_truth(c)).collect(),
             ivs: q.ivs.iter().map(|iv| s.iv_truth(iv)).collect(),
             requests: 0,
+            instance: Some(s.instance.clone()),
         }
     }
 }

@@ -55,7 +55,7 @@ pub fn to_string(r: &RunReport) -> String {
         if t.not_run > 0 { format!(", {} not run", t.not_run) } else { String::new() }
     );
     if t.inconclusive > 0 {
-        out.push_str("<p class=\"warn-text\">inconclusive: some iterations could not be judged for the tester's own limits (exit 3)</p>");
+        out.push_str("<p class=\"warn-text\">inconclusive: some iterations could not be judged, for the tester's own limits or its mock (exit 3)</p>");
     }
     for t in r.thresholds.iter().filter(|t| t.breached) {
         let _ = write!(
@@ -103,7 +103,7 @@ fn flow(out: &mut String, r: &RunReport, f: &FlowStats) {
         p = f.passed,
         fl = f.failed,
         unjudged = if f.unjudged > 0 {
-            format!(", {} not judged (the tester's own limits)", f.unjudged)
+            format!(", {} not judged ({})", f.unjudged, esc(&f.unjudged_why().0))
         } else {
             String::new()
         },

@@ -4,7 +4,6 @@
 //! threshold.
 
 use super::RunReport;
-use crate::flow::Cause;
 use crate::stats::Verdict;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 use std::time::Duration;
@@ -36,12 +35,12 @@ pub fn to_string(r: &RunReport) -> Result<String, quick_junit::SerializeError> {
             // Not a failure of the backend: the tester could not judge.
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
             s.set_message(format!(
-                "inconclusive: {} of {} iterations not judged, the tester's own limits met them (tester_limit); {summary}",
-                f.unjudged, f.iterations
+                "inconclusive: {} of {} iterations not judged, the tester's own side failed them ({}); {summary}",
+                f.unjudged,
+                f.iterations,
+                f.unjudged_why().0
             ));
-            s.set_description(
-                f.first_failures.get(&Cause::TesterLimit).and_then(|x| x.diagnosis.clone()).unwrap_or_default(),
-            );
+            s.set_description(f.unjudged_why().1);
             s
         } else if f.expectation_met() {
             TestCaseStatus::success()

@@ -3,7 +3,6 @@
 
 use super::RunReport;
 use crate::engine::{FlowResult, Freshness, Outcome, StepNote, StepResult};
-use crate::flow::Cause;
 use crate::stats::{FlowStats, Latency, Verdict};
 use std::fmt::Write;
 
@@ -150,10 +149,16 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
     );
     if f.unjudged > 0 {
         let window = f.unjudged_window.map(|(a, b)| format!(" in seconds {a}–{b} of the run")).unwrap_or_default();
-        let diagnosis = f.first_failures.get(&Cause::TesterLimit).and_then(|r| r.diagnosis.as_deref()).unwrap_or("");
+        let (causes, diagnosis) = f.unjudged_why();
         let line = format!(
-            "inconclusive: {} iterations not judged{window}: the tester's own limits met them, not the backend · {diagnosis}",
+            "inconclusive: {} iterations not judged{window} ({causes}): the tester's own side failed them, not the backend · {diagnosis}",
             f.unjudged
+        );
+        let _ = writeln!(out, "  {}", st.yellow(&line));
+    }
+    if let Some(restart) = &f.mock_restart {
+        let line = format!(
+            "the mock restarted during this flow ({restart}): users it knew are new to it, and iterations that straddled the restart were not judged"
         );
         let _ = writeln!(out, "  {}", st.yellow(&line));
     }
@@ -240,7 +245,7 @@ pub fn closing(r: &RunReport, st: Style) -> String {
         let _ = writeln!(
             out,
             "{}",
-            st.yellow("inconclusive: some iterations could not be judged for the tester's own limits (exit 3); the figures above say which and why")
+            st.yellow("inconclusive: some iterations could not be judged, for the tester's own limits or its mock (exit 3); the figures above say which and why")
         );
     }
     out

@@ -68,7 +68,7 @@ pub enum FlowStatus {
     Passed,
     Failed,
     Flaky,
-    /// Some iterations were not judged (the tester's own limits).
+    /// Some iterations were not judged (the tester's own limits or its mock).
     Inconclusive,
 }
 

@@ -83,10 +83,12 @@ pub async fn run(
     target: Option<&str>,
     seed: u64,
     tls: &crate::tls::ClientTls,
+    mock_wait: std::time::Duration,
 ) -> Result<ExitCode, InvalidInput> {
     let entries = flow_entries(paths)?;
     let servers = CancellationToken::new();
-    let t = crate::serve::targets(mock, target, seed, tls, servers.clone(), crate::serve::Limits::default())
+    let limits = crate::serve::Limits::default();
+    let t = crate::serve::targets(mock, target, seed, tls, servers.clone(), limits, mock_wait)
         .await
         .map_err(InvalidInput)?;
     let embedded = t.local.is_some();

@@ -263,7 +263,7 @@ pub fn load(frame: &mut Frame, area: Rect, app: &App) {
         Verdict::None => Span::styled("-", DIM),
     };
     let unjudged = if st.unjudged > 0 {
-        Span::styled(format!(" · {} not judged (tester_limit)", st.unjudged), YELLOW)
+        Span::styled(format!(" · {} not judged ({})", st.unjudged, st.unjudged_why().0), YELLOW)
     } else {
         Span::raw("")
     };

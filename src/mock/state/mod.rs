@@ -161,6 +161,8 @@ struct Token {
 #[derive(Debug)]
 pub struct MockState {
     pub seed: u64,
+    /// New at every start (not seeded): see [`crate::contract::Identity`].
+    pub instance: String,
     pub apps: Vec<App>,
     pub rotation: Rotation,
     pub faults: Faults,
@@ -210,6 +212,7 @@ impl MockState {
     pub fn new(config: MockConfig) -> Self {
         MockState {
             seed: config.seed,
+            instance: format!("{:016x}", rand::random::<u64>()),
             apps: config.apps,
             rotation: config.rotation,
             faults: config.faults,
