@@ -164,3 +164,31 @@ fn tiny_terminals_do_not_panic() {
         screen(&a, w, h);
     }
 }
+
+#[test]
+fn the_step_detail_shows_each_failed_check_at_its_place_in_the_flow_file() {
+    let mut a = app();
+    let i = a.selected;
+    let last = a.flows[i].last.as_mut().unwrap();
+    last.steps[2].failures = vec![wxflow::engine::Failure {
+        message: "$.code: expected 0, got -40001".into(),
+        location: Some(wxflow::engine::Location {
+            file: "flows/userinfo-first.yaml".into(),
+            line: 28,
+            col: 9,
+            source_line: "        $.code: 0".into(),
+        }),
+        at: None,
+    }];
+    a.lower = Lower::Detail;
+    a.selected_step = 2;
+    let shown = screen(&a, 120, 40);
+    for said in [
+        "error: $.code: expected 0, got -40001",
+        "--> flows/userinfo-first.yaml:28:9",
+        "28 |         $.code: 0",
+        "^^^^^^",
+    ] {
+        assert!(shown.contains(said), "`{said}` in:\n{shown}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Assertions and captures on an http step's answer.
 
-use crate::flow::model::{Capture, HttpStep, Predicate};
+use super::result::Failure;
+use crate::flow::model::{Capture, CheckKind, HttpStep, Predicate};
 use crate::flow::template::as_text;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -59,52 +60,46 @@ fn describe(p: &Predicate) -> String {
     }
 }
 
-/// Every failed assertion, in order.
-pub fn check(step: &HttpStep, a: &Answer) -> Vec<String> {
-    let mut failures = vec![];
-    if let Some(s) = &step.status
-        && !s.accepts(a.status)
-    {
-        let want = match s {
-            crate::flow::model::StatusSpec::One(n) => n.to_string(),
-            crate::flow::model::StatusSpec::Any(l) => format!("one of {l:?}"),
-        };
-        failures.push(format!("status {} ≠ {want}", a.status));
-    }
-    for (text, path, pred) in &step.jsonpath {
-        let found = a.json.and_then(|j| path.query(j).first());
-        if let Err(e) = test(pred, found) {
+/// What one assertion found wrong with the answer, if anything.
+fn failure(kind: &CheckKind, a: &Answer) -> Option<String> {
+    match kind {
+        CheckKind::Status(s) => (!s.accepts(a.status)).then(|| {
+            let want = match s {
+                crate::flow::model::StatusSpec::One(n) => n.to_string(),
+                crate::flow::model::StatusSpec::Any(l) => format!("one of {l:?}"),
+            };
+            format!("status {} ≠ {want}", a.status)
+        }),
+        CheckKind::JsonPath(text, path, pred) => {
+            let e = test(pred, a.json.and_then(|j| path.query(j).first())).err()?;
             let why = match (a.json, a.truncated) {
                 (_, true) => " (the body was cut at 1 MiB, so it was not read as JSON)",
                 (None, false) => " (the body is not JSON)",
                 _ => "",
             };
-            failures.push(format!("{text}: {e}{why}"));
+            Some(format!("{text}: {e}{why}"))
         }
-    }
-    for (name, pred) in &step.expect_headers {
-        let v = a.headers.get(name).map(|h| Value::String(h.clone()));
-        if let Err(e) = test(pred, v.as_ref()) {
-            failures.push(format!("header {name}: {e}"));
+        CheckKind::Header(name, pred) => {
+            let v = a.headers.get(name).map(|h| Value::String(h.clone()));
+            test(pred, v.as_ref()).err().map(|e| format!("header {name}: {e}"))
         }
+        CheckKind::Body(pred) => {
+            test(pred, Some(&Value::String(a.text.to_string()))).err().map(|e| format!("body: {e}"))
+        }
+        CheckKind::MaxDuration(max) => (a.duration > *max)
+            .then(|| format!("took {:.0} ms > {:.0} ms", a.duration.as_secs_f64() * 1e3, max.as_secs_f64() * 1e3)),
     }
-    if let Some(pred) = &step.expect_body
-        && let Err(e) = test(pred, Some(&Value::String(a.text.to_string())))
-    {
-        failures.push(format!("body: {e}"));
-    }
-    if let Some(max) = step.max_duration
-        && a.duration > max
-    {
-        failures.push(format!("took {:.0} ms > {:.0} ms", a.duration.as_secs_f64() * 1e3, max.as_secs_f64() * 1e3));
-    }
-    failures
+}
+
+/// Every failed assertion, in order, each at its place in the flow file.
+pub fn check(step: &HttpStep, a: &Answer) -> Vec<Failure> {
+    step.checks.iter().filter_map(|c| Some(Failure::new(failure(&c.kind, a)?, c.at))).collect()
 }
 
 /// Evaluates the captures; `Err` names the first that found nothing.
-pub fn capture(step: &HttpStep, a: &Answer) -> Result<BTreeMap<String, Value>, String> {
+pub fn capture(step: &HttpStep, a: &Answer) -> Result<BTreeMap<String, Value>, Failure> {
     let mut out = BTreeMap::new();
-    for (name, cap) in &step.captures {
+    for (name, cap, at) in &step.captures {
         let v = match cap {
             Capture::JsonPath(p) => a.json.and_then(|j| p.query(j).first().cloned()),
             Capture::Header(h) => a.headers.get(h).map(|v| Value::String(v.clone())),
@@ -116,7 +111,7 @@ pub fn capture(step: &HttpStep, a: &Answer) -> Result<BTreeMap<String, Value>, S
             Some(v) => {
                 out.insert(name.clone(), v);
             }
-            None => return Err(format!("capture `{name}` found nothing in the answer")),
+            None => return Err(Failure::new(format!("capture `{name}` found nothing in the answer"), *at)),
         }
     }
     Ok(out)

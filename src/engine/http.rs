@@ -150,7 +150,8 @@ impl Engine {
         } else if passed {
             r.outcome = Outcome::Pass;
         } else {
-            r.reason = Some(failures.join("; "));
+            r.reason = Some(failures.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; "));
+            r.failures = failures;
             let (cause, diag) = match (self.own_exhaustion(&answer.text), mock_unavailable) {
                 (Some(x), _) => (Cause::TesterLimit, x.diagnosis("the embedded reference backend's call to the mock")),
                 (None, Some((_, diag))) => (Cause::MockUnavailable, diag),

@@ -11,7 +11,8 @@ mod wx;
 
 pub use error::{RESTARTED, StepError, UNJUDGED};
 pub use result::{
-    Basis, Exchange, Finished, FlowResult, Freshness, Outcome, PayloadUse, RunEvent, StepNote, StepResult,
+    Basis, Exchange, Failure, Finished, FlowResult, Freshness, Location, Outcome, PayloadUse, RunEvent, StepNote,
+    StepResult,
 };
 
 use crate::contract::{GroundTruth, HttpTruth, Rotation};
@@ -234,6 +235,9 @@ impl Engine {
             // ground-truth lookups); time the others here.
             if r.duration_ms == 0.0 {
                 r.duration_ms = ms(t0.elapsed());
+            }
+            for f in &mut r.failures {
+                f.locate(flow);
             }
             if let Some(v) = r.value.take() {
                 scope.insert(step.id.clone(), v);

@@ -5,6 +5,7 @@
 use super::http::Carried;
 use crate::contract::GroundTruth;
 use crate::flow::Cause;
+use crate::flow::locate::Pos;
 use crate::flow::model::Expectation;
 use crate::redact::Redactor;
 use serde::{Deserialize, Serialize};
@@ -90,6 +91,90 @@ pub struct Exchange {
     pub response_body: String,
 }
 
+/// A check of a step that failed (an assertion, a capture, a template),
+/// and where its flow file wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// The place in the file, until [`Failure::locate`] names the file.
+    #[serde(skip)]
+    pub at: Option<Pos>,
+}
+
+/// A place in a flow file, with its line of source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub source_line: String,
+}
+
+impl std::fmt::Display for Location {
+    /// `FILE:LINE:COL`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>, at: Option<Pos>) -> Self {
+        Failure { message: message.into(), location: None, at }
+    }
+
+    /// Names the file and its line of source.
+    pub fn locate(&mut self, flow: &crate::flow::Flow) {
+        if let Some(at) = self.at.take() {
+            self.location = Some(Location {
+                file: flow.file.clone(),
+                line: at.line,
+                col: at.col,
+                source_line: flow.source_line(at.line).unwrap_or_default().to_string(),
+            });
+        }
+    }
+
+    /// The failure in the one diagnostic look: the message, then
+    /// `--> FILE:LINE:COL`, the source line and a caret under the check.
+    pub fn render(&self, color: bool) -> String {
+        use crate::diagnostic::{Diagnostic, Severity, Snippet, render};
+        let primary = self.location.as_ref().map(|l| {
+            // Underline the key or name at the place: `$.code`, `status`, `login.nope`.
+            let key: String =
+                l.source_line.chars().skip(l.col.saturating_sub(1)).take_while(|c| !c.is_whitespace()).collect();
+            Snippet {
+                file: l.file.clone(),
+                line: l.line,
+                col: l.col,
+                width: key.trim_end_matches(':').chars().count().max(1),
+                source_line: Some(l.source_line.clone()),
+                label: String::new(),
+            }
+        });
+        let file = self.location.as_ref().map_or("", |l| l.file.as_str());
+        let d = Diagnostic {
+            severity: Severity::Error,
+            code: None,
+            message: &self.message,
+            file,
+            primary: primary.as_ref(),
+            related: &[],
+            notes: &[],
+        };
+        render(&d, color)
+    }
+
+    /// `FILE:LINE:COL: message`, or the message alone.
+    pub fn headline(&self) -> String {
+        match &self.location {
+            Some(l) => format!("{l}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
 /// One step of one iteration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepResult {
@@ -105,6 +190,9 @@ pub struct StepResult {
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Every check of the step that failed, each placed in the flow file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,6 +274,7 @@ impl StepResult {
             ttfb_ms: None,
             outcome: Outcome::Skipped,
             reason: None,
+            failures: vec![],
             cause: None,
             diagnosis: None,
             payloads: vec![],
@@ -201,11 +290,16 @@ impl StepResult {
 
     /// This step, failed by `e`: its cause and its words.
     pub fn failed_with(self, e: super::StepError) -> Self {
+        let at = match &e {
+            super::StepError::Render(r) => r.pos,
+            _ => None,
+        };
         StepResult {
             outcome: Outcome::Fail,
             cause: Some(e.cause()),
             diagnosis: Some(e.diagnosis()),
             reason: Some(e.to_string()),
+            failures: vec![Failure::new(e.to_string(), at)],
             ..self
         }
     }
@@ -256,6 +350,11 @@ impl FlowResult {
     /// The failed step, if any.
     pub fn failed_step(&self) -> Option<&StepResult> {
         deciding_step(&self.steps)
+    }
+
+    /// Where in the flow file the deciding step's first located check failed.
+    pub fn failure_location(&self) -> Option<&Location> {
+        self.failed_step()?.failures.iter().find_map(|f| f.location.as_ref())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The checked flow the engine runs: every template compiled, every
 //! duration, regex and JSONPath parsed, every reference resolved.
 
+use super::locate::Pos;
 pub use super::raw::*;
 use super::template::{Template, ValueTemplate};
 use serde::{Deserialize, Serialize};
@@ -210,12 +211,28 @@ pub struct HttpStep {
     pub headers: Vec<(String, Template)>,
     pub body: Body,
     pub timeout: Duration,
-    pub status: Option<StatusSpec>,
-    pub jsonpath: Vec<(String, serde_json_path::JsonPath, Predicate)>,
-    pub expect_headers: Vec<(String, Predicate)>,
-    pub expect_body: Option<Predicate>,
-    pub max_duration: Option<Duration>,
-    pub captures: Vec<(String, Capture)>,
+    /// The assertions, in the order they are checked.
+    pub checks: Vec<Check>,
+    /// Each capture's name, source and place in the file.
+    pub captures: Vec<(String, Capture, Option<Pos>)>,
+}
+
+/// One assertion on an http step's answer, and where its flow file wrote it.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub kind: CheckKind,
+    pub at: Option<Pos>,
+}
+
+/// What an assertion checks.
+#[derive(Debug, Clone)]
+pub enum CheckKind {
+    Status(StatusSpec),
+    /// The JSONPath as written, parsed, and its predicate.
+    JsonPath(String, serde_json_path::JsonPath, Predicate),
+    Header(String, Predicate),
+    Body(Predicate),
+    MaxDuration(Duration),
 }
 
 /// An http step's request body, compiled.
@@ -268,4 +285,13 @@ pub struct Flow {
     pub expect: Expectation,
     pub thresholds: Vec<Threshold>,
     pub steps: Vec<Step>,
+    /// The file's text, for pointing run-time failures at their line.
+    pub source: std::sync::Arc<str>,
+}
+
+impl Flow {
+    /// Line `line` (1-based) of the flow's file.
+    pub fn source_line(&self, line: usize) -> Option<&str> {
+        self.source.lines().nth(line.checked_sub(1)?)
+    }
 }

@@ -137,16 +137,20 @@ impl Template {
     /// Renders: a string that is exactly one template keeps the value's
     /// JSON type; anything else is text.
     pub fn render(&self, scope: &Scope) -> Result<Value, RenderError> {
-        let located = |message| RenderError { message, pos: self.pos };
+        // Placed at the expression that failed, within the string.
+        let located = |e: &Expr| {
+            let pos = self.pos.map(|p| Pos { line: p.line, col: p.col + e.offset });
+            move |message| RenderError { message, pos }
+        };
         match self.parts.as_slice() {
-            [Part::Expr(e)] => eval(e, scope).map_err(located),
+            [Part::Expr(e)] => eval(e, scope).map_err(located(e)),
             [Part::Text(t)] => Ok(Value::String(t.clone())),
             parts => {
                 let mut out = String::new();
                 for part in parts {
                     match part {
                         Part::Text(t) => out.push_str(t),
-                        Part::Expr(e) => push_text(&mut out, &eval(e, scope).map_err(located)?),
+                        Part::Expr(e) => push_text(&mut out, &eval(e, scope).map_err(located(e))?),
                     }
                 }
                 Ok(Value::String(out))
@@ -296,10 +300,11 @@ mod tests {
     }
 
     #[test]
-    fn a_render_error_names_the_template_position() {
+    fn a_render_error_names_the_position_of_the_expression_that_failed() {
+        // The string starts at column 15; `login.nope` three bytes into it.
         let t = Template::parse("{{ login.nope }}").unwrap().at(Some(Pos { line: 7, col: 15 }));
         let e = t.render(&scope()).unwrap_err();
-        assert_eq!(e.to_string(), "`login` has no field `nope` (template at line 7, column 15)");
+        assert_eq!(e.to_string(), "`login` has no field `nope` (template at line 7, column 18)");
     }
 
     #[test]

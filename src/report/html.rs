@@ -228,6 +228,10 @@ fn waterfall(out: &mut String, steps: &[StepResult]) {
         let result = match s.outcome {
             Outcome::Pass => "PASS".to_string(),
             Outcome::Skipped => "SKIP".to_string(),
+            Outcome::Fail if s.failures.iter().any(|f| f.location.is_some()) => format!(
+                "FAIL<pre>{}</pre>",
+                s.failures.iter().map(|f| esc(&f.render(false))).collect::<Vec<_>>().join("\n")
+            ),
             Outcome::Fail => format!("FAIL {}", esc(s.reason.as_deref().unwrap_or(""))),
         };
         let _ = write!(

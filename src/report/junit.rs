@@ -46,8 +46,16 @@ pub fn to_string(r: &RunReport) -> Result<String, quick_junit::SerializeError> {
             TestCaseStatus::success()
         } else {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(format!("expected {}: {summary}", f.expected));
-            s.set_description(diagnosis.clone());
+            let first = f.first_failures.values().next();
+            let at = first.and_then(|x| x.failure_location()).map(|l| format!("{l}: ")).unwrap_or_default();
+            s.set_message(format!("{at}expected {}: {summary}", f.expected));
+            let checks = first
+                .and_then(|x| x.failed_step())
+                .map(|step| step.failures.iter().map(crate::engine::Failure::headline).collect::<Vec<_>>().join("\n"));
+            s.set_description(match checks.filter(|c| !c.is_empty()) {
+                Some(checks) => format!("{checks}\n{diagnosis}"),
+                None => diagnosis.clone(),
+            });
             s
         };
         if f.verdict() == Verdict::Flaky {

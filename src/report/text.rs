@@ -84,6 +84,13 @@ pub fn iteration(r: &FlowResult, st: Style) -> String {
         }
         let row = format!("  {tag}  {:width$}  {:17} {:>9}  {note}", s.id, s.kind, dur);
         let _ = writeln!(out, "{}", row.trim_end());
+        // Where the flow file wrote each failed check, when the failure
+        // was not what the flow expects (an expected one is said above).
+        for f in s.failures.iter().filter(|f| f.location.is_some() && !r.expectation_met) {
+            for line in f.render(st.color).lines() {
+                let _ = writeln!(out, "        {line}");
+            }
+        }
         if s.outcome == Outcome::Fail
             && let Some(d) = &s.diagnosis
             && Some(d) != s.reason.as_ref()
@@ -190,7 +197,7 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
     }
     if f.tester_lag.count > 0 {
         let line = format!(
-            "the tester was saturated: its timers fired late {} times (max {:.1} ms): latency figures include wxflow's own queueing; lower --concurrency, or run the mock and backend as their own processes or on another machine",
+            "the tester was saturated: its timers fired late {} times (max {:.1} ms): latency figures include wxflow's own queueing; lower --concurrency, or give the runner cores of its own (the mock and backend as their own processes, or on another machine)",
             f.tester_lag.count, f.tester_lag.max_ms
         );
         let _ = writeln!(out, "  {}", st.yellow(&line));

@@ -408,6 +408,10 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App) {
             lines.push(Line::styled(format!("← {status} in {:.1} ms", s.duration_ms), BOLD));
             lines.extend(e.response_headers.iter().map(|(k, v)| Line::styled(format!("{k}: {v}"), DIM)));
             lines.push(Line::raw(e.response_body.clone()));
+            for f in s.failures.iter().filter(|f| f.location.is_some()) {
+                lines.push(Line::raw(""));
+                lines.extend(f.render(false).lines().map(|l| Line::styled(l.to_string(), RED)));
+            }
             if let Some(d) = &s.diagnosis {
                 lines.push(Line::raw(""));
                 lines.push(Line::styled(format!("diagnosis: {d}"), YELLOW));

@@ -2,7 +2,7 @@
 
 use super::Checker;
 use crate::flow::error::did_you_mean;
-use crate::flow::model::{Asserts, Body, Capture, HttpSpec, HttpStep, PREDICATE_OPS, Predicate};
+use crate::flow::model::{Asserts, Body, Capture, Check, CheckKind, HttpSpec, HttpStep, PREDICATE_OPS, Predicate};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -39,17 +39,17 @@ pub(super) fn check_http(
     };
     let a = asserts.cloned().unwrap_or_default();
     let ap = format!("{step_path}.assert");
-    let max_duration = match &a.max_duration {
-        Some(t) => Some(c.duration(&format!("{ap}.max_duration"), t)?),
-        None => None,
-    };
-    let mut jsonpath = vec![];
+    let mut checks = vec![];
+    let mut check = |c: &Checker, path: String, kind: CheckKind| checks.push(Check { kind, at: c.locs.key(&path) });
+    if let Some(s) = a.status.clone() {
+        check(c, format!("{ap}.status"), CheckKind::Status(s));
+    }
     for (p, v) in &a.jsonpath {
         let at = format!("{ap}.jsonpath.{p}");
         match serde_json_path::JsonPath::parse(p) {
             Ok(jp) => {
                 if let Some(pred) = predicate(c, &at, v) {
-                    jsonpath.push((p.clone(), jp, pred));
+                    check(c, at, CheckKind::JsonPath(p.clone(), jp, pred));
                 }
             }
             Err(e) => c.at_key(
@@ -60,17 +60,25 @@ pub(super) fn check_http(
             ),
         }
     }
-    let mut headers = vec![];
     for (h, v) in &a.headers {
-        if let Some(pred) = predicate(c, &format!("{ap}.headers.{h}"), v) {
-            headers.push((h.to_lowercase(), pred));
+        let at = format!("{ap}.headers.{h}");
+        if let Some(pred) = predicate(c, &at, v) {
+            check(c, at, CheckKind::Header(h.to_lowercase(), pred));
         }
     }
-    let body = a.body.as_ref().and_then(|v| predicate(c, &format!("{ap}.body"), v));
+    if let Some(pred) = a.body.as_ref().and_then(|v| predicate(c, &format!("{ap}.body"), v)) {
+        check(c, format!("{ap}.body"), CheckKind::Body(pred));
+    }
+    if let Some(t) = &a.max_duration {
+        let at = format!("{ap}.max_duration");
+        let max = c.duration(&at, t)?;
+        check(c, at, CheckKind::MaxDuration(max));
+    }
     let mut caps = vec![];
     for (name, v) in captures {
-        if let Some(cap) = capture(c, &format!("{step_path}.capture.{name}"), v) {
-            caps.push((name.clone(), cap));
+        let at = format!("{step_path}.capture.{name}");
+        if let Some(cap) = capture(c, &at, v) {
+            caps.push((name.clone(), cap, c.locs.key(&at)));
         }
     }
     let url = c.template(&format!("{path}.url"), &spec.url)?;
@@ -95,19 +103,7 @@ pub(super) fn check_http(
     } else {
         Body::None
     };
-    Some(HttpStep {
-        method,
-        url,
-        headers: request_headers,
-        body: request_body,
-        timeout,
-        status: a.status,
-        jsonpath,
-        expect_headers: headers,
-        expect_body: body,
-        max_duration,
-        captures: caps,
-    })
+    Some(HttpStep { method, url, headers: request_headers, body: request_body, timeout, checks, captures: caps })
 }
 
 pub(super) fn predicate(c: &mut Checker, path: &str, v: &Value) -> Option<Predicate> {

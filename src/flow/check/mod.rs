@@ -237,7 +237,7 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow) -> Flow {
             let (kind, fields) = match &step.kind {
                 StepKind::Wx { api, args } => (api.name().to_string(), api.fields(args.mode)),
                 StepKind::Http(h) => {
-                    for (name, _) in &h.captures {
+                    for (name, ..) in &h.captures {
                         known.insert(name.clone(), Known::Any);
                     }
                     ("http".into(), HTTP_FIELDS)
@@ -263,6 +263,7 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow) -> Flow {
         expect: raw.expect,
         thresholds,
         steps,
+        source: c.source.into(),
     }
 }
 
