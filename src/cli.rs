@@ -3,6 +3,7 @@
 
 use crate::contract::RotationPolicy;
 use crate::flow::model::{Percentile, Threshold};
+pub use crate::report::{ReportKind, ReportSpec};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -265,7 +266,7 @@ pub struct RunArgs {
     pub users: Option<u64>,
     /// Run one shard of the plan: the iterations i ≡ INDEX (mod COUNT), INDEX from 0 (Kubernetes: $(JOB_COMPLETION_INDEX)/N).
     #[arg(long, value_name = "INDEX/COUNT", env = "WXFLOW_SHARD", conflicts_with = "replay")]
-    pub shard: Option<crate::load::Shard>,
+    pub shard: Option<crate::stats::Shard>,
     /// Re-run exactly iteration I of seed S, alone, in full detail: S:I.
     #[arg(long, value_name = "S:I", conflicts_with_all = ["repeat", "concurrency", "duration", "rate", "until_fail"])]
     pub replay: Option<Replay>,
@@ -338,48 +339,6 @@ pub struct LintArgs {
 pub struct TuiArgs {
     #[command(flatten)]
     pub targets: Targets,
-}
-
-/// `--report KIND=PATH`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReportSpec {
-    pub kind: ReportKind,
-    pub path: PathBuf,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportKind {
-    Json,
-    Junit,
-    /// One self-contained page for people.
-    Html,
-}
-
-impl ReportKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ReportKind::Json => "JSON",
-            ReportKind::Junit => "JUnit",
-            ReportKind::Html => "HTML",
-        }
-    }
-}
-
-impl FromStr for ReportSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (kind, path) = s.split_once('=').ok_or("expected json=PATH, junit=PATH or html=PATH")?;
-        let kind = match kind {
-            "json" => ReportKind::Json,
-            "junit" => ReportKind::Junit,
-            "html" => ReportKind::Html,
-            other => return Err(format!("unknown kind `{other}` (json, junit, html)")),
-        };
-        if path.is_empty() {
-            return Err("the report path is empty".into());
-        }
-        Ok(ReportSpec { kind, path: PathBuf::from(path) })
-    }
 }
 
 /// `--replay SEED:ITERATION`.

@@ -35,38 +35,7 @@ pub struct Plan {
     pub shard: Option<Shard>,
 }
 
-/// One of `count` shards of a run (`--shard INDEX/COUNT`, INDEX from 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Shard {
-    pub index: u64,
-    pub count: u64,
-}
-
-impl std::str::FromStr for Shard {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("expected INDEX/COUNT with INDEX from 0 to COUNT-1, e.g. 0/4; got `{s}`");
-        let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count): (u64, u64) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-        if count == 0 || index >= count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-impl Shard {
-    /// The plan's `n`-th iteration that this shard runs.
-    pub fn iteration(self, n: u64) -> u64 {
-        self.index.saturating_add(n.saturating_mul(self.count))
-    }
-}
+pub use crate::stats::Shard;
 
 impl Default for Plan {
     fn default() -> Self {

@@ -4,7 +4,6 @@
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use serde_json::json;
 use std::path::PathBuf;
 use wxflow::engine::{Exchange, FlowResult, Freshness, Outcome, PayloadUse, StepResult};
 use wxflow::flow::Cause;
@@ -13,7 +12,7 @@ use wxflow::tui::app::{App, FlowEntry, Lower};
 use wxflow::tui::view;
 
 fn step(id: &str, kind: &str, start: f64, dur: f64, outcome: Outcome) -> StepResult {
-    let mut s = StepResult::skipped(id, kind.into());
+    let mut s = StepResult::new(id, kind.into());
     (s.start_ms, s.duration_ms, s.outcome) = (start, dur, outcome);
     s
 }
@@ -35,8 +34,7 @@ fn payload(from: &str, freshness: Freshness, age: f64) -> PayloadUse {
 fn stale_iteration(iteration: u64, scale: f64) -> FlowResult {
     let mut profile = step("profile", "wx.getUserInfo", 0.0, 1.2 * scale, Outcome::Pass);
     profile.payloads.push(payload("profile", Freshness::Fresh, 0.0));
-    let mut login = step("login", "wx.login", 1.3 * scale, 0.8 * scale, Outcome::Pass);
-    login.value = Some(json!({ "rotated": true, "generation": 2 }));
+    let login = step("login", "wx.login", 1.3 * scale, 0.8 * scale, Outcome::Pass);
     let mut server = step("server", "http POST", 2.2 * scale, 2.5 * scale, Outcome::Fail);
     server.payloads.push(payload("profile", Freshness::Stale { sealed: 1, against: 2 }, 3.0));
     server.reason = Some("status 401 ≠ 200; $.code: expected 0, got -40001".into());

@@ -206,7 +206,7 @@ mod tests {
     use serde_json::json;
 
     fn step(freshness: Freshness, has_plus: bool) -> StepResult {
-        let mut s = StepResult::skipped("server", "http POST".into());
+        let mut s = StepResult::new("server", "http POST".into());
         s.outcome = Outcome::Fail;
         s.payloads.push(PayloadUse {
             from_step: "profile".into(),

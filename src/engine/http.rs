@@ -3,9 +3,9 @@
 //! the mock's ground truth, then assertions, captures and diagnosis.
 
 use super::diagnose;
+use super::freshness::carried;
 use super::send::Rendered;
-use super::{Basis, Engine, Exchange, Freshness, Outcome, PayloadUse, Produced, StepError, StepResult, assertions, ms};
-use crate::contract::{TruthQuery, Truths};
+use super::{Engine, Exchange, Executed, Outcome, Produced, StepError, StepResult, assertions, ms};
 use crate::flow::Cause;
 use crate::flow::model::{Body, HttpStep};
 use crate::flow::template::{RenderError, Scope, as_text};
@@ -64,16 +64,15 @@ impl Engine {
     /// payloads unjudged for [`Finished::settle`](super::Finished::settle).
     pub(super) async fn http_step(
         &self,
-        id: &str,
+        mut r: StepResult,
         h: &HttpStep,
         scope: &Scope,
         produced: &[Produced],
         defer_truth: bool,
-    ) -> StepResult {
-        let mut r = StepResult::skipped(id, String::new());
+    ) -> Executed {
         let req = match render_request(h, scope) {
             Ok(x) => x,
-            Err(e) => return r.failed_with(StepError::Render(e)),
+            Err(e) => return r.failed_with(StepError::Render(e)).into(),
         };
         let mut exchange = Exchange {
             method: h.method.to_string(),
@@ -102,7 +101,7 @@ impl Engine {
                     }
                     classified => classified,
                 };
-                return fail_with(r, cause, diag);
+                return r.failed(cause, diag).into();
             }
         };
         r.ttfb_ms = Some(ms(answer.ttfb));
@@ -124,18 +123,18 @@ impl Engine {
             Ok(c) => r.captures = c,
             Err(e) => failures.push(e),
         }
-        let mut mock_unavailable = None;
+        let (mut mock_unavailable, mut pending, mut truth_time) = (None, None, std::time::Duration::ZERO);
         let code_age = match carried(produced, &req) {
             // Nobody waits for the truth about a passing last step: it is
             // judged when the result is settled (`Finished::settle`).
             Some(c) if failures.is_empty() && defer_truth => {
-                r.unjudged = Some(Box::new(c));
+                pending = Some(c);
                 None
             }
             Some(c) => {
                 let asked = Instant::now();
                 let truths = self.truth.lookup(&c.query).await;
-                r.truth_time = asked.elapsed();
+                truth_time = asked.elapsed();
                 mock_unavailable = c.mock_unavailable(&truths);
                 r.judge(&c, &truths)
             }
@@ -146,7 +145,7 @@ impl Engine {
         let passed = failures.is_empty();
         if passed && let Some((true, diag)) = mock_unavailable {
             r.reason = Some("the mock restarted under this iteration".into());
-            r = fail_with(r, Cause::MockUnavailable, diag);
+            r = r.failed(Cause::MockUnavailable, diag);
         } else if passed {
             r.outcome = Outcome::Pass;
         } else {
@@ -157,15 +156,15 @@ impl Engine {
                 (None, Some((_, diag))) => (Cause::MockUnavailable, diag),
                 (None, None) => diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age),
             };
-            r = fail_with(r, cause, diag);
+            r = r.failed(cause, diag);
         }
-        r.value = Some(json!({
+        let value = Some(json!({
             "status": answer.status,
             "headers": answer.headers,
             "body": json.unwrap_or(Value::String(answer.text)),
             "duration_ms": r.duration_ms,
         }));
-        r
+        Executed { result: r, value, truth_time, pending }
     }
 }
 
@@ -177,111 +176,4 @@ impl Engine {
     fn own_exhaustion(&self, answer: &str) -> Option<Exhausted> {
         if self.own_servers { Exhausted::in_text(answer) } else { None }
     }
-}
-
-/// The codes and ivs an http step's request carried, to judge against the
-/// mock's ground truth in one lookup.
-#[derive(Debug, Clone)]
-pub struct Carried {
-    pub(super) query: TruthQuery,
-    /// Per iv of the query: where it came from and how old it was when sent.
-    ivs: Vec<CarriedIv>,
-    /// The mock instance that issued them.
-    instance: Option<String>,
-}
-
-impl Carried {
-    /// Why the mock's `truths` about what this step carried leave the
-    /// iteration unjudged: no mock answered the lookup (it was unreachable
-    /// while the backend worked), or another instance did (it restarted:
-    /// `true`, which leaves even a passing step unjudged).
-    fn mock_unavailable(&self, truths: &Truths) -> Option<(bool, String)> {
-        match &truths.instance {
-            None => Some((
-                false,
-                format!(
-                    "the mock did not answer the ground-truth lookup after this step, so it was unreachable while the backend handled the login: {}",
-                    super::UNJUDGED
-                ),
-            )),
-            now => StepError::restart(self.instance.as_deref(), now.as_deref()).map(|e| (true, e.diagnosis())),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct CarriedIv {
-    from_step: String,
-    /// The generation the wx step's answer named, if the mock forgot the iv.
-    generation: Option<u32>,
-    age_ms: f64,
-    has_plus: bool,
-}
-
-/// What of `produced` the request carried (as is or form-encoded).
-fn carried(produced: &[Produced], req: &Rendered) -> Option<Carried> {
-    let sent = |v: &str| {
-        let sent = |s: &str| req.url.contains(s) || req.body.contains(s);
-        sent(v) || sent(&form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
-    };
-    let codes: Vec<String> = produced.iter().filter_map(|p| p.code.clone().filter(|c| sent(c))).collect();
-    let ivs: Vec<&Produced> = produced.iter().filter(|p| p.iv.as_deref().is_some_and(sent)).collect();
-    if codes.is_empty() && ivs.is_empty() {
-        return None;
-    }
-    Some(Carried {
-        query: TruthQuery { codes, ivs: ivs.iter().filter_map(|p| p.iv.clone()).collect() },
-        ivs: ivs
-            .iter()
-            .map(|p| CarriedIv {
-                from_step: p.step.clone(),
-                generation: p.generation,
-                age_ms: ms(p.at.elapsed()),
-                has_plus: p.has_plus,
-            })
-            .collect(),
-        instance: produced.iter().find_map(|p| p.instance.clone()),
-    })
-}
-
-impl StepResult {
-    /// Judges every payload `carried` names against the mock's `truths`;
-    /// returns the age of the login code it carried.
-    pub(super) fn judge(&mut self, carried: &Carried, truths: &Truths) -> Option<i64> {
-        self.http_requests += truths.requests;
-        // The last code carried is the one the backend exchanged.
-        let code = truths.codes.iter().rev().flatten().next();
-        let exchanged = truths.codes.iter().flatten().filter_map(|t| t.exchanged_generation).next_back();
-        for (i, (p, iv)) in carried.ivs.iter().zip(&carried.query.ivs).enumerate() {
-            let truth = truths.ivs.get(i).and_then(Option::as_ref);
-            let sealed = truth.map(|t| t.payload.sealed_generation).or(p.generation);
-            let (against, basis) = match exchanged {
-                Some(g) => (Some(g), Basis::CodeExchange),
-                None => (truth.map(|t| t.current_generation), Basis::CurrentKey),
-            };
-            let freshness = match (sealed, against) {
-                (Some(s), Some(a)) if s == a => Freshness::Fresh,
-                (Some(sealed), Some(against)) => Freshness::Stale { sealed, against },
-                _ => Freshness::Unknown,
-            };
-            self.payloads.push(PayloadUse {
-                from_step: p.from_step.clone(),
-                iv: iv.clone(),
-                sealed_generation: sealed,
-                against_generation: against,
-                basis,
-                age_ms: p.age_ms,
-                freshness,
-                has_plus: p.has_plus,
-            });
-        }
-        code.map(|t| t.age_ms)
-    }
-}
-
-fn fail_with(mut r: StepResult, cause: Cause, diagnosis: String) -> StepResult {
-    r.outcome = Outcome::Fail;
-    r.cause = Some(cause);
-    r.diagnosis = Some(diagnosis);
-    r
 }

@@ -4,6 +4,7 @@
 pub mod assertions;
 pub mod diagnose;
 mod error;
+mod freshness;
 mod http;
 pub mod result;
 mod send;
@@ -21,6 +22,7 @@ use crate::flow::model::{ExpectedOutcome, StepKind};
 use crate::flow::template::Scope;
 use crate::http1::ApiClient;
 use crate::redact::Redactor;
+use freshness::Produced;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -72,20 +74,27 @@ impl Drop for Running<'_> {
     }
 }
 
-/// A payload or code a wx step produced, remembered for later steps.
-struct Produced {
-    step: String,
-    iv: Option<String>,
-    has_plus: bool,
-    code: Option<String>,
-    generation: Option<u32>,
-    at: Instant,
-    /// The mock instance that answered.
-    instance: Option<String>,
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// What a step executor hands back: its result, timed by itself, and what
+/// only the run loop needs (reports never see it).
+struct Executed {
+    result: StepResult,
+    /// What later templates see as `{{ <id>.… }}`.
+    value: Option<serde_json::Value>,
+    /// Time spent asking the mock for ground truth: the tool's own work,
+    /// left out of the flow's duration.
+    truth_time: Duration,
+    /// Payloads of a passing step still to judge ([`Finished::settle`]).
+    pending: Option<freshness::Carried>,
+}
+
+impl From<StepResult> for Executed {
+    fn from(result: StepResult) -> Self {
+        Executed { result, value: None, truth_time: Duration::ZERO, pending: None }
+    }
 }
 
 impl Engine {
@@ -208,40 +217,40 @@ impl Engine {
         };
         let mut produced: Vec<Produced> = vec![];
         let mut steps = vec![];
+        let (mut pending, mut truth_time) = (vec![], Duration::ZERO);
         // Secret values the step events have shown, masked wherever they recur.
         let mut seen = vec![];
         let mut stopped = false;
         for (n, step) in flow.steps.iter().enumerate() {
+            let new = StepResult::new(&step.id, step.label());
             if stopped {
-                steps.push(StepResult::skipped(&step.id, step.label()));
+                steps.push(new);
                 continue;
             }
-            let t0 = Instant::now();
-            let mut r = if let Some(e) = failed_vars.take() {
-                StepResult::skipped(&step.id, String::new()).failed_with(e)
+            let start_ms = ms(started.elapsed());
+            let done: Executed = if let Some(e) = failed_vars.take() {
+                new.failed_with(e).into()
             } else {
                 match &step.kind {
-                    StepKind::Wx { api, args } => self.wx(flow, &step.id, *api, args, user, &mut produced).await,
+                    StepKind::Wx { api, args } => self.wx(flow, new, *api, args, user, &mut produced).await,
                     StepKind::Http(h) => {
                         let last = n + 1 == flow.steps.len();
-                        self.http_step(&step.id, h, &scope, &produced, defer_truth && last).await
+                        self.http_step(new, h, &scope, &produced, defer_truth && last).await
                     }
-                    StepKind::Sleep { duration, clock } => self.sleep(&step.id, *duration, *clock, user).await,
+                    StepKind::Sleep { duration, clock } => self.sleep(new, *duration, *clock, user).await.into(),
                 }
             };
-            r.kind = step.label();
-            r.start_ms = ms(t0 - started);
-            // wx and http steps time themselves (the http step leaves out its
-            // ground-truth lookups); time the others here.
-            if r.duration_ms == 0.0 {
-                r.duration_ms = ms(t0.elapsed());
-            }
+            let mut r = StepResult { start_ms, ..done.result };
             for f in &mut r.failures {
                 f.locate(flow);
             }
-            if let Some(v) = r.value.take() {
+            if let Some(v) = done.value {
                 scope.insert(step.id.clone(), v);
             }
+            if let Some(c) = done.pending {
+                pending.push((n, c));
+            }
+            truth_time += done.truth_time;
             for (k, v) in &r.captures {
                 scope.insert(k.clone(), v.clone());
             }
@@ -277,10 +286,10 @@ impl Engine {
             cause,
             diagnosis,
             // What a user would wait: the mock's ground truth is the tool's.
-            duration_ms: ms(started.elapsed().saturating_sub(steps.iter().map(|s| s.truth_time).sum())),
+            duration_ms: ms(started.elapsed().saturating_sub(truth_time)),
             late_ms: 0.0,
             steps,
         };
-        Finished::unmasked(result, self.redactor.clone(), self.truth.clone())
+        Finished::unmasked(result, pending, self.redactor.clone(), self.truth.clone())
     }
 }

@@ -2,7 +2,7 @@
 //! statistics and the dashboard all read. The only I/O here is
 //! [`Finished::settle`]'s ground-truth lookup.
 
-use super::http::Carried;
+use super::freshness::Carried;
 use crate::contract::GroundTruth;
 use crate::flow::Cause;
 use crate::flow::locate::Pos;
@@ -13,7 +13,6 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -208,17 +207,6 @@ pub struct StepResult {
     /// This step's HTTP requests to the backend under test and the mock.
     #[serde(skip, default)]
     pub http_requests: u32,
-    /// Time this step spent asking the mock for ground truth: the tool's
-    /// own work, left out of the flow's duration.
-    #[serde(skip, default)]
-    pub truth_time: Duration,
-    /// Payloads still to judge against the mock's ground truth (a passing
-    /// last step of a load run): see [`Finished::settle`].
-    #[serde(skip, default)]
-    pub unjudged: Option<Box<Carried>>,
-    /// What later templates see as `{{ <id>.… }}`.
-    #[serde(skip, default)]
-    pub value: Option<Value>,
 }
 
 impl StepResult {
@@ -265,7 +253,8 @@ impl StepResult {
         }
     }
 
-    pub fn skipped(id: &str, kind: String) -> Self {
+    /// A step not run (yet): its executor fills in what it did.
+    pub fn new(id: &str, kind: String) -> Self {
         StepResult {
             id: id.into(),
             kind,
@@ -282,10 +271,12 @@ impl StepResult {
             exchange: None,
             note: None,
             http_requests: 0,
-            truth_time: Duration::ZERO,
-            unjudged: None,
-            value: None,
         }
+    }
+
+    /// This step, failed for `cause`, with what that means.
+    pub fn failed(self, cause: Cause, diagnosis: String) -> Self {
+        StepResult { outcome: Outcome::Fail, cause: Some(cause), diagnosis: Some(diagnosis), ..self }
     }
 
     /// This step, failed by `e`: its cause and its words.
@@ -294,14 +285,8 @@ impl StepResult {
             super::StepError::Render(r) => r.pos,
             _ => None,
         };
-        StepResult {
-            outcome: Outcome::Fail,
-            cause: Some(e.cause()),
-            diagnosis: Some(e.diagnosis()),
-            reason: Some(e.to_string()),
-            failures: vec![Failure::new(e.to_string(), at)],
-            ..self
-        }
+        let r = StepResult { reason: Some(e.to_string()), failures: vec![Failure::new(e.to_string(), at)], ..self };
+        r.failed(e.cause(), e.diagnosis())
     }
 
     /// The payload a one-line verdict is about: the first that was not
@@ -383,6 +368,9 @@ fn changed(masked: Cow<'_, str>) -> Option<String> {
 #[derive(Clone)]
 pub struct Finished {
     result: FlowResult,
+    /// Payloads of passing steps still to judge against the ground truth
+    /// (a load run's last step), by step index: see [`Finished::settle`].
+    pending: Vec<(usize, Carried)>,
     /// What masks its texts; `None` once they are masked.
     redactor: Option<Arc<Redactor>>,
     /// Where its unjudged payloads are judged.
@@ -398,18 +386,23 @@ impl std::fmt::Debug for Finished {
 /// A result whose texts are masked already.
 impl From<FlowResult> for Finished {
     fn from(result: FlowResult) -> Self {
-        Finished { result, redactor: None, truth: None }
+        Finished { result, pending: vec![], redactor: None, truth: None }
     }
 }
 
 impl Finished {
-    pub(super) fn unmasked(result: FlowResult, redactor: Arc<Redactor>, truth: Arc<dyn GroundTruth>) -> Self {
-        Finished { result, redactor: Some(redactor), truth: Some(truth) }
+    pub(super) fn unmasked(
+        result: FlowResult,
+        pending: Vec<(usize, Carried)>,
+        redactor: Arc<Redactor>,
+        truth: Arc<dyn GroundTruth>,
+    ) -> Self {
+        Finished { result, pending, redactor: Some(redactor), truth: Some(truth) }
     }
 
     /// Whether every payload has been judged against the ground truth.
     pub fn settled(&self) -> bool {
-        self.result.steps.iter().all(|s| s.unjudged.is_none())
+        self.pending.is_empty()
     }
 
     /// Judges the payloads a passing last step carried, which the
@@ -417,11 +410,9 @@ impl Finished {
     /// one): one lookup, riding a later request to the mock.
     pub async fn settle(mut self) -> Finished {
         let Some(truth) = self.truth.clone() else { return self };
-        for step in &mut self.result.steps {
-            if let Some(carried) = step.unjudged.take() {
-                let truths = truth.lookup(&carried.query).await;
-                step.judge(&carried, &truths);
-            }
+        for (i, carried) in std::mem::take(&mut self.pending) {
+            let truths = truth.lookup(&carried.query).await;
+            self.result.steps[i].judge(&carried, &truths);
         }
         self
     }
@@ -480,7 +471,7 @@ mod tests {
     use super::*;
 
     fn step(id: &str, request_body: &str, response_body: &str) -> StepResult {
-        let mut s = StepResult::skipped(id, String::new());
+        let mut s = StepResult::new(id, String::new());
         s.exchange = Some(Exchange {
             request_body: request_body.into(),
             response_body: response_body.into(),
@@ -511,8 +502,12 @@ mod tests {
             ],
         };
         let red = Arc::new(Redactor::new(false, vec!["9f8e7d6c5b4a3928".into()]));
-        let finished =
-            Finished::unmasked(result, red, Arc::new(crate::mock::Mock::new(crate::mock::MockConfig::default())));
+        let finished = Finished::unmasked(
+            result,
+            vec![],
+            red,
+            Arc::new(crate::mock::Mock::new(crate::mock::MockConfig::default())),
+        );
         assert_eq!(finished.counts().steps[0].exchange.as_ref().unwrap().request_body, "echo tok-0123456789");
         let masked = finished.masked();
         let texts: Vec<&str> = masked

@@ -1,7 +1,9 @@
 //! The client-side steps: `wx.*` calls and sleeps on the mock's clock,
 //! spoken in the mock's contract.
 
-use super::{Basis, Engine, Exchange, Freshness, Outcome, PayloadUse, Produced, StepError, StepNote, StepResult, ms};
+use super::{
+    Basis, Engine, Exchange, Executed, Freshness, Outcome, PayloadUse, Produced, StepError, StepNote, StepResult, ms,
+};
 use crate::contract::{CLIENT_PREFIX, ClientRequest, ClientTruth, ClockUpdate};
 use crate::flow::Flow;
 use crate::flow::model::{SleepClock, WxApi, WxArgs};
@@ -28,13 +30,13 @@ impl Engine {
     pub(super) async fn wx(
         &self,
         flow: &Flow,
-        id: &str,
+        r: StepResult,
         api: WxApi,
         args: &WxArgs,
         user: &str,
         produced: &mut Vec<Produced>,
-    ) -> StepResult {
-        let r = StepResult::skipped(id, String::new());
+    ) -> Executed {
+        let id = r.id.clone();
         let login = api == WxApi::Login;
         let request = ClientRequest {
             appid: self.appid.clone(),
@@ -84,7 +86,7 @@ impl Engine {
                     exchange.response_body.clone_from(message);
                 }
                 r.exchange = Some(exchange);
-                return r.failed_with(e);
+                return r.failed_with(e).into();
             }
         };
         // The mock's truth becomes plain result fields for templates.
@@ -95,7 +97,7 @@ impl Engine {
             .unwrap_or_default();
         let before = produced.iter().find_map(|p| p.instance.as_deref());
         if let Some(e) = StepError::restart(before, truth.instance.as_deref()) {
-            return r.failed_with(e);
+            return r.failed_with(e).into();
         }
         if let Some(g) = truth.generation {
             v["generation"] = json!(g);
@@ -113,7 +115,7 @@ impl Engine {
         let has_plus = [&v["iv"], &v["encryptedData"]].iter().any(|x| x.as_str().is_some_and(|s| s.contains('+')));
         if let Some(iv) = &iv {
             r.payloads.push(PayloadUse {
-                from_step: id.into(),
+                from_step: id.clone(),
                 iv: iv.clone(),
                 sealed_generation: truth.generation,
                 against_generation: truth.generation,
@@ -124,7 +126,7 @@ impl Engine {
             });
         }
         produced.push(Produced {
-            step: id.into(),
+            step: id,
             iv,
             has_plus,
             code: v["code"].as_str().map(String::from),
@@ -133,29 +135,33 @@ impl Engine {
             instance: truth.instance,
         });
         r.outcome = Outcome::Pass;
-        r.value = Some(v);
-        r
+        Executed { value: Some(v), ..r.into() }
     }
 
-    pub(super) async fn sleep(&self, id: &str, d: Duration, clock: SleepClock, user: &str) -> StepResult {
-        let r = StepResult { outcome: Outcome::Pass, ..StepResult::skipped(id, String::new()) };
-        match clock {
+    pub(super) async fn sleep(&self, r: StepResult, d: Duration, clock: SleepClock, user: &str) -> StepResult {
+        let t0 = Instant::now();
+        let r = match clock {
             SleepClock::Real => {
                 // A zero sleep is a no-op, not a wait for the timer's next tick.
                 if !d.is_zero() {
                     tokio::time::sleep(d).await;
                 }
-                r
+                StepResult { outcome: Outcome::Pass, ..r }
             }
             SleepClock::Mock => {
                 let update =
                     ClockUpdate { advance_secs: d.as_secs_f64(), appid: self.appid.clone(), user: Some(user.into()) };
                 let body = serde_json::to_string(&update).unwrap_or_default();
                 match self.post_mock(&format!("{CLIENT_PREFIX}/clock"), "to move its clock", body).await {
-                    Ok(_) => StepResult { note: Some(StepNote::MockClockAdvanced { secs: d.as_secs_f64() }), ..r },
+                    Ok(_) => StepResult {
+                        outcome: Outcome::Pass,
+                        note: Some(StepNote::MockClockAdvanced { secs: d.as_secs_f64() }),
+                        ..r
+                    },
                     Err(e) => r.failed_with(e),
                 }
             }
-        }
+        };
+        StepResult { duration_ms: ms(t0.elapsed()), ..r }
     }
 }

@@ -1,5 +1,6 @@
-//! Reports of a run: console text, JSON (with a published schema) and
-//! JUnit. They read only [`RunReport`] and the engine's result types.
+//! Reports of a run: console text, JSON (with a published schema), JUnit
+//! and an HTML page, written by [`write`]. They read only [`RunReport`],
+//! the engine's result types and their own [`ReportSpec`].
 
 pub mod html;
 pub mod json;
@@ -9,6 +10,8 @@ pub mod write;
 
 use crate::stats::FlowStats;
 use serde::Serialize;
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// A threshold checked after the run.
@@ -33,7 +36,7 @@ pub struct PlanInfo {
     pub concurrency: usize,
     pub users: Option<u64>,
     /// The shard this report covers (`--shard INDEX/COUNT`).
-    pub shard: Option<crate::load::Shard>,
+    pub shard: Option<crate::stats::Shard>,
 }
 
 /// Flows by how they ended.
@@ -120,5 +123,47 @@ impl RunReport {
     /// Per second over the whole run.
     pub fn rate(&self, n: u64) -> f64 {
         n as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// `--report KIND=PATH`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSpec {
+    pub kind: ReportKind,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Json,
+    Junit,
+    /// One self-contained page for people.
+    Html,
+}
+
+impl ReportKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportKind::Json => "JSON",
+            ReportKind::Junit => "JUnit",
+            ReportKind::Html => "HTML",
+        }
+    }
+}
+
+impl FromStr for ReportSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (kind, path) = s.split_once('=').ok_or("expected json=PATH, junit=PATH or html=PATH")?;
+        let kind = match kind {
+            "json" => ReportKind::Json,
+            "junit" => ReportKind::Junit,
+            "html" => ReportKind::Html,
+            other => return Err(format!("unknown kind `{other}` (json, junit, html)")),
+        };
+        if path.is_empty() {
+            return Err("the report path is empty".into());
+        }
+        Ok(ReportSpec { kind, path: PathBuf::from(path) })
     }
 }

@@ -4,7 +4,7 @@
 //! file renamed into place), one failure not stopping the rest.
 
 use super::RunReport;
-use crate::cli::ReportSpec;
+use super::{ReportKind, ReportSpec};
 use crate::exit::InvalidInput;
 use crate::flow::Flow;
 use std::path::PathBuf;
@@ -120,13 +120,11 @@ pub fn write_reports(report: &RunReport, reports: Vec<Opened>) -> bool {
     let mut ok = true;
     for opened in reports {
         let body = match opened.spec.kind {
-            crate::cli::ReportKind::Json => {
+            ReportKind::Json => {
                 Ok(serde_json::to_string_pretty(&crate::report::json::to_value(report)).unwrap_or_default())
             }
-            crate::cli::ReportKind::Junit => {
-                crate::report::junit::to_string(report).map_err(|e| format!("JUnit report: {e}"))
-            }
-            crate::cli::ReportKind::Html => Ok(crate::report::html::to_string(report)),
+            ReportKind::Junit => crate::report::junit::to_string(report).map_err(|e| format!("JUnit report: {e}")),
+            ReportKind::Html => Ok(crate::report::html::to_string(report)),
         };
         ok &= opened.write(body);
     }

@@ -1,0 +1,121 @@
+//! The freshness judgement, in one place: what the wx steps produced
+//! ([`Produced`]), what an http step's request carried of it ([`Carried`]),
+//! and the judgement of each payload against the mock's ground truth
+//! ([`StepResult::judge`]): fresh, or stale with the generations.
+
+use super::send::Rendered;
+use super::{Basis, Freshness, PayloadUse, StepError, StepResult, ms};
+use crate::contract::{TruthQuery, Truths};
+use std::time::Instant;
+
+/// A payload or code a wx step produced, remembered for later steps.
+pub(super) struct Produced {
+    pub(super) step: String,
+    pub(super) iv: Option<String>,
+    pub(super) has_plus: bool,
+    pub(super) code: Option<String>,
+    pub(super) generation: Option<u32>,
+    pub(super) at: Instant,
+    /// The mock instance that answered.
+    pub(super) instance: Option<String>,
+}
+
+/// The codes and ivs an http step's request carried, to judge against the
+/// mock's ground truth in one lookup.
+#[derive(Debug, Clone)]
+pub struct Carried {
+    pub(super) query: TruthQuery,
+    /// Per iv of the query: where it came from and how old it was when sent.
+    ivs: Vec<CarriedIv>,
+    /// The mock instance that issued them.
+    instance: Option<String>,
+}
+
+impl Carried {
+    /// Why the mock's `truths` about what this step carried leave the
+    /// iteration unjudged: no mock answered the lookup (it was unreachable
+    /// while the backend worked), or another instance did (it restarted:
+    /// `true`, which leaves even a passing step unjudged).
+    pub(super) fn mock_unavailable(&self, truths: &Truths) -> Option<(bool, String)> {
+        match &truths.instance {
+            None => Some((
+                false,
+                format!(
+                    "the mock did not answer the ground-truth lookup after this step, so it was unreachable while the backend handled the login: {}",
+                    super::UNJUDGED
+                ),
+            )),
+            now => StepError::restart(self.instance.as_deref(), now.as_deref()).map(|e| (true, e.diagnosis())),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CarriedIv {
+    from_step: String,
+    /// The generation the wx step's answer named, if the mock forgot the iv.
+    generation: Option<u32>,
+    age_ms: f64,
+    has_plus: bool,
+}
+
+/// What of `produced` the request carried (as is or form-encoded).
+pub(super) fn carried(produced: &[Produced], req: &Rendered) -> Option<Carried> {
+    let sent = |v: &str| {
+        let sent = |s: &str| req.url.contains(s) || req.body.contains(s);
+        sent(v) || sent(&form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
+    };
+    let codes: Vec<String> = produced.iter().filter_map(|p| p.code.clone().filter(|c| sent(c))).collect();
+    let ivs: Vec<&Produced> = produced.iter().filter(|p| p.iv.as_deref().is_some_and(sent)).collect();
+    if codes.is_empty() && ivs.is_empty() {
+        return None;
+    }
+    Some(Carried {
+        query: TruthQuery { codes, ivs: ivs.iter().filter_map(|p| p.iv.clone()).collect() },
+        ivs: ivs
+            .iter()
+            .map(|p| CarriedIv {
+                from_step: p.step.clone(),
+                generation: p.generation,
+                age_ms: ms(p.at.elapsed()),
+                has_plus: p.has_plus,
+            })
+            .collect(),
+        instance: produced.iter().find_map(|p| p.instance.clone()),
+    })
+}
+
+impl StepResult {
+    /// Judges every payload `carried` names against the mock's `truths`;
+    /// returns the age of the login code it carried.
+    pub(super) fn judge(&mut self, carried: &Carried, truths: &Truths) -> Option<i64> {
+        self.http_requests += truths.requests;
+        // The last code carried is the one the backend exchanged.
+        let code = truths.codes.iter().rev().flatten().next();
+        let exchanged = truths.codes.iter().flatten().filter_map(|t| t.exchanged_generation).next_back();
+        for (i, (p, iv)) in carried.ivs.iter().zip(&carried.query.ivs).enumerate() {
+            let truth = truths.ivs.get(i).and_then(Option::as_ref);
+            let sealed = truth.map(|t| t.payload.sealed_generation).or(p.generation);
+            let (against, basis) = match exchanged {
+                Some(g) => (Some(g), Basis::CodeExchange),
+                None => (truth.map(|t| t.current_generation), Basis::CurrentKey),
+            };
+            let freshness = match (sealed, against) {
+                (Some(s), Some(a)) if s == a => Freshness::Fresh,
+                (Some(sealed), Some(against)) => Freshness::Stale { sealed, against },
+                _ => Freshness::Unknown,
+            };
+            self.payloads.push(PayloadUse {
+                from_step: p.from_step.clone(),
+                iv: iv.clone(),
+                sealed_generation: sealed,
+                against_generation: against,
+                basis,
+                age_ms: p.age_ms,
+                freshness,
+                has_plus: p.has_plus,
+            });
+        }
+        code.map(|t| t.age_ms)
+    }
+}
