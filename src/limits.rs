@@ -102,7 +102,7 @@ pub fn note_accept_error(e: &std::io::Error) -> Option<Exhausted> {
 }
 
 /// Whether a server of this process failed to accept for want of a resource
-/// at `since` or up to [`ACCEPT_SLACK`] before (connections wait in the
+/// at `since` or up to `ACCEPT_SLACK` before (connections wait in the
 /// listen backlog while the server backs off): a step to the embedded
 /// servers that got no answer then is the tester's doing.
 pub fn servers_starved_since(since: Instant) -> bool {

@@ -1,44 +1,11 @@
 //! Turns a failed step into a cause and a diagnosis in plain words.
 
 use super::result::StepResult;
+use super::send::Transport;
 use crate::backend::codes;
 use crate::flow::Cause;
 use crate::wechat::{DecryptError, api};
 use serde_json::Value;
-
-/// How a step's request failed before a whole answer came; each holds the
-/// transport's own words.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Transport {
-    /// No answer within the step's timeout.
-    Timeout(String),
-    /// No connection: refused, unreachable, or the name does not resolve.
-    Connect(String),
-    /// Reached, but what came back was not an HTTP answer, or the
-    /// connection was reset or closed before one.
-    Broken(String),
-    /// The answer's body stopped before its end.
-    BodyCut(String),
-    /// Redirected too many times.
-    Redirect(String),
-    /// The TLS handshake refused the server's certificate; the second
-    /// field says why, naming the host.
-    Certificate(String, String),
-}
-
-impl Transport {
-    /// The transport's own words.
-    pub fn detail(&self) -> &str {
-        match self {
-            Transport::Timeout(d)
-            | Transport::Connect(d)
-            | Transport::Broken(d)
-            | Transport::BodyCut(d)
-            | Transport::Redirect(d)
-            | Transport::Certificate(d, _) => d,
-        }
-    }
-}
 
 /// The backend's own error code in an answer: `code` (the reference
 /// contract) or `errcode` (WeChat style).

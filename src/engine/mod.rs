@@ -1,9 +1,30 @@
 //! Runs one flow as one virtual user: step executors, assertions, ground
 //! truth freshness, diagnosis. Emits [`RunEvent`]s; never imports a view.
+//!
+//! One iteration's life, and the files it passes through:
+//! ```text
+//! Flow (checked once, templates compiled)           flow/
+//!   │ per step, in order                             mod.rs (the run loop)
+//!   ├─ wx step ──▶ mock client API ──▶ answer       wx.rs      ─┐ side exits:
+//!   │                                 └▶ Produced   freshness.rs │ mock down/restarted
+//!   ├─ http step: render ──▶ Rendered request       http.rs      │   → mock_unavailable
+//!   │      send ──▶ answer │ transport error        send.rs      │ own descriptors
+//!   │      assertions + captures (FILE:LINE:COL)    assertions.rs│   → tester_limit
+//!   │      Carried ──▶ ground truth ──▶ judge       freshness.rs │ template → template
+//!   │      cause + diagnosis                        diagnose.rs ─┘ (all: the step fails)
+//!   └─ sleep
+//!   each executor returns Executed; the loop assembles the StepResult once,
+//!   places its failures in the file, feeds captures to later templates
+//!   ▼
+//! FlowResult (deciding step: unjudged cause first)   result.rs
+//!   ▼ Finished: settle (deferred truth), then masked
+//! stats.rs (pure fold) ──▶ report/ (text, JSON, JUnit, HTML), tui/
+//! ```
 
 pub mod assertions;
 pub mod diagnose;
 mod error;
+mod finished;
 mod freshness;
 mod http;
 pub mod result;
@@ -11,9 +32,9 @@ mod send;
 mod wx;
 
 pub use error::{RESTARTED, StepError, UNJUDGED};
+pub use finished::{Finished, RunEvent};
 pub use result::{
-    Basis, Exchange, Failure, Finished, FlowResult, Freshness, Location, Outcome, PayloadUse, RunEvent, StepNote,
-    StepResult,
+    Basis, Exchange, Failure, FlowResult, Freshness, Location, Outcome, PayloadUse, StepNote, StepResult,
 };
 
 use crate::contract::{GroundTruth, HttpTruth, Rotation};

@@ -6,7 +6,6 @@
 //! as reqwest does.
 
 use super::Engine;
-use super::diagnose::Transport;
 use crate::error_chain;
 use crate::http1::{CallError, Pool};
 use bytes::Bytes;
@@ -16,6 +15,40 @@ use reqwest::{Method, StatusCode, Url};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
+
+/// How a step's request failed before a whole answer came; each holds the
+/// transport's own words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transport {
+    /// No answer within the step's timeout.
+    Timeout(String),
+    /// No connection: refused, unreachable, or the name does not resolve.
+    Connect(String),
+    /// Reached, but what came back was not an HTTP answer, or the
+    /// connection was reset or closed before one.
+    Broken(String),
+    /// The answer's body stopped before its end.
+    BodyCut(String),
+    /// Redirected too many times.
+    Redirect(String),
+    /// The TLS handshake refused the server's certificate; the second
+    /// field says why, naming the host.
+    Certificate(String, String),
+}
+
+impl Transport {
+    /// The transport's own words.
+    pub fn detail(&self) -> &str {
+        match self {
+            Transport::Timeout(d)
+            | Transport::Connect(d)
+            | Transport::Broken(d)
+            | Transport::BodyCut(d)
+            | Transport::Redirect(d)
+            | Transport::Certificate(d, _) => d,
+        }
+    }
+}
 
 /// Answers are read up to this many bytes.
 pub const MAX_BODY: usize = 1024 * 1024;

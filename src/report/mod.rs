@@ -1,5 +1,5 @@
 //! Reports of a run: console text, JSON (with a published schema), JUnit
-//! and an HTML page, written by [`write`]. They read only [`RunReport`],
+//! and an HTML page, written by [`write`](mod@write). They read only [`RunReport`],
 //! the engine's result types and their own [`ReportSpec`].
 
 pub mod html;
