@@ -23,9 +23,9 @@ pub const MAX_CONCURRENCY: u32 = 10_000;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// With no command: flow files or directories for the dashboard (a headless run when not a terminal).
-    #[arg(value_name = "PATHS")]
-    pub paths: Vec<PathBuf>,
+    /// With no command: the dashboard on these flows and targets (a headless run when not a terminal).
+    #[command(flatten)]
+    pub targets: Targets,
 }
 
 impl Cli {
@@ -111,6 +111,8 @@ pub struct MergeArgs {
 pub struct MutateArgs {
     /// Flow files or directories [default: ./flows].
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Seed for the mock.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -215,6 +217,40 @@ pub struct Targets {
     /// Accept any TLS certificate: for a quick look only, never in CI (the output says so).
     #[arg(long)]
     pub insecure: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+/// Variables from outside the flows: the flags beat `WXFLOW_VAR_<NAME>` /
+/// `WXFLOW_SECRET_<NAME>` in the environment, which beat the files, which
+/// beat a flow's own `vars:`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct VarArgs {
+    /// A variable for the flows' templates, NAME=VALUE (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// A secret variable, NAME=VALUE (repeatable): masked everywhere unless --reveal-secrets; prefer WXFLOW_SECRET_<NAME>, which `ps` does not show.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    pub secrets: Vec<String>,
+    /// A YAML or JSON map of variables, types kept (repeatable; later files win).
+    #[arg(long = "vars-file", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+}
+
+impl VarArgs {
+    /// The variables given: flags, environment, files.
+    /// Parsed here, not by clap, whose error would echo a secret's value.
+    pub fn gather(&self) -> Result<crate::flow::vars::Outside, crate::exit::InvalidInput> {
+        use crate::flow::vars::{Outside, parse_pair};
+        let pairs = |flag: &str, given: &[String]| {
+            given
+                .iter()
+                .map(|g| parse_pair(g).map_err(|e| crate::exit::InvalidInput(format!("{flag}: {e}"))))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let (vars, secrets) = (pairs("--var", &self.vars)?, pairs("--secret", &self.secrets)?);
+        Outside::gather(&vars, &secrets, &self.files, std::env::vars()).map_err(crate::exit::InvalidInput)
+    }
 }
 
 /// Serving over TLS: a certificate chain and its key, both PEM.
@@ -285,6 +321,8 @@ pub struct RunArgs {
 pub struct ValidateArgs {
     /// Flow files or directories [default: ./flows].
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Debug, Args)]

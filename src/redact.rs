@@ -13,6 +13,10 @@ pub fn mask(secret: &str, reveal: bool) -> String {
     if reveal {
         return secret.to_string();
     }
+    // A short secret shows nothing of itself.
+    if secret.chars().count() < MIN_VALUE_LEN {
+        return "…(masked)".into();
+    }
     let head: String = secret.chars().take(4).collect();
     format!("{head}…(masked)")
 }
@@ -70,8 +74,15 @@ pub struct Redactor {
 }
 
 impl Redactor {
+    /// Masks `known` by value wherever it appears (however short: these
+    /// are declared secrets, not guesses).
     pub fn new(reveal: bool, known: Vec<String>) -> Self {
-        Redactor { reveal, known: known.into_iter().filter(|v| v.len() >= MIN_VALUE_LEN).collect() }
+        Redactor { reveal, known: known.into_iter().filter(|v| !v.is_empty()).collect() }
+    }
+
+    /// The secrets this one masks by value.
+    pub fn known(&self) -> &[String] {
+        &self.known
     }
 
     pub fn reveal(&self) -> bool {

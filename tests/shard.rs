@@ -180,6 +180,10 @@ fn the_kubernetes_manifests_parse_and_hold_together() {
     let mut cmd = vec!["wxflow".to_string()];
     cmd.extend(flags);
     wxflow::cli::Cli::try_parse_from_args(&cmd).unwrap();
+    // A secret comes from a Kubernetes Secret, through the environment.
+    let env = &shards["spec"]["template"]["spec"]["containers"][0]["env"][0];
+    assert!(env["name"].as_str().unwrap().starts_with("WXFLOW_SECRET_"), "{env:?}");
+    assert!(env["valueFrom"]["secretKeyRef"]["name"].is_string(), "{env:?}");
     let at = a.iter().position(|x| x == "--shard").unwrap();
     assert_eq!(a[at + 1], format!("$(JOB_COMPLETION_INDEX)/{n}"));
     assert!(a.iter().any(|x| x == "json=/reports/shard-$(JOB_COMPLETION_INDEX).json"));

@@ -81,7 +81,7 @@ fn passed_iteration(iteration: u64, scale: f64) -> FlowResult {
 
 /// The shipped flows, one invalid flow, and userinfo-first after a load run.
 fn app() -> App {
-    let mut flows = wxflow::tui::flow_entries(&[PathBuf::from("flows")]).unwrap();
+    let mut flows = wxflow::tui::flow_entries(&[PathBuf::from("flows")], &[]).unwrap();
     let broken = "name: broken\nsteps:\n  - id: login\n    wx.logn: {}\n";
     let error = wxflow::flow::check("flows/broken.yaml", broken).unwrap_err();
     flows.insert(
@@ -151,7 +151,7 @@ fn invalid_flow_at_120x40() {
 
 #[test]
 fn idle_at_80x24() {
-    let flows = wxflow::tui::flow_entries(&[PathBuf::from("flows")]).unwrap();
+    let flows = wxflow::tui::flow_entries(&[PathBuf::from("flows")], &[]).unwrap();
     insta::assert_snapshot!(screen(&App::new(flows, 0, "http://127.0.0.1:9000", "http://127.0.0.1:9100"), 80, 24));
 }
 

@@ -121,7 +121,7 @@ fn undefined_variable_says_how_to_define_it() {
         9,
         16,
         11,
-        "define it under `vars:`, capture it, or name an earlier step",
+        "define it under `vars:`, capture it, name an earlier step, or give it from outside: `--var backend_url=…`, `--secret backend_url=…` or `WXFLOW_VAR_backend_url`",
     );
 }
 

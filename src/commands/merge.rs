@@ -152,6 +152,8 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
         interrupted: reports.iter().any(|r| r.value["interrupted"] == true),
         flows,
         thresholds: vec![],
+        // Every shard got the same variables: the first says them.
+        variables: first.value.get("variables").cloned().unwrap_or_else(|| serde_json::json!([])),
     };
     report.thresholds = super::run::thresholds(&report.flows, &cli);
     let st = super::run::style();

@@ -14,7 +14,7 @@ pub mod validate;
 pub use crate::exit::{EXIT_FAILED, EXIT_INVALID, InvalidInput};
 pub use validate::{FLOW_SCHEMA, LINT_SCHEMA, MUTATE_SCHEMA, REPORT_SCHEMA, load_flows};
 
-use crate::cli::{Cli, Command, Targets};
+use crate::cli::{Cli, Command};
 use std::process::ExitCode;
 
 /// Runs the command a parsed command line names.
@@ -34,6 +34,6 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, InvalidInput> {
         Some(Command::Completions(a)) => tui::completions(a),
         Some(Command::Man) => tui::man(),
         // No command: the dashboard in a terminal, else a headless run, on the paths given.
-        None => tui::tui(Targets { paths: cli.paths, ..Targets::default() }).await,
+        None => tui::tui(cli.targets).await,
     }
 }

@@ -9,6 +9,7 @@ use crate::contract::{GroundTruth, Rotation, RotationPolicy};
 use crate::engine::Engine;
 use crate::exit::{EXIT_FAILED, EXIT_INVALID, EXIT_OK, InvalidInput};
 use crate::flow::Flow;
+use crate::flow::vars::Outside;
 use crate::mock::MockConfig;
 use crate::signals::Signals;
 use clap::ValueEnum;
@@ -50,7 +51,12 @@ pub struct MutateReport {
 
 /// Runs every flow once against a fresh mock and reference backend (with
 /// `bug`, if given); returns the flows whose expectation was not met.
-async fn trial(flows: &[Arc<Flow>], seed: u64, bug: Option<Bug>) -> Result<Vec<String>, InvalidInput> {
+async fn trial(
+    flows: &[Arc<Flow>],
+    outside: &Outside,
+    seed: u64,
+    bug: Option<Bug>,
+) -> Result<Vec<String>, InvalidInput> {
     let stop = CancellationToken::new();
     let config = MockConfig { seed, rotation: Rotation::policy(RotationPolicy::Never), ..MockConfig::default() };
     let secrets = config.apps.iter().map(|a| a.secret.clone()).collect();
@@ -59,7 +65,8 @@ async fn trial(flows: &[Arc<Flow>], seed: u64, bug: Option<Bug>) -> Result<Vec<S
     let truth: Arc<dyn GroundTruth> = Arc::new(servers.mock.clone());
     let engine = Engine::new(&servers.mock_url, &servers.backend_url, seed, None, false)
         .with_truth(Some(truth))
-        .with_known_secrets(secrets);
+        .with_known_secrets(secrets)
+        .with_variables(outside);
     // One flow after another: flows share the app's token clock, so
     // running them at once would make the table depend on timing.
     let mut not_met = vec![];
@@ -78,7 +85,8 @@ pub async fn mutate(args: MutateArgs) -> Result<ExitCode, InvalidInput> {
     if let Some(r) = args.reports.iter().find(|r| r.kind != ReportKind::Json) {
         return Err(InvalidInput(format!("--report {}: mutate writes json=PATH reports", r.path.display())));
     }
-    let flows = crate::commands::load_flows(&crate::cli::flow_paths(&args.paths))?;
+    let outside = args.vars.gather()?;
+    let flows = crate::commands::load_flows(&crate::cli::flow_paths(&args.paths), &outside)?;
     crate::report::write::check_report_paths(&args.reports, &flows)?;
     let opened = crate::report::write::open_reports(&args.reports)?;
     let flows: Vec<Arc<Flow>> = flows.into_iter().map(Arc::new).collect();
@@ -88,7 +96,7 @@ pub async fn mutate(args: MutateArgs) -> Result<ExitCode, InvalidInput> {
     let baseline = Trial {
         bug: None,
         story: "the correct reference backend".into(),
-        caught_by: trial(&flows, args.seed, None).await?,
+        caught_by: trial(&flows, &outside, args.seed, None).await?,
     };
     crate::outln!(
         "correct backend: {} of {} flows met their expectation{}",
@@ -103,7 +111,7 @@ pub async fn mutate(args: MutateArgs) -> Result<ExitCode, InvalidInput> {
     crate::outln!("\n{:<28} {}", "bug", "caught by");
     // Each bug gets its own mock and backend, so all run at once; a signal
     // ends the run with the baseline alone (marked interrupted).
-    let trials = futures::future::join_all(all_bugs.iter().map(|bug| trial(&flows, args.seed, Some(*bug))));
+    let trials = futures::future::join_all(all_bugs.iter().map(|bug| trial(&flows, &outside, args.seed, Some(*bug))));
     let results = tokio::select! {
         r = trials => r,
         () = signals.graceful.cancelled() => vec![],

@@ -43,6 +43,8 @@ pub struct Settings {
     /// One iteration per flow: print each in full instead of a summary.
     pub detail: bool,
     pub thresholds: Vec<Threshold>,
+    /// Variables from outside the flows.
+    pub outside: crate::flow::vars::Outside,
 }
 
 fn invalid(msg: impl Into<String>) -> InvalidInput {
@@ -87,6 +89,7 @@ impl Settings {
             plan,
             detail,
             thresholds,
+            outside: a.targets.vars.gather()?,
         })
     }
 }
@@ -139,7 +142,7 @@ pub fn style() -> Style {
 /// `wxflow run`.
 pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> {
     let s = Settings::from_args(&args)?;
-    let flows = load_flows(&s.paths)?;
+    let flows = load_flows(&s.paths, &s.outside)?;
     check_latency_steps(&s.thresholds, &flows)?;
     crate::report::write::check_report_paths(&s.reports, &flows)?;
     let tls = crate::tls::ClientTls::load(&args.targets.ca_certs, args.targets.insecure).map_err(invalid)?;
@@ -238,6 +241,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
         interrupted: signals.exit_code().is_some(),
         flows: all,
         thresholds: vec![],
+        variables: s.outside.report(s.reveal_secrets),
     };
     report.thresholds = thresholds(&report.flows, &s.thresholds);
     if !s.detail {
@@ -365,7 +369,8 @@ async fn lanes(
             .with_client_tls(tls)
             .with_appid(t.appid.clone())
             .with_own_servers(s.target.is_none())
-            .with_known_secrets(t.secrets.clone());
+            .with_known_secrets(t.secrets.clone())
+            .with_variables(&s.outside);
         lanes.push(Lane { engine: Arc::new(engine), runtime: runtime.clone() });
     }
     Ok(lanes)

@@ -14,7 +14,8 @@ pub async fn tui(targets: Targets) -> Result<ExitCode, InvalidInput> {
     let paths = crate::cli::flow_paths(&targets.paths);
     let tls = crate::tls::ClientTls::load(&targets.ca_certs, targets.insecure).map_err(InvalidInput)?;
     let (mock, target) = (targets.mock.as_deref(), targets.target.as_deref());
-    crate::tui::run(&paths, mock, target, targets.seed, &tls, targets.mock_wait).await
+    let outside = targets.vars.gather()?;
+    crate::tui::run(&paths, mock, target, targets.seed, &tls, targets.mock_wait, &outside).await
 }
 
 /// `wxflow completions SHELL`.

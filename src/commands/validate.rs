@@ -1,12 +1,22 @@
 //! `wxflow validate` and `wxflow schema`: flows checked without running them, and the published schemas.
 
 use crate::exit::InvalidInput;
+use crate::flow::vars::Outside;
 use std::process::ExitCode;
 
-/// Loads and checks flows; prints every error. `Err` means exit 2.
-pub fn load_flows(paths: &[std::path::PathBuf]) -> Result<Vec<crate::flow::Flow>, InvalidInput> {
+/// Loads and checks flows, knowing the variables given from `outside`;
+/// prints every error, and a warning for a variable no flow uses (one set
+/// of values serves many flows). `Err` means exit 2.
+pub fn load_flows(paths: &[std::path::PathBuf], outside: &Outside) -> Result<Vec<crate::flow::Flow>, InvalidInput> {
+    if let Some(name) = outside.0.keys().find(|n| crate::flow::check::BUILTINS.contains(&n.as_str())) {
+        return Err(InvalidInput(format!(
+            "variable `{name}` ({}): `{name}` is a builtin every flow gets ({}); give your variable another name",
+            outside.0[name].source,
+            crate::flow::check::BUILTINS.join(", ")
+        )));
+    }
     let files = crate::flow::discover(paths).map_err(InvalidInput)?;
-    let (flows, errors) = crate::flow::load_all(&files);
+    let (flows, errors) = crate::flow::load_all(&files, &outside.names());
     if !errors.is_empty() {
         for e in &errors {
             eprintln!(
@@ -17,12 +27,17 @@ pub fn load_flows(paths: &[std::path::PathBuf]) -> Result<Vec<crate::flow::Flow>
         let n = errors.len();
         return Err(InvalidInput(format!("{n} error{} in flow files; nothing was run", if n == 1 { "" } else { "s" })));
     }
+    for (name, v) in &outside.0 {
+        if !flows.iter().any(|f| f.uses.contains(name)) {
+            eprintln!("warning: variable `{name}` ({}) is used by no flow", v.source);
+        }
+    }
     Ok(flows)
 }
 
 /// `wxflow validate`: checks flows; exit 0 when all are valid, else 2.
 pub fn validate(args: crate::cli::ValidateArgs) -> Result<ExitCode, InvalidInput> {
-    let flows = load_flows(&crate::cli::flow_paths(&args.paths))?;
+    let flows = load_flows(&crate::cli::flow_paths(&args.paths), &args.vars.gather()?)?;
     for f in &flows {
         crate::outln!("ok  {}  {} steps  {}", f.file, f.steps.len(), f.name);
     }

@@ -76,6 +76,8 @@ pub struct Engine {
     /// The target (and its accept loop) runs in this process: its own
     /// resource errors are the tester's.
     own_servers: bool,
+    /// Variables given from outside the flows, by name, in every scope.
+    variables: Arc<Vec<(String, serde_json::Value)>>,
 }
 
 /// Counts an iteration as running until it is dropped (also when its
@@ -136,6 +138,7 @@ impl Engine {
             mock: Arc::new(ApiClient::new(http.clone(), mock_url).pooled(crate::limits::POOLED_LEG)),
             http,
             own_servers: false,
+            variables: Arc::default(),
         }
     }
 
@@ -172,10 +175,25 @@ impl Engine {
     }
 
     /// Masks these secrets (the apps' appsecrets) by value wherever they
-    /// appear in results.
+    /// appear in results, besides those known already.
     pub fn with_known_secrets(mut self, secrets: Vec<String>) -> Self {
-        self.redactor = Arc::new(Redactor::new(self.redactor.reveal(), secrets));
+        let known = self.redactor.known().iter().cloned().chain(secrets).collect();
+        self.redactor = Arc::new(Redactor::new(self.redactor.reveal(), known));
         self
+    }
+
+    /// Gives every flow the variables from outside (they beat a flow's own
+    /// `vars:` of the same name); masks the secret ones.
+    pub fn with_variables(mut self, outside: &crate::flow::vars::Outside) -> Self {
+        self.variables = Arc::new(outside.0.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect());
+        self.with_known_secrets(outside.secrets())
+    }
+
+    /// The variables and known secrets of `other` (a replay's engine takes
+    /// the run's).
+    pub fn with_variables_of(mut self, other: &Engine) -> Self {
+        self.variables = other.variables.clone();
+        self.with_known_secrets(other.redactor.known().to_vec())
     }
 
     /// The rotation override in force.
@@ -201,9 +219,14 @@ impl Engine {
         scope.insert("user".into(), json!(user));
         scope.insert("seed".into(), json!(self.seed));
         scope.insert("iteration".into(), json!(iteration));
+        for (k, v) in self.variables.iter() {
+            scope.insert(k.clone(), v.clone());
+        }
         for (k, v) in &flow.vars {
-            let v = v.render(&scope)?;
-            scope.insert(k.clone(), v);
+            if !self.variables.iter().any(|(given, _)| given == k) {
+                let v = v.render(&scope)?;
+                scope.insert(k.clone(), v);
+            }
         }
         Ok(scope)
     }

@@ -231,7 +231,8 @@ impl StepResult {
                 *s = m;
             }
         }
-        for text in [&mut self.reason, &mut self.diagnosis].into_iter().flatten() {
+        let failures = self.failures.iter_mut().map(|f| &mut f.message);
+        for text in [&mut self.reason, &mut self.diagnosis].into_iter().flatten().chain(failures) {
             if let Some(m) = changed(red.by_key(text, seen)) {
                 *text = m;
             }
@@ -243,7 +244,9 @@ impl StepResult {
     pub fn mask_values(&mut self, red: &Redactor, seen: &[String]) {
         let x = self.exchange.as_mut();
         let exchange_texts = x.into_iter().flat_map(|x| [&mut x.url, &mut x.request_body, &mut x.response_body]);
-        for text in exchange_texts.chain([&mut self.reason, &mut self.diagnosis].into_iter().flatten()) {
+        let failures = self.failures.iter_mut().map(|f| &mut f.message);
+        let texts = [&mut self.reason, &mut self.diagnosis].into_iter().flatten().chain(failures);
+        for text in exchange_texts.chain(texts) {
             if let Some(m) = changed(red.by_value(text, seen)) {
                 *text = m;
             }

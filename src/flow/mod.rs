@@ -6,8 +6,9 @@ pub mod locate;
 pub mod model;
 pub mod raw;
 pub mod template;
+pub mod vars;
 
-pub use check::{check, load};
+pub use check::{check, check_with, load, load_with};
 pub use error::FlowError;
 pub use model::{Cause, Flow, Step, StepKind};
 
@@ -74,12 +75,13 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Loads every flow; returns the good ones and all errors.
-pub fn load_all(files: &[PathBuf]) -> (Vec<Flow>, Vec<FlowError>) {
+/// Loads every flow, knowing the variable names `outside` gives; returns
+/// the good ones and all errors.
+pub fn load_all(files: &[PathBuf], outside: &[String]) -> (Vec<Flow>, Vec<FlowError>) {
     let mut flows = vec![];
     let mut errors = vec![];
     for f in files {
-        match load(Path::new(f)) {
+        match load_with(Path::new(f), outside) {
             Ok(flow) => flows.push(flow),
             Err(e) => errors.extend(e),
         }

@@ -287,6 +287,9 @@ pub struct Flow {
     pub steps: Vec<Step>,
     /// The file's text, for pointing run-time failures at their line.
     pub source: std::sync::Arc<str>,
+    /// Every name its templates use (builtins, vars, steps, captures, and
+    /// variables from outside).
+    pub uses: std::collections::BTreeSet<String>,
 }
 
 impl Flow {

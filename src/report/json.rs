@@ -120,6 +120,7 @@ pub fn to_value(r: &RunReport) -> Value {
             "exit_code": r.exit_code(),
         },
         "thresholds": r.thresholds,
+        "variables": r.variables,
         "flows": r.flows.iter().map(flow).collect::<Vec<_>>(),
     })
 }

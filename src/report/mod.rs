@@ -61,6 +61,9 @@ pub struct RunReport {
     pub interrupted: bool,
     pub flows: Vec<FlowStats>,
     pub thresholds: Vec<ThresholdResult>,
+    /// The variables the run got from outside its flows: a list of name,
+    /// source, secret and value (a secret's masked).
+    pub variables: serde_json::Value,
 }
 
 impl RunReport {

@@ -112,6 +112,9 @@ pub struct App {
     pub status: String,
     pub mock_url: String,
     pub target_url: String,
+    /// Variables from outside the flows: name, and `value (source)` with
+    /// secrets masked.
+    pub variables: Vec<(String, String)>,
 }
 
 /// Chart points kept: two minutes at one a second.
@@ -138,6 +141,7 @@ impl App {
             status: "Enter runs the selected flow · l starts a load run · ? help".into(),
             mock_url: mock_url.into(),
             target_url: target_url.into(),
+            variables: vec![],
         }
     }
 

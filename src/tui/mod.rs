@@ -42,13 +42,13 @@ pub fn interactive() -> bool {
 }
 
 /// Loads every flow file; an invalid one is listed with its error.
-pub fn flow_entries(paths: &[std::path::PathBuf]) -> Result<Vec<FlowEntry>, InvalidInput> {
+pub fn flow_entries(paths: &[std::path::PathBuf], outside: &[String]) -> Result<Vec<FlowEntry>, InvalidInput> {
     let files = crate::flow::discover(paths).map_err(InvalidInput)?;
     Ok(files
         .iter()
         .map(|file| {
             let id = file.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-            let (flow, error) = match crate::flow::load(Path::new(file)) {
+            let (flow, error) = match crate::flow::load_with(Path::new(file), outside) {
                 Ok(f) => (Some(Arc::new(f)), None),
                 Err(errors) => {
                     (None, Some(errors.iter().map(std::string::ToString::to_string).collect::<Vec<_>>().join("\n\n")))
@@ -84,8 +84,9 @@ pub async fn run(
     seed: u64,
     tls: &crate::tls::ClientTls,
     mock_wait: std::time::Duration,
+    outside: &crate::flow::vars::Outside,
 ) -> Result<ExitCode, InvalidInput> {
-    let entries = flow_entries(paths)?;
+    let entries = flow_entries(paths, &outside.names())?;
     let servers = CancellationToken::new();
     let limits = crate::serve::Limits::default();
     let t = crate::serve::targets(mock, target, seed, tls, servers.clone(), limits, mock_wait)
@@ -98,9 +99,11 @@ pub async fn run(
             .with_truth(t.local)
             .with_client_tls(tls)
             .with_appid(t.appid)
-            .with_known_secrets(t.secrets),
+            .with_known_secrets(t.secrets)
+            .with_variables(outside),
     );
     let mut app = App::new(entries, seed, &mock_url, &target_url);
+    app.variables = outside.shown();
     if let Some(faults) = mock_faults(&mock_url).await {
         app.update(Message::MockSettings { faults });
     }
@@ -237,7 +240,8 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
             let replay = Arc::new(
                 Engine::new(&fresh.mock_url, &fresh.backend_url, seed, engine.rotation(), false)
                     .with_truth(Some(Arc::new(fresh.mock)))
-                    .with_known_secrets(vec![crate::mock::demo_app().secret]),
+                    .with_known_secrets(vec![crate::mock::demo_app().secret])
+                    .with_variables_of(engine),
             );
             let plan = Plan { first_iteration: iteration, step_events: true, ..Plan::default() };
             let (stop, events) = spawn_run(replay, f, plan);

@@ -397,6 +397,11 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App) {
     let step = app.shown_steps().get(app.selected_step);
     let title = format!(" Detail · {} · PgUp/PgDn scroll · d back ", step.map_or("-", |s| s.id.as_str()));
     let mut lines: Vec<Line> = vec![];
+    // The variables from outside that this flow uses, secrets masked.
+    let uses = app.selected_flow().and_then(|f| f.flow.as_ref()).map(|f| &f.uses);
+    for (name, shown) in app.variables.iter().filter(|(name, _)| uses.is_some_and(|u| u.contains(name))) {
+        lines.push(Line::styled(format!("var {name} = {shown}"), DIM));
+    }
     match step.and_then(|s| s.exchange.as_ref().map(|e| (s, e))) {
         None => lines.push(Line::styled("no request recorded for this step yet", DIM)),
         Some((s, e)) => {

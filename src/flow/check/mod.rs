@@ -31,6 +31,8 @@ struct Checker<'a> {
     errors: Vec<FlowError>,
     /// What is being checked, for template errors: "step `login`".
     within: String,
+    /// Every name the flow's templates use.
+    used: std::collections::BTreeSet<String>,
 }
 
 impl Checker<'_> {
@@ -94,6 +96,11 @@ pub const MAX_FLOW_BYTES: u64 = 1024 * 1024;
 /// Reads and checks a flow file: a regular file of at most
 /// [`MAX_FLOW_BYTES`] (a FIFO or a device would be read forever).
 pub fn load(path: &std::path::Path) -> Result<Flow, Vec<FlowError>> {
+    load_with(path, &[])
+}
+
+/// [`load`], knowing the variable names given from outside the flow.
+pub fn load_with(path: &std::path::Path, outside: &[String]) -> Result<Flow, Vec<FlowError>> {
     use std::io::Read;
     let file = path.display().to_string();
     let refuse = |msg: String| vec![FlowError::new(&file, "", None, 1, msg)];
@@ -109,14 +116,22 @@ pub fn load(path: &std::path::Path) -> Result<Flow, Vec<FlowError>> {
         return Err(refuse(format!("the file is larger than {MAX_FLOW_BYTES} bytes; a flow is a few KiB")));
     }
     let source = String::from_utf8(bytes).map_err(|e| refuse(format!("not UTF-8 text: {e}")))?;
-    check(&file, &source)
+    check_with(&file, &source, outside)
 }
 
 /// Checks flow `source` read from `file`.
 pub fn check(file: &str, source: &str) -> Result<Flow, Vec<FlowError>> {
+    check_with(file, source, &[])
+}
+
+/// [`check`], knowing the variable names given from outside the flow
+/// (`--var`, `--secret`, `--vars-file`, the environment).
+pub fn check_with(file: &str, source: &str, outside: &[String]) -> Result<Flow, Vec<FlowError>> {
     let raw: RawFlow = serde_yaml::from_str(source).map_err(|e| vec![serde_error(file, source, &e)])?;
-    let mut c = Checker { file, source, locs: Locations::index(source), errors: vec![], within: String::new() };
-    let flow = check_flow(&mut c, file, raw);
+    let locs = Locations::index(source);
+    let mut c =
+        Checker { file, source, locs, errors: vec![], within: String::new(), used: std::collections::BTreeSet::new() };
+    let flow = check_flow(&mut c, file, raw, outside);
     if c.errors.is_empty() { Ok(flow) } else { Err(c.errors) }
 }
 
@@ -164,7 +179,7 @@ fn serde_error(file: &str, source: &str, e: &serde_yaml::Error) -> FlowError {
     FlowError::new(file, source, pos, width, message).hint(hint)
 }
 
-fn check_flow(c: &mut Checker, file: &str, raw: RawFlow) -> Flow {
+fn check_flow(c: &mut Checker, file: &str, raw: RawFlow, outside: &[String]) -> Flow {
     if raw.name.trim().is_empty() {
         c.at_value("name", 1, "the flow's `name` is empty".into(), None);
     }
@@ -187,8 +202,13 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow) -> Flow {
     if raw.expect.cause.is_some() && raw.expect.outcome == ExpectedOutcome::Pass {
         c.at_key("expect", "cause", "`expect.cause` needs `outcome: fail`".into(), None);
     }
-    let mut known: BTreeMap<String, Known> = BUILTINS.iter().map(|b| (b.to_string(), Known::Any)).collect();
-    // A var sees the builtins and the vars above it.
+    let mut known: BTreeMap<String, Known> = BUILTINS
+        .iter()
+        .copied()
+        .chain(outside.iter().map(String::as_str))
+        .map(|b| (b.to_string(), Known::Any))
+        .collect();
+    // A var sees the builtins, the variables given from outside and the vars above it.
     let mut vars = vec![];
     for (name, v) in &raw.vars {
         c.within = format!("var `{name}`");
@@ -264,6 +284,7 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow) -> Flow {
         thresholds,
         steps,
         source: c.source.into(),
+        uses: std::mem::take(&mut c.used),
     }
 }
 

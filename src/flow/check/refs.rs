@@ -30,6 +30,7 @@ pub(super) fn check_refs<'t>(
     for template in templates {
         for expr in template.exprs() {
             let root = expr.path[0].as_str();
+            c.used.insert(root.to_string());
             let problem = match known.get(root) {
                 Some(Known::Any) => None,
                 Some(Known::Step { kind, fields }) => match expr.path.get(1) {
@@ -47,7 +48,11 @@ pub(super) fn check_refs<'t>(
                 None => Some((
                     format!("undefined name `{root}` in {owner}"),
                     did_you_mean(root, known.keys().map(String::as_str).chain(later.iter().map(String::as_str)))
-                        .or_else(|| Some("define it under `vars:`, capture it, or name an earlier step".into())),
+                        .or_else(|| {
+                            Some(format!(
+                                "define it under `vars:`, capture it, name an earlier step, or give it from outside: `--var {root}=…`, `--secret {root}=…` or `WXFLOW_VAR_{root}`"
+                            ))
+                        }),
                 )),
             };
             if let Some((message, hint)) = problem {
