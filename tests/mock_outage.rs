@@ -56,6 +56,21 @@ async fn backend(mock_url: &str, stop: &CancellationToken) -> String {
     wxflow::serve::spawn(backend::app(config), "127.0.0.1:0", stop.clone()).await.unwrap().url()
 }
 
+/// `wxflow ARGS` while the mock on `port` changes under it: started first
+/// if `up`, then at `at` stopped (if up) and, after `gap`, started again;
+/// stopped when the run ends.
+fn run_while_mock_changes(port: u16, args: &[String], up: bool, at: Duration, gap: Duration) -> Output {
+    let mock = up.then(|| start_mock(port));
+    let run = wxflow().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(at);
+    mock.map(stop);
+    std::thread::sleep(gap);
+    let mock = start_mock(port);
+    let out = run.wait_with_output().unwrap();
+    stop(mock);
+    out
+}
+
 fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
@@ -69,25 +84,13 @@ async fn a_mock_stopped_and_restarted_mid_run_leaves_iterations_unjudged_never_f
     let dir = tempdir();
     let (json, junit) = (dir.path().join("r.json"), dir.path().join("r.xml"));
     let reports = [format!("json={}", json.display()), format!("junit={}", junit.display())];
-    let out = tokio::task::spawn_blocking(move || {
-        let mock = start_mock(port);
-        let run = wxflow()
-            .args(["run", "flows/login-first.yaml", "--mock", &mock_url, "--target", &target])
-            .args(["--concurrency", "4", "--duration", "5s", "--report", &reports[0], "--report", &reports[1]])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(1500));
-        stop(mock);
-        std::thread::sleep(Duration::from_secs(1));
-        let mock = start_mock(port);
-        let out = run.wait_with_output().unwrap();
-        stop(mock);
-        out
-    })
-    .await
-    .unwrap();
+    let args: Vec<String> = ["run", "flows/login-first.yaml", "--mock", &mock_url, "--target", &target]
+        .into_iter()
+        .chain(["--concurrency", "4", "--duration", "5s", "--report", &reports[0], "--report", &reports[1]])
+        .map(String::from)
+        .collect();
+    let (at, gap) = (Duration::from_millis(1500), Duration::from_secs(1));
+    let out = tokio::task::spawn_blocking(move || run_while_mock_changes(port, &args, true, at, gap)).await.unwrap();
     servers.cancel();
     let said = text(&out);
     assert_eq!(out.status.code(), Some(3), "inconclusive: {said}");
@@ -123,23 +126,12 @@ async fn a_restart_between_the_wx_steps_and_the_backend_is_seen_through_the_inst
         .replace("  - id: server\n", "  - id: pause\n    sleep: 2s\n  - id: server\n");
     let path = dir.path().join("paused.yaml");
     std::fs::write(&path, flow).unwrap();
-    let out = tokio::task::spawn_blocking(move || {
-        let mock = start_mock(port);
-        let run = wxflow()
-            .args(["run", path.to_str().unwrap(), "--mock", &mock_url, "--target", &target])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(800));
-        stop(mock);
-        let mock = start_mock(port);
-        let out = run.wait_with_output().unwrap();
-        stop(mock);
-        out
-    })
-    .await
-    .unwrap();
+    let args: Vec<String> =
+        ["run", path.to_str().unwrap(), "--mock", &mock_url, "--target", &target].map(String::from).to_vec();
+    let at = Duration::from_millis(800);
+    let out = tokio::task::spawn_blocking(move || run_while_mock_changes(port, &args, true, at, Duration::ZERO))
+        .await
+        .unwrap();
     servers.cancel();
     let said = text(&out);
     assert_eq!(out.status.code(), Some(3), "{said}");
@@ -181,21 +173,12 @@ async fn a_mock_that_is_down_or_is_not_a_mock_is_refused_before_any_iteration() 
 async fn a_mock_still_starting_is_waited_for_within_mock_wait() {
     let port = free_port();
     let mock_url = format!("http://127.0.0.1:{port}");
-    let out = tokio::task::spawn_blocking(move || {
-        let run = wxflow()
-            .args(["run", "flows/login-first.yaml", "--mock", &mock_url, "--mock-wait", "20s"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_secs(1));
-        let mock = start_mock(port);
-        let out = run.wait_with_output().unwrap();
-        stop(mock);
-        out
-    })
-    .await
-    .unwrap();
+    let args: Vec<String> =
+        ["run", "flows/login-first.yaml", "--mock", &mock_url, "--mock-wait", "20s"].map(String::from).to_vec();
+    let at = Duration::from_secs(1);
+    let out = tokio::task::spawn_blocking(move || run_while_mock_changes(port, &args, false, at, Duration::ZERO))
+        .await
+        .unwrap();
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("1 passed, 0 failed"), "{said}");
