@@ -6,9 +6,7 @@
 //! open ([`budget`]), so a plan that cannot fit is refused up front rather
 //! than turned into a verdict built on EMFILE.
 
-use crate::stats::Late;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// A resource of this machine or process that ran out.
@@ -111,40 +109,6 @@ pub fn servers_starved_since(since: Instant) -> bool {
 }
 
 const ACCEPT_SLACK: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// A timer of the tester's runtimes firing later than this, in ms, means
-/// the tester itself is saturated: its latency figures include its own
-/// queueing.
-pub const LAG_MS: f64 = 5.0;
-
-/// How often [`watch_lag`] samples.
-const LAG_TICK: std::time::Duration = std::time::Duration::from_millis(10);
-
-/// Late wake-ups counted before the summary says the tester was saturated.
-pub const LAG_SAID: u64 = 10;
-
-/// Samples, on each of `runtimes` until `stop`, how late a 10 ms timer
-/// fires; the late wake-ups (past [`LAG_MS`]) so far.
-pub fn watch_lag(runtimes: &[tokio::runtime::Handle], stop: &tokio_util::sync::CancellationToken) -> Arc<Mutex<Late>> {
-    let late = Arc::new(Mutex::new(Late::default()));
-    for runtime in runtimes {
-        let (late, stop) = (late.clone(), stop.clone());
-        runtime.spawn(async move {
-            loop {
-                let due = tokio::time::Instant::now() + LAG_TICK;
-                tokio::select! {
-                    () = tokio::time::sleep_until(due) => {}
-                    () = stop.cancelled() => return,
-                }
-                let lag = due.elapsed().as_secs_f64() * 1e3;
-                if lag > LAG_MS {
-                    late.lock().unwrap_or_else(std::sync::PoisonError::into_inner).record(lag);
-                }
-            }
-        });
-    }
-    late
-}
 
 /// Raises this process's soft descriptor limit to its hard limit, as
 /// servers do; the soft limit it then has.

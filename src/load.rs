@@ -6,8 +6,9 @@
 
 use crate::engine::{Engine, Finished, RunEvent};
 use crate::flow::Flow;
-use std::sync::Arc;
+use crate::stats::Late;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc::Sender};
 use tokio::task::JoinSet;
@@ -233,4 +234,38 @@ pub async fn run_flow(lanes: Vec<Lane>, flow: Arc<Flow>, plan: Plan, stop: Cance
     // The last sender goes with the last task: the run is over.
     drop(lanes);
     while tasks.join_next().await.is_some() {}
+}
+
+/// A timer of the tester's runtimes firing later than this, in ms, means
+/// the tester itself is saturated: its latency figures include its own
+/// queueing.
+pub const LAG_MS: f64 = 5.0;
+
+/// How often [`watch_lag`] samples.
+const LAG_TICK: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Late wake-ups counted before the summary says the tester was saturated.
+pub const LAG_SAID: u64 = 10;
+
+/// Samples, on each of `runtimes` until `stop`, how late a 10 ms timer
+/// fires; the late wake-ups (past [`LAG_MS`]) so far.
+pub fn watch_lag(runtimes: &[tokio::runtime::Handle], stop: &tokio_util::sync::CancellationToken) -> Arc<Mutex<Late>> {
+    let late = Arc::new(Mutex::new(Late::default()));
+    for runtime in runtimes {
+        let (late, stop) = (late.clone(), stop.clone());
+        runtime.spawn(async move {
+            loop {
+                let due = tokio::time::Instant::now() + LAG_TICK;
+                tokio::select! {
+                    () = tokio::time::sleep_until(due) => {}
+                    () = stop.cancelled() => return,
+                }
+                let lag = due.elapsed().as_secs_f64() * 1e3;
+                if lag > LAG_MS {
+                    late.lock().unwrap_or_else(std::sync::PoisonError::into_inner).record(lag);
+                }
+            }
+        });
+    }
+    late
 }

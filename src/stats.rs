@@ -146,7 +146,7 @@ pub struct FlowStats {
     /// before it: it restarted, its users, codes and keys forgotten.
     pub mock_restart: Option<String>,
     /// Timer wake-ups of the tester's own runtimes later than
-    /// [`crate::limits::LAG_MS`]: the tester was saturated, and latency
+    /// [`crate::load::LAG_MS`]: the tester was saturated, and latency
     /// includes its own queueing.
     pub tester_lag: Late,
     /// Iterations that showed what the flow expects.

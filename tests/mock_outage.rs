@@ -63,7 +63,9 @@ fn run_while_mock_changes(port: u16, args: &[String], up: bool, at: Duration, ga
     let mock = up.then(|| start_mock(port));
     let run = wxflow().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     std::thread::sleep(at);
-    mock.map(stop);
+    if let Some(m) = mock {
+        stop(m);
+    }
     std::thread::sleep(gap);
     let mock = start_mock(port);
     let out = run.wait_with_output().unwrap();

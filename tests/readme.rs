@@ -1,14 +1,34 @@
-//! The README cannot drift: each output it shows is produced again here by
-//! the command it shows, and compared line by line with wall-clock figures
-//! (durations, rates, ports) masked. Counts, causes, verdicts, diagnoses,
-//! reproducers and error texts must match exactly.
+//! The README and docs/ cannot drift: each output they show is produced
+//! again here by the command they show, and compared line by line with
+//! wall-clock figures (durations, rates, ports) masked. Counts, causes,
+//! verdicts, diagnoses, reproducers and error texts must match exactly.
+//! Every shell command is one wxflow accepts, every YAML block parses (a
+//! flow checks), every relative link resolves, every flag named exists.
 
 mod common;
 
 use common::{tempdir, wxflow_blocking, wxflow_in};
 
+/// One page of the documentation, by its path in the repository.
+fn page(path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+/// The pages: README.md, CHANGELOG.md and docs/*.md.
+fn pages() -> Vec<String> {
+    let mut docs: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/docs"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| std::path::Path::new(n).extension().is_some_and(|e| e == "md"))
+        .map(|n| format!("docs/{n}"))
+        .collect();
+    docs.sort();
+    ["README.md".to_string(), "CHANGELOG.md".to_string()].into_iter().chain(docs).collect()
+}
+
+/// Every page, one after another.
 fn readme() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+    pages().iter().map(|p| page(p)).collect::<Vec<_>>().join("\n")
 }
 
 /// The first ```text block after `marker`.
@@ -64,7 +84,12 @@ fn assert_same(shown: &str, produced: &str, what: &str) {
 #[test]
 fn the_second_command_prints_what_the_readme_shows() {
     let shown = block_after(&readme(), "The second command starts the mock");
-    assert_same(&shown, &run(&["run"]), "cargo run --release -- run");
+    let produced = run(&["run"]);
+    assert_same(&shown, &produced, "cargo run --release -- run");
+    // The README shows how it ends.
+    let end = masked(&block_after(&page("README.md"), "Its output ends like this"));
+    let produced = masked(&produced);
+    assert_eq!(end, produced[produced.len() - end.len()..], "the README's excerpt is the output's end");
 }
 
 #[test]
@@ -94,8 +119,8 @@ fn the_load_scenario_and_its_reproducer_print_what_the_readme_shows() {
 
 #[test]
 fn validate_and_mutate_print_what_the_readme_shows() {
-    let text = readme();
-    // The example flow, with the typo the README describes.
+    let text = page("docs/flows.md");
+    // The example flow, with the typo the page describes.
     let at = text.find("```yaml\n# yaml-language-server").unwrap() + "```yaml\n".len();
     let flow = &text[at..at + text[at..].find("```").unwrap()];
     let dir = tempdir();
@@ -106,7 +131,7 @@ fn validate_and_mutate_print_what_the_readme_shows() {
     let (code, _, err) = wxflow_in(dir.path(), &["validate", "mine.yaml"]);
     assert_eq!(code, 2);
     assert_same(shown, &err, "wxflow validate");
-    let shown = block_after(&text, "The shipped flows, `wxflow mutate flows`:");
+    let shown = block_after(&readme(), "The shipped flows, `wxflow mutate flows`:");
     assert_same(&shown, &run(&["mutate", "flows"]), "wxflow mutate flows");
 }
 
@@ -179,4 +204,144 @@ fn every_wxflow_command_the_readme_shows_is_one_wxflow_accepts() {
 fn the_lint_example_prints_what_the_readme_shows() {
     let shown = block_after(&readme(), "`wxflow lint tests/lint/seed-native` prints:");
     assert_same(&shown, &run(&["lint", "tests/lint/seed-native"]), "wxflow lint tests/lint/seed-native");
+}
+
+/// Code blocks of `lang` in `text`.
+fn blocks<'a>(text: &'a str, lang: &str) -> Vec<&'a str> {
+    let fence = format!("```{lang}\n");
+    text.split(&fence).skip(1).map(|b| &b[..b.find("```").unwrap_or(b.len())]).collect()
+}
+
+#[test]
+fn every_yaml_block_parses_and_every_whole_flow_checks() {
+    let mut flows = 0;
+    for p in pages() {
+        for block in blocks(&page(&p), "yaml") {
+            let doc: serde_yaml::Value = serde_yaml::from_str(block)
+                .unwrap_or_else(|e| panic!("{p}: a YAML block does not parse: {e}\n{block}"));
+            if doc.get("name").is_some() && doc.get("steps").is_some() {
+                // The validate example shows a flow with one mistake on purpose.
+                if let Err(e) = wxflow::flow::check(&p, block)
+                    && !block.contains("login.cod }}")
+                {
+                    panic!("{p}: a flow that does not check: {}", e[0]);
+                }
+                flows += 1;
+            }
+        }
+    }
+    assert!(flows >= 2, "{flows} flows");
+    // The README's first flow is the shipped one, as is.
+    assert!(blocks(&page("README.md"), "yaml").contains(&page("flows/login-first.yaml").as_str()));
+}
+
+/// GitHub's anchor for a heading.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+#[test]
+fn every_relative_link_resolves_to_a_file_and_heading() {
+    let link = regex::Regex::new(r"\]\(([^)\s]+)\)").unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for p in pages() {
+        let text = page(&p);
+        let dir = std::path::Path::new(&p).parent().unwrap().to_path_buf();
+        for cap in link.captures_iter(&text) {
+            let target = &cap[1];
+            if target.starts_with("http") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let path = if file.is_empty() { std::path::PathBuf::from(&p) } else { dir.join(file) };
+            assert!(root.join(&path).exists(), "{p}: link to {target}: no {}", path.display());
+            if !anchor.is_empty() {
+                let linked = std::fs::read_to_string(root.join(&path)).unwrap();
+                let headings: Vec<String> = linked
+                    .lines()
+                    .filter(|l| l.starts_with('#') && l.contains("# "))
+                    .map(|l| slug(l.trim_start_matches('#')))
+                    .collect();
+                assert!(
+                    headings.iter().any(|h| h == anchor),
+                    "{p}: link to {target}: no heading `{anchor}` in {headings:?}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "checked {checked} links");
+}
+
+/// Every long flag of wxflow and its subcommands.
+fn wxflow_flags() -> std::collections::BTreeSet<String> {
+    fn walk(cmd: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
+        for a in cmd.get_arguments() {
+            out.extend(a.get_long().map(|l| format!("--{l}")));
+        }
+        for s in cmd.get_subcommands() {
+            walk(s, out);
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(&<wxflow::cli::Cli as clap::CommandFactory>::command(), &mut out);
+    out.extend(["--help".to_string(), "--version".to_string()]);
+    out
+}
+
+#[test]
+fn every_flag_subcommand_and_exit_code_the_docs_name_exists() {
+    let flags = wxflow_flags();
+    // Flags of other tools the pages show.
+    let others = [
+        "--release",
+        "--locked",
+        "--path",
+        "--test",
+        "--bench",
+        "--from-literal",
+        "--from-file",
+        "--add-host",
+        "--ulimit",
+        "--for",
+        "--timeout",
+        "--all-targets",
+        "--check",
+        "--force-with-lease",
+    ];
+    let flag = regex::Regex::new(r"`[^`]*?(--[a-z][a-z0-9-]*)").unwrap();
+    let cmd = <wxflow::cli::Cli as clap::CommandFactory>::command();
+    let subcommands: Vec<&str> = cmd.get_subcommands().map(clap::Command::get_name).collect();
+    let named = regex::Regex::new(r"`wxflow ([a-z][a-z-]*)").unwrap();
+    for p in pages() {
+        let text = page(&p);
+        for line in text.lines().filter(|l| l.contains("wxflow") || l.contains("`--")) {
+            for cap in flag.captures_iter(line) {
+                let f = &cap[1];
+                assert!(flags.contains(f) || others.contains(&f), "{p}: `{f}` is no wxflow flag: {line}");
+            }
+        }
+        for cap in named.captures_iter(&text) {
+            let word = &cap[1];
+            assert!(subcommands.contains(&word) || word == "help", "{p}: `wxflow {word}` is no subcommand");
+        }
+    }
+    // The exit codes the README's table names are the program's.
+    let readme = page("README.md");
+    for (code, constant) in [
+        (0, wxflow::exit::EXIT_OK),
+        (1, wxflow::exit::EXIT_FAILED),
+        (2, wxflow::exit::EXIT_INVALID),
+        (3, wxflow::exit::EXIT_INCONCLUSIVE),
+    ] {
+        assert_eq!(code, constant);
+        assert!(readme.contains(&format!("\n| {code} | ")), "exit {code} in the README's table");
+    }
 }

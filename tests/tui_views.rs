@@ -190,3 +190,93 @@ fn the_step_detail_shows_each_failed_check_at_its_place_in_the_flow_file() {
         assert!(shown.contains(said), "`{said}` in:\n{shown}");
     }
 }
+
+/// A colour as SVG paints it, on a dark terminal; `None` for the default.
+fn paint(c: ratatui::style::Color, default: &'static str) -> &'static str {
+    use ratatui::style::Color;
+    match c {
+        Color::Red | Color::LightRed => "#f2777a",
+        Color::Green | Color::LightGreen => "#99cc99",
+        Color::Yellow | Color::LightYellow => "#ffcc66",
+        Color::Blue | Color::LightBlue => "#6699cc",
+        Color::Magenta | Color::LightMagenta => "#cc99cc",
+        Color::Cyan | Color::LightCyan => "#66cccc",
+        Color::Gray | Color::DarkGray => "#999999",
+        Color::White => "#ffffff",
+        Color::Black => "#1d1f21",
+        _ => default,
+    }
+}
+
+/// The screen as an SVG picture: a text run per stretch of cells of one
+/// style, on a dark background, in a monospace font.
+fn svg(buffer: &ratatui::buffer::Buffer) -> String {
+    use ratatui::style::Modifier;
+    use std::fmt::Write as _;
+    let (w, h) = (buffer.area.width, buffer.area.height);
+    let (cw, ch) = (8.4, 18.0);
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0}\" height=\"{:.0}\" font-family=\"ui-monospace,Menlo,Consolas,monospace\" font-size=\"14\">\n<rect width=\"100%\" height=\"100%\" fill=\"#1d1f21\"/>\n",
+        f64::from(w) * cw + 16.0,
+        f64::from(h) * ch + 16.0
+    );
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    for y in 0..h {
+        let mut x = 0;
+        while x < w {
+            let first = &buffer[(x, y)];
+            let style = (first.fg, first.bg, first.modifier);
+            let mut text = String::new();
+            let start = x;
+            while x < w && (buffer[(x, y)].fg, buffer[(x, y)].bg, buffer[(x, y)].modifier) == style {
+                text.push_str(buffer[(x, y)].symbol());
+                x += 1;
+            }
+            let (fg, bg, m) = style;
+            let left = 8.0 + f64::from(start) * cw;
+            let top = 8.0 + f64::from(y) * ch;
+            let bg = paint(bg, "");
+            if !bg.is_empty() {
+                let width = f64::from(x - start) * cw;
+                let _ = writeln!(
+                    out,
+                    "<rect x=\"{left:.1}\" y=\"{top:.1}\" width=\"{width:.1}\" height=\"{ch}\" fill=\"{bg}\"/>"
+                );
+            }
+            if text.trim().is_empty() {
+                continue;
+            }
+            let weight = if m.contains(Modifier::BOLD) { " font-weight=\"bold\"" } else { "" };
+            let dim = if m.contains(Modifier::DIM) { " opacity=\"0.6\"" } else { "" };
+            let _ = writeln!(
+                out,
+                "<text x=\"{left:.1}\" y=\"{:.1}\" fill=\"{}\"{weight}{dim} xml:space=\"preserve\">{}</text>",
+                top + 13.0,
+                paint(fg, "#c5c8c6"),
+                esc(&text)
+            );
+        }
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The README's picture is the dashboard as its views draw it now:
+/// `WXFLOW_UPDATE_PICTURES=1 cargo test --test tui_views` remakes it after a
+/// view changes.
+#[test]
+fn the_readme_picture_is_the_dashboard_as_it_draws_now() {
+    let mut t = Terminal::new(TestBackend::new(120, 34)).unwrap();
+    t.draw(|f| view::draw(f, &app())).unwrap();
+    let picture = svg(t.backend().buffer());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/img/dashboard.svg");
+    if std::env::var_os("WXFLOW_UPDATE_PICTURES").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &picture).unwrap();
+    }
+    let kept = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        kept == picture,
+        "docs/img/dashboard.svg is not what the views draw now: WXFLOW_UPDATE_PICTURES=1 cargo test --test tui_views"
+    );
+}

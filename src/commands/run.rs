@@ -271,7 +271,7 @@ async fn run_one(lanes: Vec<Lane>, flow: Arc<Flow>, s: &Settings, signals: &Sign
     let stop = signals.graceful.clone();
     let watched = CancellationToken::new();
     let runtimes: Vec<_> = lanes.iter().map(|l| l.runtime.clone()).collect();
-    let lag = crate::limits::watch_lag(&runtimes, &watched);
+    let lag = crate::load::watch_lag(&runtimes, &watched);
     let task = tokio::spawn(load::run_flow(lanes, flow.clone(), plan.clone(), stop.clone(), tx));
     let progress = Progress::new(plan, s.detail, st);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + progress.every(), progress.every());
@@ -322,7 +322,7 @@ async fn run_one(lanes: Vec<Lane>, flow: Arc<Flow>, s: &Settings, signals: &Sign
     progress.finish(&stats);
     watched.cancel();
     let lag = *lag.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if lag.count >= crate::limits::LAG_SAID {
+    if lag.count >= crate::load::LAG_SAID {
         stats.tester_lag = lag;
     }
     stats.elapsed = started.elapsed();

@@ -200,3 +200,21 @@ fn d_toggles_the_detail_and_page_keys_scroll_it() {
     a.update(key('d'));
     assert_eq!((a.lower, a.detail_scroll), (Lower::Load, 0));
 }
+
+#[test]
+fn a_flow_that_expects_failure_and_always_fails_shows_as_expected_not_failed() {
+    let src = "name: seed\nexpect: { outcome: fail, cause: stale_iv }\nsteps:\n  - id: login\n    wx.login: {}\n";
+    let mut a = App::new(vec![entry(src, "a")], 7, "http://m", "http://t");
+    a.update(key('l'));
+    for i in 0..5 {
+        let RunEvent::Flow(mut r) = result("a", i, false) else { unreachable!() };
+        let mut counted = r.masked();
+        counted.expected = a.flows[0].flow.as_ref().unwrap().expect.clone();
+        counted.expectation_met = true;
+        *r = counted.into();
+        a.update(Message::Run(RunEvent::Flow(r)));
+    }
+    a.update(Message::RunEnded(Duration::from_secs(1)));
+    assert_eq!(a.flows[0].status(), FlowStatus::AsExpected);
+    assert_eq!(a.flows[0].status().name(), "failed as expected");
+}

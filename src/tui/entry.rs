@@ -52,6 +52,11 @@ impl FlowEntry {
         match self.stats.as_ref().map(FlowStats::verdict) {
             None | Some(Verdict::None) => FlowStatus::Idle,
             Some(Verdict::Pass) => FlowStatus::Passed,
+            // A flow that expects failure (the seed's order) and failed
+            // every time did what it should.
+            Some(Verdict::Fail) if self.stats.as_ref().is_some_and(FlowStats::expectation_met) => {
+                FlowStatus::AsExpected
+            }
             Some(Verdict::Fail) => FlowStatus::Failed,
             Some(Verdict::Flaky) => FlowStatus::Flaky,
             Some(Verdict::Inconclusive) => FlowStatus::Inconclusive,
@@ -66,6 +71,8 @@ pub enum FlowStatus {
     Running,
     Idle,
     Passed,
+    /// Failed every time, as the flow expects.
+    AsExpected,
     Failed,
     Flaky,
     /// Some iterations were not judged (the tester's own limits or its mock).
@@ -79,6 +86,7 @@ impl FlowStatus {
             FlowStatus::Running => "running",
             FlowStatus::Idle => "idle",
             FlowStatus::Passed => "passed",
+            FlowStatus::AsExpected => "failed as expected",
             FlowStatus::Failed => "failed",
             FlowStatus::Flaky => "flaky",
             FlowStatus::Inconclusive => "inconclusive",
@@ -88,7 +96,7 @@ impl FlowStatus {
     /// The one-character form for narrow screens.
     pub fn symbol(self) -> &'static str {
         match self {
-            FlowStatus::Passed => "✓",
+            FlowStatus::Passed | FlowStatus::AsExpected => "✓",
             FlowStatus::Failed => "✗",
             FlowStatus::Flaky => "~",
             FlowStatus::Inconclusive => "?",

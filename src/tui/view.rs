@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// A one-character status, for narrow lists.
 fn status_style(status: FlowStatus) -> Style {
     match status {
-        FlowStatus::Passed => GREEN,
+        FlowStatus::Passed | FlowStatus::AsExpected => GREEN,
         FlowStatus::Failed | FlowStatus::Invalid => RED,
         FlowStatus::Flaky | FlowStatus::Inconclusive | FlowStatus::Running => YELLOW,
         FlowStatus::Idle => DIM,
@@ -71,7 +71,7 @@ pub fn flows(frame: &mut Frame, area: Rect, app: &App) {
             let rate = f
                 .stats
                 .as_ref()
-                .filter(|s| s.iterations > 1)
+                .filter(|s| s.iterations > 1 && status != FlowStatus::AsExpected)
                 .map(|s| format!(" {:.0}%", s.failure_rate() * 100.0))
                 .unwrap_or_default();
             let line = if wide {
@@ -257,6 +257,7 @@ pub fn load(frame: &mut Frame, area: Rect, app: &App) {
     let (lo, hi) = st.failure_rate_ci95();
     let verdict = match st.verdict() {
         Verdict::Pass => Span::styled("pass", GREEN),
+        Verdict::Fail if st.expectation_met() => Span::styled("failed as expected", GREEN),
         Verdict::Fail => Span::styled("fail", RED),
         Verdict::Flaky => Span::styled("flaky", YELLOW),
         Verdict::Inconclusive => Span::styled("inconclusive", YELLOW),

@@ -3,6 +3,7 @@
 //! what an unknown call does with what it is given.
 
 use super::eval::{Frame, tags_only};
+use super::globals::NAMESPACES;
 use super::value::{
     Atom, Builtin, EventInfo, Loc, Login, OpenData, PromiseState, Tag, Val, hb_union, hb_with, new_obj,
 };
@@ -10,9 +11,6 @@ use super::{Interp, LoginCall, Send, Store};
 use crate::lint::source::OpenEvent;
 use std::cell::RefCell;
 use std::rc::Rc;
-
-/// Namespaces whose members are platform APIs.
-const NAMESPACES: &[&str] = &["wx", "uni", "Taro", "qq", "tt", "swan", "my", "jd"];
 
 /// APIs that hand out sealed open data.
 const OPEN_DATA_APIS: &[&str] = &["getUserInfo", "getUserProfile", "getShareInfo", "getWeRunData"];
@@ -81,51 +79,6 @@ const NOT_SENDS: &[&str] = &[
     "Number",
     "Boolean",
 ];
-
-/// The value of a name no scope binds.
-pub fn global<'a>(name: &str) -> Val<'a> {
-    let b = match name {
-        n if NAMESPACES.contains(&n) => return Val::one(Atom::Api(Rc::from(n))),
-        "getApp" => Builtin::GetApp,
-        "Page" => Builtin::Register("Page"),
-        "Component" | "VantComponent" => Builtin::Register("Component"),
-        "App" => Builtin::Register("App"),
-        "Behavior" => Builtin::Register("Behavior"),
-        "require" => Builtin::Require,
-        "Promise" => Builtin::Promise,
-        "defineComponent" | "createComponent" => Builtin::Identity,
-        "useEffect" | "useLayoutEffect" | "useDidShow" | "useLoad" | "useReady" | "onMounted" | "onLoad" | "onShow"
-        | "onLaunch" | "onReady" | "onBeforeMount" => Builtin::CallNow,
-        "defineStore" => Builtin::DefineStore,
-        "createStore" => Builtin::VuexStore,
-        "mapActions" => Builtin::MapActions,
-        "console" => Builtin::Quiet,
-        "Object" => {
-            return Val::obj(new_obj(vec![("assign".into(), Val::one(Atom::Builtin(Builtin::ObjectAssign)))], false));
-        }
-        "undefined" | "null" | "NaN" => return Val::default(),
-        _ => return Val::external(),
-    };
-    Val::one(Atom::Builtin(b))
-}
-
-/// What a package import binds: the platform namespaces for Taro, the
-/// framework functions of vue, vuex, pinia, react and uni-app.
-pub fn package_export<'a>(package: &str, name: Option<&str>) -> Val<'a> {
-    let taro = package.starts_with("@tarojs/");
-    match name {
-        None | Some("default") if taro => Val::one(Atom::Api(Rc::from("Taro"))),
-        None | Some("default") if package == "vuex" => {
-            Val::obj(new_obj(vec![("Store".into(), Val::one(Atom::Builtin(Builtin::VuexStore)))], false))
-        }
-        Some(n) if taro && !matches!(global(n).0.first(), Some(Atom::Builtin(_))) => {
-            Val::one(Atom::Api(Rc::from(format!("Taro.{n}").as_str())))
-        }
-        Some("Store") if package == "vuex" => Val::one(Atom::Builtin(Builtin::VuexStore)),
-        Some(n) => global(n),
-        None => Val::external(),
-    }
-}
 
 impl<'a> Interp<'a> {
     /// `v.key`, read at `loc`.

@@ -15,79 +15,13 @@ use oxc_ast::ast::{
     VariableDeclaration, VariableDeclarationKind,
 };
 use oxc_span::{GetSpan, Span};
-use std::cell::RefCell;
 use std::rc::Rc;
 
 /// How many calls deep a chain is followed: handler → method → helper →
 /// wrapper → request is four; the rest is margin for stores and mixins.
 pub const MAX_DEPTH: usize = 12;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScopeKind {
-    Module,
-    Function,
-    Block,
-}
-
-#[derive(Debug)]
-pub struct ScopeData<'a> {
-    vars: RefCell<Vec<(&'a str, Val<'a>)>>,
-    parent: Option<Scope<'a>>,
-    pub kind: ScopeKind,
-}
-
-pub type Scope<'a> = Rc<ScopeData<'a>>;
-
-pub fn new_scope<'a>(parent: Option<&Scope<'a>>, kind: ScopeKind) -> Scope<'a> {
-    Rc::new(ScopeData { vars: RefCell::new(vec![]), parent: parent.cloned(), kind })
-}
-
-impl<'a> ScopeData<'a> {
-    pub fn declare(&self, name: &'a str, v: Val<'a>) {
-        let mut vars = self.vars.borrow_mut();
-        match vars.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, old)) => *old = v,
-            None => vars.push((name, v)),
-        }
-    }
-
-    pub fn lookup(&self, name: &str) -> Option<Val<'a>> {
-        if let Some((_, v)) = self.vars.borrow().iter().find(|(n, _)| *n == name) {
-            return Some(v.clone());
-        }
-        self.parent.as_ref().and_then(|p| p.lookup(name))
-    }
-
-    /// Assigns an existing binding; `Some(kind)` of the scope that held it.
-    fn assign(&self, name: &str, v: &Val<'a>, weak: bool) -> Option<ScopeKind> {
-        if let Some((_, old)) = self.vars.borrow_mut().iter_mut().find(|(n, _)| *n == name) {
-            if weak {
-                old.join(v);
-            } else {
-                *old = v.clone();
-            }
-            return Some(self.kind);
-        }
-        self.parent.as_ref().and_then(|p| p.assign(name, v, weak))
-    }
-
-    /// The function (or module) scope `var` declares into.
-    fn var_scope(self: &Rc<Self>) -> Scope<'a> {
-        let mut s = self.clone();
-        while s.kind == ScopeKind::Block {
-            match &s.parent {
-                Some(p) => s = p.clone(),
-                None => break,
-            }
-        }
-        s
-    }
-
-    /// Every binding of this scope alone.
-    pub fn bindings(&self) -> Vec<(&'a str, Val<'a>)> {
-        self.vars.borrow().clone()
-    }
-}
+pub use super::value::{Scope, ScopeKind, new_scope};
 
 /// One function's run: its file, `this`, whether it is inside a branch
 /// (writes there join instead of replacing), and what it returns.
@@ -603,7 +537,7 @@ impl<'a> Interp<'a> {
     }
 
     fn ident(scope: &Scope<'a>, name: &str) -> Val<'a> {
-        scope.lookup(name).unwrap_or_else(|| super::api::global(name))
+        scope.lookup(name).unwrap_or_else(|| super::globals::global(name))
     }
 
     fn object(&mut self, f: &mut Frame<'a>, scope: &Scope<'a>, o: &'a ObjectExpression<'a>) -> Val<'a> {

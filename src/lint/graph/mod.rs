@@ -9,6 +9,7 @@
 
 mod api;
 pub mod eval;
+mod globals;
 pub mod value;
 
 use super::source::{Binding, SourceFile};
@@ -493,7 +494,7 @@ impl<'a> Interp<'a> {
                 Some(m) => m.borrow().get("exports").cloned().unwrap_or_default(),
                 None => Val::external(),
             },
-            None => api::package_export(spec, None),
+            None => globals::package_export(spec, None),
         }
     }
 
@@ -509,7 +510,7 @@ impl<'a> Interp<'a> {
                     let v = if local.is_some() {
                         self.get(&exports, imported.as_str(), loc)
                     } else {
-                        api::package_export(spec, Some(imported.as_str()))
+                        globals::package_export(spec, Some(imported.as_str()))
                     };
                     (s.local.name.as_str(), v)
                 }
@@ -518,7 +519,7 @@ impl<'a> Interp<'a> {
                         let d = self.get(&exports, "default", loc);
                         if d.is_empty() { exports.clone() } else { d }
                     } else {
-                        api::package_export(spec, Some("default"))
+                        globals::package_export(spec, Some("default"))
                     };
                     (s.local.name.as_str(), v)
                 }

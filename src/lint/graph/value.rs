@@ -150,7 +150,7 @@ impl Code<'_> {
 #[derive(Debug)]
 pub struct Closure<'a> {
     pub code: Code<'a>,
-    pub scope: super::eval::Scope<'a>,
+    pub scope: Scope<'a>,
     pub file: FileId,
     pub base: u32,
     pub this: Option<Val<'a>>,
@@ -322,5 +322,73 @@ fn same<'a>(a: &Atom<'a>, b: &Atom<'a>) -> bool {
         (Atom::Tag(Tag::Open(x, f)), Atom::Tag(Tag::Open(y, g))) => Rc::ptr_eq(x, y) && f == g,
         (Atom::Tag(Tag::SessionKey(x)), Atom::Tag(Tag::SessionKey(y))) => x == y,
         _ => false,
+    }
+}
+
+/// The bindings a function sees: its own, then its parents'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    Module,
+    Function,
+    Block,
+}
+
+#[derive(Debug)]
+pub struct ScopeData<'a> {
+    vars: RefCell<Vec<(&'a str, Val<'a>)>>,
+    parent: Option<Scope<'a>>,
+    pub kind: ScopeKind,
+}
+
+pub type Scope<'a> = Rc<ScopeData<'a>>;
+
+pub fn new_scope<'a>(parent: Option<&Scope<'a>>, kind: ScopeKind) -> Scope<'a> {
+    Rc::new(ScopeData { vars: RefCell::new(vec![]), parent: parent.cloned(), kind })
+}
+
+impl<'a> ScopeData<'a> {
+    pub fn declare(&self, name: &'a str, v: Val<'a>) {
+        let mut vars = self.vars.borrow_mut();
+        match vars.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, old)) => *old = v,
+            None => vars.push((name, v)),
+        }
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<Val<'a>> {
+        if let Some((_, v)) = self.vars.borrow().iter().find(|(n, _)| *n == name) {
+            return Some(v.clone());
+        }
+        self.parent.as_ref().and_then(|p| p.lookup(name))
+    }
+
+    /// Assigns an existing binding; `Some(kind)` of the scope that held it.
+    pub(super) fn assign(&self, name: &str, v: &Val<'a>, weak: bool) -> Option<ScopeKind> {
+        if let Some((_, old)) = self.vars.borrow_mut().iter_mut().find(|(n, _)| *n == name) {
+            if weak {
+                old.join(v);
+            } else {
+                *old = v.clone();
+            }
+            return Some(self.kind);
+        }
+        self.parent.as_ref().and_then(|p| p.assign(name, v, weak))
+    }
+
+    /// The function (or module) scope `var` declares into.
+    pub(super) fn var_scope(self: &Rc<Self>) -> Scope<'a> {
+        let mut s = self.clone();
+        while s.kind == ScopeKind::Block {
+            match &s.parent {
+                Some(p) => s = p.clone(),
+                None => break,
+            }
+        }
+        s
+    }
+
+    /// Every binding of this scope alone.
+    pub fn bindings(&self) -> Vec<(&'a str, Val<'a>)> {
+        self.vars.borrow().clone()
     }
 }
