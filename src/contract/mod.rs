@@ -197,6 +197,10 @@ pub struct CodeTruth {
     pub issued_generation: u32,
     /// The generation jscode2session returned for it; `None` until exchanged.
     pub exchanged_generation: Option<u32>,
+    /// The backend called jscode2session with it, whatever the answer: the
+    /// login reached WeChat.
+    #[serde(default)]
+    pub asked: bool,
     pub current_generation: u32,
     pub age_ms: i64,
 }

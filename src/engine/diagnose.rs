@@ -64,6 +64,16 @@ pub fn classify(
     let code = body.and_then(backend_code);
     let msg = body.and_then(|b| b.get("msg").or_else(|| b.get("errmsg"))).and_then(Value::as_str).unwrap_or("");
     let status = status.unwrap_or(0);
+    // Refused before the login: whatever the payloads were, they were
+    // never tried against WeChat.
+    if step.code_never_exchanged() && (400..500).contains(&status) && code.is_none() {
+        return (
+            Cause::HttpStatus,
+            format!(
+                "the login never reached WeChat: the backend answered HTTP {status} without taking the code to jscode2session (a route, auth or method error before the login); check the URL, method, headers and credentials the flow sends"
+            ),
+        );
+    }
     let stale = step.stale();
     let stale_note = stale
         .map(|(sealed, exchanged)| {
@@ -118,6 +128,9 @@ pub fn classify(
         let what = match stale {
             Some((sealed, exchanged)) => format!(
                 "the iv was stale (sealed with session_key gen {sealed}, the code exchange returned gen {exchanged}) and the backend crashed with HTTP {status} instead of rejecting it: a decrypt or signature failure must be answered as a client error, not thrown"
+            ),
+            None if step.code_never_exchanged() => format!(
+                "the backend failed with HTTP {status} before the login reached WeChat (it never took the code to jscode2session)"
             ),
             None => format!("the backend failed with HTTP {status}"),
         };

@@ -59,10 +59,14 @@ struct CarriedIv {
     has_plus: bool,
 }
 
-/// What of `produced` the request carried (as is or form-encoded).
+/// What of `produced` the request carried (as is or percent-encoded),
+/// wherever it travels.
 pub(super) fn carried(produced: &[Produced], req: &Rendered) -> Option<Carried> {
     let sent = |v: &str| {
-        let sent = |s: &str| req.url.contains(s) || req.body.contains(s);
+        // Anywhere the request carries it: the URL, the body (JSON, form,
+        // raw), and the headers (custom ones, cookies).
+        let sent =
+            |s: &str| req.url.contains(s) || req.body.contains(s) || req.headers.iter().any(|(_, v)| v.contains(s));
         sent(v) || sent(&form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
     };
     let codes: Vec<String> = produced.iter().filter_map(|p| p.code.clone().filter(|c| sent(c))).collect();
@@ -93,11 +97,14 @@ impl StepResult {
         // The last code carried is the one the backend exchanged.
         let code = truths.codes.iter().rev().flatten().next();
         let exchanged = truths.codes.iter().flatten().filter_map(|t| t.exchanged_generation).next_back();
+        // A code the mock issued that the backend never took to WeChat.
+        let never_asked = code.is_some_and(|t| !t.asked);
         for (i, (p, iv)) in carried.ivs.iter().zip(&carried.query.ivs).enumerate() {
             let truth = truths.ivs.get(i).and_then(Option::as_ref);
             let sealed = truth.map(|t| t.payload.sealed_generation).or(p.generation);
             let (against, basis) = match exchanged {
                 Some(g) => (Some(g), Basis::CodeExchange),
+                None if never_asked => (truth.map(|t| t.current_generation), Basis::NotExchanged),
                 None => (truth.map(|t| t.current_generation), Basis::CurrentKey),
             };
             let freshness = match (sealed, against) {

@@ -43,6 +43,10 @@ pub enum Basis {
     CodeExchange,
     /// The user's key at the time of asking (no code was exchanged).
     CurrentKey,
+    /// The request carried a code the backend never took to jscode2session
+    /// (a route, auth or method error before the login): judged against the
+    /// current key, but no evidence of what the backend decrypted with.
+    NotExchanged,
 }
 
 /// What a step did besides passing, for one-line views.
@@ -295,12 +299,18 @@ impl StepResult {
         self.payloads.iter().find(|p| p.freshness != Freshness::Fresh).or(self.payloads.first())
     }
 
-    /// The first stale payload this step sent, if any.
+    /// The first stale payload this step sent, if any, where the backend
+    /// took its code to WeChat (else staleness says nothing of the failure).
     pub fn stale(&self) -> Option<(u32, u32)> {
         self.payloads.iter().find_map(|p| match p.freshness {
-            Freshness::Stale { sealed, against } => Some((sealed, against)),
+            Freshness::Stale { sealed, against } if p.basis != Basis::NotExchanged => Some((sealed, against)),
             _ => None,
         })
+    }
+
+    /// The request carried a login code the backend never took to WeChat.
+    pub fn code_never_exchanged(&self) -> bool {
+        self.payloads.iter().any(|p| p.basis == Basis::NotExchanged)
     }
 }
 

@@ -90,6 +90,7 @@ fn reply<T, S: Serialize>(mock: &Mock, result: Result<T, ApiError>, ok: impl FnO
 }
 
 async fn jscode2session(State(mock): State<Mock>, q: Params) -> Response {
+    mock.state().note_code_asked(param(&q, "js_code"));
     let (latency, injected) = fault(&mock, "jscode2session", param(&q, "js_code"));
     let answer = if let Some(e) = injected {
         error(&mock, e)

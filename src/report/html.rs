@@ -217,12 +217,15 @@ fn waterfall(out: &mut String, steps: &[StepResult]) {
             Outcome::Fail => "#c62f2f",
             Outcome::Skipped => "#b8c1ca",
         };
-        let iv = match s.verdict_payload().map(|p| p.freshness) {
-            Some(Freshness::Stale { sealed, against }) => {
-                format!("<span class=\"stale\">STALE gen {sealed}→{against}</span>")
-            }
-            Some(Freshness::Fresh) => "<span class=\"fresh\">fresh</span>".into(),
-            Some(Freshness::Unknown) => "unknown".into(),
+        let iv = match s.verdict_payload() {
+            Some(p) if p.basis == crate::engine::Basis::NotExchanged => "code never exchanged by the backend".into(),
+            Some(p) => match p.freshness {
+                Freshness::Stale { sealed, against } => {
+                    format!("<span class=\"stale\">STALE gen {sealed}→{against}</span>")
+                }
+                Freshness::Fresh => "<span class=\"fresh\">fresh</span>".into(),
+                Freshness::Unknown => "unknown".into(),
+            },
             None => String::new(),
         };
         let result = match s.outcome {

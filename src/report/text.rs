@@ -39,6 +39,9 @@ pub fn freshness(s: &StepResult) -> String {
         return String::new();
     };
     let made_here = p.from_step == s.id;
+    if p.basis == crate::engine::Basis::NotExchanged {
+        return "code never exchanged by the backend".into();
+    }
     match p.freshness {
         Freshness::Fresh if made_here => format!("iv sealed gen {}", p.sealed_generation.unwrap_or(0)),
         Freshness::Fresh => format!("fresh gen {} ({:.0} ms old)", p.sealed_generation.unwrap_or(0), p.age_ms),

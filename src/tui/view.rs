@@ -99,6 +99,9 @@ pub fn freshness(s: &StepResult) -> Span<'static> {
     let Some(p) = s.verdict_payload() else {
         return Span::raw("");
     };
+    if p.basis == crate::engine::Basis::NotExchanged {
+        return Span::styled("code never exchanged", DIM);
+    }
     match p.freshness {
         Freshness::Fresh if p.from_step == s.id => {
             Span::styled(format!("sealed gen {}", p.sealed_generation.unwrap_or(0)), DIM)

@@ -116,6 +116,8 @@ struct Code {
     issued_ms: i64,
     generation: u32,
     exchanged: Option<u32>,
+    /// The backend called jscode2session with it, whatever the answer.
+    asked: bool,
 }
 
 /// What the ledger keeps per sealed payload.
@@ -368,7 +370,10 @@ impl MockState {
         let code = format!("0{}", alnum(&mut rng, 31));
         let outcome = LoginOutcome { code: code.clone(), generation: u.generation, rotated, logins: u.logins };
         if let Some(k) = code_key(&code) {
-            self.codes.insert(k, Code { user: key, issued_ms: now, generation: outcome.generation, exchanged: None });
+            self.codes.insert(
+                k,
+                Code { user: key, issued_ms: now, generation: outcome.generation, exchanged: None, asked: false },
+            );
         }
         Ok(outcome)
     }

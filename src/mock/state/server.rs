@@ -26,6 +26,15 @@ impl MockState {
 
     /// Server API `jscode2session`: parameter checks in the real service's
     /// order, then the one-use, five-minute code rules.
+    /// Notes that the backend called jscode2session with `js_code`, before
+    /// faults or checks answer it: ground truth that the login reached
+    /// WeChat.
+    pub fn note_code_asked(&mut self, js_code: Option<&str>) {
+        if let Some(code) = js_code.and_then(code_key).and_then(|k| self.codes.get_mut(&k)) {
+            code.asked = true;
+        }
+    }
+
     pub fn jscode2session(
         &mut self,
         appid: Option<&str>,

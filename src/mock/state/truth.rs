@@ -31,6 +31,7 @@ impl MockState {
             user: c.user.split_once('/').map_or("", |(_, u)| u).to_string(),
             issued_generation: c.generation,
             exchanged_generation: c.exchanged,
+            asked: c.asked,
             current_generation: u.generation,
             age_ms: self.user_now_ms(&c.user) - c.issued_ms,
         })

@@ -1,0 +1,124 @@
+//! Backends as they are: payloads that travel in headers, and a backend
+//! that refuses before the login ever reaches WeChat. Each backend is a
+//! small server here, in front of the reference backend or alone.
+
+mod common;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{any, post};
+use common::{assert_valid_report, tempdir, wxflow};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// The seed's order (getUserInfo, then wx.login) under a rotate-always mock,
+/// sending code, encryptedData and iv in headers as wafer-style backends
+/// want them, rawData and signature in the body.
+const HEADER_FLOW: &str = r#"name: headers
+mock: { rotation: always }
+expect: { outcome: fail, cause: stale_iv }
+steps:
+  - id: profile
+    wx.getUserInfo: {}
+  - id: login
+    wx.login: {}
+  - id: server
+    http:
+      url: "{{ target }}/weapp/login"
+      headers:
+        x-wx-code: "{{ login.code }}"
+        x-wx-encrypted-data: "{{ profile.encryptedData }}"
+        x-wx-iv: "{{ profile.iv }}"
+      json:
+        rawData: "{{ profile.rawData }}"
+        signature: "{{ profile.signature }}"
+    assert:
+      status: 200
+"#;
+
+/// Runs `flow` against `target` and the embedded mock; the JSON report.
+async fn run(flow: &str, mock: &str, target: &str) -> (i32, String, Value) {
+    let dir = tempdir();
+    let file = dir.path().join("flow.yaml");
+    std::fs::write(&file, flow).unwrap();
+    let json = dir.path().join("r.json");
+    let (code, out, err) = wxflow(&[
+        "run",
+        file.to_str().unwrap(),
+        "--mock",
+        mock,
+        "--target",
+        target,
+        "--report",
+        &format!("json={}", json.display()),
+    ])
+    .await;
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap_or_else(|_| panic!("{out}{err}"))).unwrap();
+    assert_valid_report(&report);
+    (code, out, report)
+}
+
+/// The server step of the report's first failed iteration.
+fn server_step(report: &Value) -> Value {
+    let first = report["flows"][0]["first_failures"].as_object().unwrap().values().next().unwrap();
+    first["steps"].as_array().unwrap().iter().find(|s| s["id"] == "server").unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn payloads_in_headers_are_judged_fresh_or_stale_like_any_other() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Always, 3).await;
+    let backend = s.embedded.backend_url.clone();
+    // A header-contract backend: it takes the headers and logs in through
+    // the reference backend.
+    let app = axum::Router::new().route(
+        "/weapp/login",
+        post(move |headers: HeaderMap, body: axum::Json<Value>| {
+            let backend = backend.clone();
+            async move {
+                let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                let login = json!({
+                    "code": h("x-wx-code"),
+                    "encryptedData": h("x-wx-encrypted-data"),
+                    "iv": h("x-wx-iv"),
+                    "rawData": body["rawData"],
+                    "signature": body["signature"],
+                });
+                let answer =
+                    reqwest::Client::new().post(format!("{backend}/api/login")).json(&login).send().await.unwrap();
+                let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
+                (status, answer.text().await.unwrap())
+            }
+        }),
+    );
+    let stop = CancellationToken::new();
+    let target = wxflow::serve::spawn(app, "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let (code, out, report) = run(HEADER_FLOW, &s.embedded.mock_url, &target).await;
+    assert_eq!(code, 0, "failed as expected, with stale_iv: {out}");
+    let server = server_step(&report);
+    assert_eq!(server["cause"], "stale_iv", "{server:#}");
+    let payload = &server["payloads"][0];
+    assert_eq!(
+        (payload["freshness"]["state"].as_str(), payload["basis"].as_str()),
+        (Some("stale"), Some("code_exchange"))
+    );
+    assert!(out.contains("STALE gen"), "{out}");
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backend_that_refuses_before_the_login_is_not_blamed_for_a_stale_iv() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Always, 3).await;
+    // Every route behind an auth middleware: 401 before any login.
+    let app = axum::Router::new()
+        .route("/{*path}", any(|| async { (StatusCode::UNAUTHORIZED, "{\"error\":\"jwt missing\"}") }));
+    let stop = CancellationToken::new();
+    let target = wxflow::serve::spawn(app, "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let (code, out, report) = run(HEADER_FLOW, &s.embedded.mock_url, &target).await;
+    assert_eq!(code, 1, "the flow expects stale_iv, and that is not what happened: {out}");
+    let server = server_step(&report);
+    assert_eq!(server["cause"], "http_status", "{server:#}");
+    assert!(server["diagnosis"].as_str().unwrap().contains("never reached WeChat"), "{server:#}");
+    assert_eq!(server["payloads"][0]["basis"], "not_exchanged");
+    assert!(out.contains("code never exchanged by the backend"), "{out}");
+    assert!(!out.contains("STALE"), "{out}");
+    stop.cancel();
+}
