@@ -164,6 +164,9 @@ pub struct MockArgs {
     #[arg(long, requires = "appid")]
     pub secret: Option<String>,
     /// Print secrets in full instead of masked.
+    /// Print one line per request to stderr: method, path and query (secrets masked), status, time.
+    #[arg(long)]
+    pub log: bool,
     #[arg(long)]
     pub reveal_secrets: bool,
     #[command(flatten)]

@@ -122,3 +122,36 @@ async fn a_backend_that_refuses_before_the_login_is_not_blamed_for_a_stale_iv() 
     assert!(!out.contains("STALE"), "{out}");
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mock_logs_one_line_per_request_with_secrets_masked() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mock = std::process::Command::new(env!("CARGO_BIN_EXE_wxflow"))
+        .args(["mock", "--log", "--addr", &addr])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the mock started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let (code, out, err) =
+        wxflow(&["run", "flows/login-first.yaml", "flows/phone-code.yaml", "--mock", &format!("http://{addr}")]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let pid = mock.id().cast_signed();
+    // SIGTERM: the mock stops cleanly and its stderr ends.
+    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    let log = String::from_utf8_lossy(&mock.wait_with_output().unwrap().stderr).into_owned();
+    let secret = wxflow::mock::demo_app().secret;
+    assert!(log.contains("GET /sns/jscode2session?appid="), "{log}");
+    assert!(log.contains("&secret=") && log.contains("(masked)"), "{log}");
+    assert!(
+        log.lines().any(|l| l.starts_with("POST /wxa/business/getuserphonenumber?access_token=")
+            && l.contains("(masked) → 200 in ")),
+        "{log}"
+    );
+    assert!(!log.contains(&secret), "the appsecret in the log: {log}");
+}

@@ -135,6 +135,13 @@ fn a_secret_given_any_way_never_appears_in_console_reports_or_a_merged_report() 
             assert!(!text.contains(SECRET), "the secret in the {what}:\n{text}");
         }
     }
+    // A load run's reproducer carries the variables, a secret by name only.
+    let args =
+        ["run", "vars.yaml", "--vars-file", "values.yaml", "--secret", "api_key=S3cret-api-key-4242", "--repeat", "2"];
+    let (_, out, _) = wxflow(d, &args, &[]);
+    let reproduce = out.lines().find(|l| l.contains("reproduce: wxflow run")).unwrap_or_else(|| panic!("{out}"));
+    assert!(reproduce.ends_with("--vars-file values.yaml --secret api_key=…"), "{reproduce}");
+    assert!(!out.contains(SECRET), "{out}");
     // Shards and their merge.
     for i in 0..2 {
         let (shard, out) = (format!("{i}/2"), format!("json=s{i}.json"));

@@ -45,6 +45,10 @@ pub struct Settings {
     pub thresholds: Vec<Threshold>,
     /// Variables from outside the flows.
     pub outside: crate::flow::vars::Outside,
+    /// The flags a reproducer must carry to reach the same servers with the
+    /// same values: `--ca-cert`, `--insecure`, `--vars-file`, `--var`, and
+    /// `--secret NAME=…` (its value is not printed).
+    pub carried_flags: String,
 }
 
 fn invalid(msg: impl Into<String>) -> InvalidInput {
@@ -90,6 +94,7 @@ impl Settings {
             detail,
             thresholds,
             outside: a.targets.vars.gather()?,
+            carried_flags: carried_flags(&a.targets),
         })
     }
 }
@@ -127,8 +132,30 @@ impl Settings {
         if let Some(t) = self.target.as_ref().filter(|_| self.mock.is_some()) {
             let _ = write!(cmd, " --target {t}");
         }
-        cmd
+        cmd + &self.carried_flags
     }
+}
+
+/// See [`Settings::carried_flags`].
+fn carried_flags(t: &crate::cli::Targets) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for ca in &t.ca_certs {
+        let _ = write!(out, " --ca-cert {}", ca.display());
+    }
+    if t.insecure {
+        out.push_str(" --insecure");
+    }
+    for f in &t.vars.files {
+        let _ = write!(out, " --vars-file {}", f.display());
+    }
+    for v in &t.vars.vars {
+        let _ = write!(out, " --var {v}");
+    }
+    for s in &t.vars.secrets {
+        let _ = write!(out, " --secret {}=…", s.split('=').next().unwrap_or(""));
+    }
+    out
 }
 
 /// Colour only on a terminal, never with NO_COLOR or in CI.

@@ -58,7 +58,13 @@ pub async fn mock(args: MockArgs) -> Result<ExitCode, InvalidInput> {
     let config = mock_config(&args)?;
     let stop = CancellationToken::new();
     let mock = crate::mock::Mock::new(config.clone());
-    let (running, _cores) = serve(crate::mock::app(mock), &args.addr, &args.tls, stop.clone())?;
+    let mut app = crate::mock::app(mock);
+    if args.log {
+        let secrets = config.apps.iter().map(|a| a.secret.clone()).collect();
+        let redactor = std::sync::Arc::new(crate::redact::Redactor::new(args.reveal_secrets, secrets));
+        app = app.layer(axum::middleware::from_fn(move |req, next| log_request(redactor.clone(), req, next)));
+    }
+    let (running, _cores) = serve(app, &args.addr, &args.tls, stop.clone())?;
     crate::outln!("wxflow mock WeChat service on {}", running.url());
     for app in &config.apps {
         crate::outln!("  app     appid={} secret={}", app.appid, mask(&app.secret, args.reveal_secrets));
@@ -95,4 +101,20 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
     crate::outln!("Ctrl-C (or SIGTERM) to stop");
     until_signal(stop).await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--log`: one line per request on stderr, `METHOD /path?query → status in
+/// N ms`, with secret parameters (appsecret, tokens) masked. Bodies are not
+/// logged: they may carry secrets by any name.
+async fn log_request(
+    redactor: std::sync::Arc<crate::redact::Redactor>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let line = format!("{} {}", req.method(), req.uri());
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    let shown = redactor.text(&line, &mut vec![]);
+    eprintln!("{shown} → {} in {:.1} ms", response.status().as_u16(), started.elapsed().as_secs_f64() * 1e3);
+    response
 }
