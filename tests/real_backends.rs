@@ -155,3 +155,19 @@ async fn the_mock_logs_one_line_per_request_with_secrets_masked() {
     );
     assert!(!log.contains(&secret), "the appsecret in the log: {log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mutate_refuses_flows_the_correct_backend_does_not_meet() {
+    let dir = tempdir();
+    // Written for a shop backend whose success is `{code: 200}`.
+    let flow = std::fs::read_to_string("flows/login-first.yaml").unwrap().replace("$.code: 0", "$.code: 200");
+    std::fs::write(dir.path().join("shop-login.yaml"), flow).unwrap();
+    let path = dir.path().join("shop-login.yaml");
+    let (code, out, err) = wxflow(&["mutate", "flows/login-first.yaml", path.to_str().unwrap()]).await;
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("does not meet 1 of 2 flows (shop-login)") && err.contains("do not fit its contract"),
+        "{err}"
+    );
+    assert!(!out.contains("bugs caught"), "no table of bugs 'caught' by a flow that cannot pass: {out}");
+}

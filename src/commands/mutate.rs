@@ -98,16 +98,17 @@ pub async fn mutate(args: MutateArgs) -> Result<ExitCode, InvalidInput> {
         story: "the correct reference backend".into(),
         caught_by: trial(&flows, &outside, args.seed, None).await?,
     };
-    crate::outln!(
-        "correct backend: {} of {} flows met their expectation{}",
-        flows.len() - baseline.caught_by.len(),
-        flows.len(),
-        if baseline.caught_by.is_empty() {
-            String::new()
-        } else {
-            format!(" (not: {})", baseline.caught_by.join(", "))
-        }
-    );
+    // A flow the correct backend does not meet was written for another
+    // contract: any bug "caught" by it would say nothing.
+    if !baseline.caught_by.is_empty() {
+        return Err(InvalidInput(format!(
+            "the correct reference backend does not meet {} of {} flows ({}): they do not fit its contract (POST /api/login with code, encryptedData, iv, rawData, signature; {{\"code\":0,\"data\":{{\"token\",\"user_id\"}}}}), so the bugs they would catch say nothing; mutate flows written for that contract (`wxflow init` writes them), and run yours against your backend with `wxflow run`",
+            baseline.caught_by.len(),
+            flows.len(),
+            baseline.caught_by.join(", ")
+        )));
+    }
+    crate::outln!("correct backend: {} of {} flows met their expectation", flows.len(), flows.len());
     crate::outln!("\n{:<28} {}", "bug", "caught by");
     // Each bug gets its own mock and backend, so all run at once; a signal
     // ends the run with the baseline alone (marked interrupted).
