@@ -171,3 +171,22 @@ async fn mutate_refuses_flows_the_correct_backend_does_not_meet() {
     );
     assert!(!out.contains("bugs caught"), "no table of bugs 'caught' by a flow that cannot pass: {out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_key_in_the_token_fails_a_flow_that_otherwise_passes_and_stays_masked() {
+    let stop = CancellationToken::new();
+    let config = wxflow::mock::MockConfig::default();
+    let bug = Some(wxflow::backend::Bug::SessionKeyInToken);
+    let servers = wxflow::serve::embedded_with_bug(config, bug, stop.clone()).await.unwrap();
+    let flow = std::fs::read_to_string("flows/login-first.yaml").unwrap();
+    let (code, out, report) = run(&flow, &servers.mock_url, &servers.backend_url).await;
+    assert_eq!(code, 1, "{out}");
+    let server = server_step(&report);
+    assert_eq!(server["cause"], "session_key_leaked", "{server:#}");
+    assert!(server["diagnosis"].as_str().unwrap().contains("(a JWT's payload in the body)"), "{server:#}");
+    // The leaked key (and the JWT that held it) are masked in what is kept.
+    let body = server["exchange"]["response_body"].as_str().unwrap();
+    assert!(body.contains("\"token\":\"eyJh…(masked)\"") && !body.contains("eyJhbGci"), "{body}");
+    assert!(!out.contains("eyJhbGci"), "{out}");
+    stop.cancel();
+}

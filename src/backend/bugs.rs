@@ -46,6 +46,9 @@ pub enum Bug {
     RawdataReserialized,
     /// session_key and iv are passed to the decrypt call the wrong way round.
     KeyIvSwapped,
+    /// The session_key rides in the login token (a JWT) handed to the
+    /// client "to decrypt later": any client can now forge its data.
+    SessionKeyInToken,
 }
 
 impl Bug {
@@ -69,6 +72,7 @@ impl Bug {
             Bug::PhoneCodeTwice => "the phone code exchanged twice",
             Bug::RawdataReserialized => "rawData re-serialised before the signature check",
             Bug::KeyIvSwapped => "session_key and iv swapped in the decrypt call",
+            Bug::SessionKeyInToken => "the session_key inside the JWT handed to the client",
         }
     }
 }
@@ -92,6 +96,14 @@ impl Cache {
         }
         map.insert(key.to_string(), value);
     }
+}
+
+/// A JWT with `claims` as its payload (signed with nothing worth the name:
+/// the bug is what it carries).
+pub fn jwt(claims: &Value) -> String {
+    use base64::Engine as _;
+    let b64 = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    format!("{}.{}.{}", b64(r#"{"alg":"HS256","typ":"JWT"}"#), b64(&claims.to_string()), b64("signature"))
 }
 
 /// A form value decoded a second time: `+` to space, `%XX` to its byte.
@@ -155,6 +167,6 @@ mod tests {
     #[test]
     fn bug_names_are_kebab_case() {
         assert_eq!(Bug::NoSignatureCheck.name(), "no-signature-check");
-        assert_eq!(Bug::value_variants().len(), 12);
+        assert_eq!(Bug::value_variants().len(), 13);
     }
 }

@@ -257,8 +257,12 @@ async fn login(State(b): State<Arc<Backend>>, f: Fields) -> Result<Json<Value>, 
         ));
     }
     open(b, &session_key, &iv, &encrypted_data)?;
-    let token: [u8; 16] = rand::random();
-    Ok(Json(json!({ "code": 0, "data": { "token": wechat::hex(&token), "user_id": user_id(&openid) } })))
+    let token = if b.has(Bug::SessionKeyInToken) {
+        bugs::jwt(&json!({ "openid": openid, "session_key": session_key }))
+    } else {
+        wechat::hex(&rand::random::<[u8; 16]>())
+    };
+    Ok(Json(json!({ "code": 0, "data": { "token": token, "user_id": user_id(&openid) } })))
 }
 
 /// Decrypts and checks the watermark, mapping errors to the backend's codes.

@@ -243,4 +243,16 @@ pub trait GroundTruth: Send + Sync {
     fn riders(&self) -> Option<Riders> {
         None
     }
+    /// For each candidate (base64 text found in a backend's answer to its
+    /// client), whether it is a session_key the mock handed to a backend;
+    /// `None` when the mock could not say. The keys never travel back.
+    fn handed_out<'a>(&'a self, candidates: &'a [String]) -> BoxFuture<'a, Option<Vec<bool>>>;
+}
+
+/// `POST /__wxflow/leaks`: candidates for leaked session_keys; answered
+/// `{"handed_out": [bool, …]}` in the same order.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeakQuery {
+    pub candidates: Vec<String>,
 }

@@ -162,6 +162,16 @@ impl GroundTruth for HttpTruth {
         true
     }
 
+    fn handed_out<'a>(&'a self, candidates: &'a [String]) -> BoxFuture<'a, Option<Vec<bool>>> {
+        Box::pin(async move {
+            let body = serde_json::to_string(&super::LeakQuery { candidates: candidates.to_vec() }).ok()?;
+            let (status, bytes) =
+                self.http.post_json(&format!("{CLIENT_PREFIX}/leaks"), body, Duration::from_secs(5)).await.ok()?;
+            let v: serde_json::Value = serde_json::from_slice(&bytes).ok().filter(|_| status == 200)?;
+            serde_json::from_value(v["handed_out"].clone()).ok()
+        })
+    }
+
     fn riders(&self) -> Option<Riders> {
         let batch = self.queue.take();
         if batch.is_empty() {

@@ -4,6 +4,7 @@
 
 use super::diagnose;
 use super::freshness::carried;
+use super::leak;
 use super::send::Rendered;
 use super::{Engine, Exchange, Executed, Outcome, Produced, StepError, StepResult, assertions, ms};
 use crate::flow::Cause;
@@ -118,6 +119,7 @@ impl Engine {
             truncated: answer.truncated,
             duration,
         };
+        let leaked = self.leaked(&answer.text, &answer.headers).await;
         let mut failures = assertions::check(h, &judged);
         match assertions::capture(h, &judged) {
             Ok(c) => r.captures = c,
@@ -143,6 +145,9 @@ impl Engine {
         // A restart under a passing step still leaves the iteration
         // unjudged; a lookup that found no mock only matters on a failure.
         let passed = failures.is_empty();
+        if let Some(leak) = &leaked {
+            self.mask_leak(&mut r, leak);
+        }
         if passed && let Some((true, diag)) = mock_unavailable {
             r.reason = Some("the mock restarted under this iteration".into());
             r = r.failed(Cause::MockUnavailable, diag);
@@ -158,6 +163,20 @@ impl Engine {
             };
             r = r.failed(cause, diag);
         }
+        // A leaked session_key fails the step whatever else it showed.
+        if let Some(leak) = leaked
+            && r.cause.is_none_or(|c| !c.unjudged())
+        {
+            let why = "the answer carries a session_key".to_string();
+            r.reason = Some(r.reason.map_or(why.clone(), |other| format!("{other}; {why}")));
+            r = r.failed(
+                Cause::SessionKeyLeaked,
+                format!(
+                    "the backend's answer carries the session_key WeChat's jscode2session gave it ({}): a session_key must never leave the backend; whoever holds it can forge signatures and read the user's encrypted data. Keep it server-side and give the client a token of your own",
+                    leak.place
+                ),
+            );
+        }
         let value = Some(json!({
             "status": answer.status,
             "headers": answer.headers,
@@ -169,6 +188,43 @@ impl Engine {
 }
 
 impl Engine {
+    /// A session_key the mock handed to a backend, found in its answer.
+    async fn leaked(
+        &self,
+        body: &str,
+        headers: &std::collections::BTreeMap<String, String>,
+    ) -> Option<leak::Candidate> {
+        let candidates = leak::candidates(body, headers);
+        if candidates.is_empty() {
+            return None;
+        }
+        let values: Vec<String> = candidates.iter().map(|c| c.value.clone()).collect();
+        let handed = self.truth.handed_out(&values).await?;
+        candidates.into_iter().zip(handed).find_map(|(c, handed)| handed.then_some(c))
+    }
+
+    /// Masks a leaked key (and the JWT that held it) in what the step keeps.
+    fn mask_leak(&self, r: &mut StepResult, leak: &leak::Candidate) {
+        if self.redactor.reveal() {
+            return;
+        }
+        let Some(x) = r.exchange.as_mut() else { return };
+        let hide = |text: &mut String| {
+            for secret in std::iter::once(&leak.value).chain(&leak.jwt) {
+                if text.contains(secret.as_str()) {
+                    *text = text.replace(secret.as_str(), &crate::redact::mask(secret, false));
+                }
+            }
+        };
+        hide(&mut x.response_body);
+        x.response_headers.values_mut().for_each(hide);
+        for v in r.captures.values_mut() {
+            if let serde_json::Value::String(text) = v {
+                hide(text);
+            }
+        }
+    }
+
     /// The resource the reference backend of this process says it ran out
     /// of in its answer (its WeChat call met EMFILE): inside one process
     /// that is the tester's own limit. A backend elsewhere saying so is the

@@ -27,6 +27,7 @@ mod error;
 mod finished;
 mod freshness;
 mod http;
+pub mod leak;
 pub mod result;
 mod send;
 mod wx;

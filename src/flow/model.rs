@@ -132,6 +132,9 @@ pub enum Cause {
     /// The mock (the tester's side of every run) could not be reached, or
     /// restarted under the iteration: the iteration is not judged.
     MockUnavailable,
+    /// The backend's answer to its client carried a session_key WeChat
+    /// handed it: a failure even when everything else passed.
+    SessionKeyLeaked,
 }
 
 impl Cause {
@@ -153,6 +156,7 @@ impl Cause {
             Cause::Mock => "mock",
             Cause::TesterLimit => "tester_limit",
             Cause::MockUnavailable => "mock_unavailable",
+            Cause::SessionKeyLeaked => "session_key_leaked",
         }
     }
 

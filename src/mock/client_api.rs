@@ -12,6 +12,7 @@
 //! | `POST /__wxflow/truth` `{codes, ivs}` | the same for many values in one round trip |
 //! | `GET`/`PUT /__wxflow/config` | rotation policy and faults, live |
 //! | `POST /__wxflow/clock` | skew the clock, for one user or everyone |
+//! | `POST /__wxflow/leaks` `{candidates}` | which are session_keys handed to a backend (the keys never travel back) |
 //! | `GET /__wxflow/identity` | service, version, apps, and an instance id new at every start |
 
 use super::Mock;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<Mock> {
         .route(&format!("{CLIENT_PREFIX}/config"), get(get_config).put(put_config))
         .route(&format!("{CLIENT_PREFIX}/clock"), post(clock))
         .route(&format!("{CLIENT_PREFIX}/identity"), get(identity))
+        .route(&format!("{CLIENT_PREFIX}/leaks"), post(leaks))
 }
 
 fn bad_request(msg: impl Into<String>) -> Response {
@@ -228,6 +230,18 @@ fn config_json(s: &super::MockState) -> ConfigView {
         faults: s.faults.clone(),
         apps: s.appids(),
         clock_offset_ms: s.clock_offset_ms,
+    }
+}
+
+async fn leaks(State(mock): State<Mock>, body: Bytes) -> Response {
+    match parse::<crate::contract::LeakQuery>(&body) {
+        Ok(q) if q.candidates.len() <= 64 => {
+            let s = mock.state();
+            Json(json!({ "handed_out": q.candidates.iter().map(|c| s.handed_out(c)).collect::<Vec<_>>() }))
+                .into_response()
+        }
+        Ok(_) => bad_request("at most 64 candidates"),
+        Err(e) => bad_request(e),
     }
 }
 

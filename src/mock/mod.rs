@@ -57,6 +57,11 @@ impl GroundTruth for Mock {
     fn over_http(&self) -> bool {
         false
     }
+
+    fn handed_out<'a>(&'a self, candidates: &'a [String]) -> BoxFuture<'a, Option<Vec<bool>>> {
+        let s = self.state();
+        Box::pin(std::future::ready(Some(candidates.iter().map(|c| s.handed_out(c)).collect())))
+    }
 }
 
 /// The largest request body the mock reads: WeChat's own are tiny.

@@ -170,6 +170,9 @@ pub struct MockState {
     pub faults: Faults,
     pub clock_offset_ms: i64,
     users: Bounded<UserKey, User>,
+    /// session_keys handed to backends (jscode2session, resetusersessionkey):
+    /// one found in a backend's answer to its client has leaked.
+    handed_keys: Bounded<[u8; 16], ()>,
     openids: Bounded<[u8; 28], UserKey>,
     codes: Bounded<CodeKey, Code>,
     phone_codes: Bounded<String, (UserKey, i64, bool)>,
@@ -220,6 +223,7 @@ impl MockState {
             faults: config.faults,
             clock_offset_ms: 0,
             users: Bounded::new(TABLE_CAP),
+            handed_keys: Bounded::new(TABLE_CAP),
             openids: Bounded::new(TABLE_CAP),
             codes: Bounded::new(TABLE_CAP),
             phone_codes: Bounded::new(10_000),
@@ -232,6 +236,14 @@ impl MockState {
             moments: 0,
             rng: ChaCha8Rng::seed_from_u64(stable_hash(&[b"mock", &config.seed.to_le_bytes()])),
         }
+    }
+
+    /// Whether `key` (base64 text) is a session_key this mock handed to a
+    /// backend.
+    pub fn handed_out(&self, key: &str) -> bool {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(key).ok();
+        bytes.and_then(|b| <[u8; 16]>::try_from(b).ok()).is_some_and(|k| self.handed_keys.get(&k).is_some())
     }
 
     /// The mock's clock (wall clock plus the global skew), in ms.

@@ -61,6 +61,7 @@ impl MockState {
             return Err(api::INVALID_CODE);
         }
         code.exchanged = Some(generation);
+        self.handed_keys.insert(session_key, ());
         Ok(api::Code2Session {
             openid: Some(openid),
             session_key: Some(b64(&session_key)),
@@ -187,7 +188,9 @@ impl MockState {
         let (openid, _, _) = self.derive(&key);
         let u = self.users.get_mut(&key).ok_or(api::INVALID_OPENID)?;
         u.refresh_key(&mut rng, now);
-        Ok((openid, b64(&u.session_key)))
+        let session_key = u.session_key;
+        self.handed_keys.insert(session_key, ());
+        Ok((openid, b64(&session_key)))
     }
 
     /// Server API `getuserphonenumber`: exchanges a one-use phone code.

@@ -1,0 +1,109 @@
+//! A session_key in the backend's answer to its client. Candidates are
+//! found by shape (base64 of 16 bytes) in the body and the headers (cookies
+//! too), inside JWT payloads and in percent-encoded text; the mock says
+//! which it handed to a backend ([`GroundTruth::handed_out`]), so a lookalike
+//! (an echoed iv) is never called a leak.
+//!
+//! [`GroundTruth::handed_out`]: crate::contract::GroundTruth::handed_out
+
+use base64::Engine as _;
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// Text that may be a session_key, and where the answer carried it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub value: String,
+    /// `the body`, `header set-cookie`, `a JWT's payload in the body`.
+    pub place: String,
+    /// The JWT that held it, when it was inside one.
+    pub jwt: Option<String>,
+}
+
+/// The most candidates asked about for one answer.
+const MOST: usize = 64;
+
+fn patterns() -> &'static (Regex, Regex) {
+    static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
+    RE.get_or_init(|| {
+        (
+            // Base64 of 16 bytes, not part of a longer base64 run.
+            Regex::new(r"(?:^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{22}==)(?:$|[^A-Za-z0-9+/=])").expect("valid regex"),
+            Regex::new(r"eyJ[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*").expect("valid regex"),
+        )
+    })
+}
+
+/// The candidates in an answer's body and headers.
+pub fn candidates(body: &str, headers: &BTreeMap<String, String>) -> Vec<Candidate> {
+    let mut out = vec![];
+    scan(body, "the body", &mut out);
+    for (name, value) in headers {
+        scan(value, &format!("header {name}"), &mut out);
+    }
+    out.truncate(MOST);
+    out
+}
+
+fn scan(text: &str, place: &str, out: &mut Vec<Candidate>) {
+    let (key, jwt) = patterns();
+    let mut push = |value: &str, place: String, jwt: Option<&str>| {
+        if !out.iter().any(|c| c.value == value) {
+            out.push(Candidate { value: value.to_string(), place, jwt: jwt.map(String::from) });
+        }
+    };
+    for c in key.captures_iter(text) {
+        push(&c[1], place.to_string(), None);
+    }
+    for c in jwt.captures_iter(text) {
+        let Ok(payload) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c[1].trim_end_matches('=')) else {
+            continue;
+        };
+        let payload = String::from_utf8_lossy(&payload);
+        for k in key.captures_iter(&payload) {
+            push(&k[1], format!("a JWT's payload in {place}"), Some(&c[0]));
+        }
+    }
+    if text.contains('%') {
+        let decoded: String =
+            form_urlencoded::parse(text.as_bytes()).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        for c in key.captures_iter(&decoded) {
+            push(&c[1], format!("{place}, percent-encoded"), None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_in_bodies_headers_jwts_and_percent_encoding_and_nothing_else() {
+        let (in_jwt, in_cookie, in_header) =
+            ("tiihtNczf5v6AKRyjwEUhQ==", "ab+cdefghijklmnopqrstu==", "r7BXXKkLb8qrSNn05n0qiA==");
+        let jwt_payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(r#"{{"sk":"{in_jwt}"}}"#));
+        let jwt = format!("eyJhbGciOiJIUzI1NiJ9.{jwt_payload}.c2ln");
+        let cookie = format!("sk={}; Path=/", in_cookie.replace('+', "%2B").replace('=', "%3D"));
+        let headers: BTreeMap<String, String> =
+            [("set-cookie".to_string(), cookie), ("x-session".to_string(), in_header.to_string())].into();
+        let found = candidates(&format!(r#"{{"data":{{"token":"{jwt}"}}}}"#), &headers);
+        let seen: Vec<(&str, &str)> = found.iter().map(|c| (c.value.as_str(), c.place.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                (in_jwt, "a JWT's payload in the body"),
+                (in_cookie, "header set-cookie, percent-encoded"),
+                (in_header, "header x-session")
+            ],
+            "{found:?}"
+        );
+        assert_eq!(found[0].jwt.as_deref(), Some(jwt.as_str()));
+        // Longer base64 (encryptedData), hex tokens and plain text are not keys.
+        let long = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTIzNDU2Nzg5MA==";
+        assert!(
+            candidates(&format!(r#"{{"a":"{long}","t":"0123456789abcdef0123456789abcdef"}}"#), &BTreeMap::new())
+                .is_empty()
+        );
+    }
+}
