@@ -145,6 +145,11 @@ pub struct FlowStats {
     /// A given mock answered as another instance after this flow than
     /// before it: it restarted, its users, codes and keys forgotten.
     pub mock_restart: Option<String>,
+    /// The backend stopped accepting connections after it had answered.
+    pub backend_died: Option<BackendDied>,
+    /// The iteration the backend answered last (its seed and cause), for
+    /// [`BackendDied`]; not reported.
+    pub last_answered: Option<(u64, u64, Option<Cause>)>,
     /// Timer wake-ups of the tester's own runtimes later than
     /// [`crate::load::LAG_MS`]: the tester was saturated, and latency
     /// includes its own queueing.
@@ -189,6 +194,21 @@ pub const TIMELINE_POINTS: usize = 720;
 /// after its due time: the run did not keep its `--rate`.
 pub const LATE_MS: f64 = 1.0;
 
+/// The backend stopped accepting connections after it had answered: said
+/// once, instead of as many connection errors as iterations followed.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct BackendDied {
+    /// The second of the flow's run in which the first connection failed.
+    pub second: u64,
+    /// The iteration the backend answered last before: the likely trigger.
+    pub after_iteration: u64,
+    pub after_seed: u64,
+    /// That iteration's cause, if it failed.
+    pub after_cause: Option<Cause>,
+    /// Iterations that met no backend since.
+    pub refused: u64,
+}
+
 /// Late starts of an open-model run, or late timers of the tester.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Late {
@@ -227,6 +247,8 @@ impl FlowStats {
             unjudged_window: None,
             seconds: 0,
             mock_restart: None,
+            backend_died: None,
+            last_answered: None,
             tester_lag: Late::default(),
             met: 0,
             causes: BTreeMap::new(),
@@ -281,6 +303,7 @@ impl FlowStats {
         if r.late_ms > LATE_MS {
             self.late.record(r.late_ms);
         }
+        self.note_backend(r);
         if let Some(c) = r.cause {
             *self.causes.entry(c).or_default() += 1;
             // The lowest iteration, not the first to arrive: at any
@@ -337,6 +360,9 @@ impl FlowStats {
         self.seconds = self.seconds.max(o.seconds);
         if self.mock_restart.is_none() {
             self.mock_restart.clone_from(&o.mock_restart);
+        }
+        if self.backend_died.is_none() {
+            self.backend_died.clone_from(&o.backend_died);
         }
         self.unjudged_window = match (self.unjudged_window, o.unjudged_window) {
             (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
@@ -397,6 +423,29 @@ impl FlowStats {
     /// Every iteration was judged and showed what the flow expects.
     pub fn expectation_met(&self) -> bool {
         self.iterations > 0 && self.unjudged == 0 && self.met == self.iterations
+    }
+
+    /// Follows whether the backend still answers: an iteration that got an
+    /// HTTP answer, or one that could not connect after others had.
+    fn note_backend(&mut self, r: &FlowResult) {
+        let http = |s: &&crate::engine::StepResult| s.kind.starts_with("http");
+        if r.steps.iter().filter(http).any(|s| s.exchange.as_ref().is_some_and(|x| x.status.is_some())) {
+            self.last_answered = Some((r.iteration, r.seed, r.cause));
+        } else if r.cause == Some(Cause::Connection) {
+            match (&mut self.backend_died, self.last_answered) {
+                (Some(died), _) => died.refused += 1,
+                (None, Some((after_iteration, after_seed, after_cause))) => {
+                    self.backend_died = Some(BackendDied {
+                        second: self.seconds,
+                        after_iteration,
+                        after_seed,
+                        after_cause,
+                        refused: 1,
+                    });
+                }
+                (None, None) => {}
+            }
+        }
     }
 
     /// Why iterations were not judged: their causes with counts

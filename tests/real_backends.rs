@@ -190,3 +190,58 @@ async fn a_session_key_in_the_token_fails_a_flow_that_otherwise_passes_and_stays
     assert!(!out.contains("eyJhbGci"), "{out}");
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backend_that_dies_is_said_once_with_the_iteration_before_it() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 3).await;
+    let backend = s.embedded.backend_url.clone();
+    // Answers three logins through the reference backend, then its process
+    // "dies": the listener stops and nothing accepts any more.
+    let dead = CancellationToken::new();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (dies, count) = (dead.clone(), answered.clone());
+    let app = axum::Router::new().route(
+        "/api/login",
+        post(move |body: String| {
+            let (backend, dies, count) = (backend.clone(), dies.clone(), count.clone());
+            async move {
+                if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
+                    dies.cancel();
+                }
+                let answer = reqwest::Client::new()
+                    .post(format!("{backend}/api/login"))
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                (StatusCode::from_u16(answer.status().as_u16()).unwrap(), answer.text().await.unwrap())
+            }
+        }),
+    );
+    let target = wxflow::serve::spawn(app, "127.0.0.1:0", dead.clone()).await.unwrap().url();
+    let dir = tempdir();
+    let json = dir.path().join("r.json");
+    let (code, out, err) = wxflow(&[
+        "run",
+        "flows/login-first.yaml",
+        "--mock",
+        &s.embedded.mock_url,
+        "--target",
+        &target,
+        "--repeat",
+        "12",
+        "--report",
+        &format!("json={}", json.display()),
+    ])
+    .await;
+    assert_eq!(code, 1, "{out}{err}");
+    let said: Vec<&str> = out.lines().filter(|l| l.contains("stopped accepting connections")).collect();
+    assert_eq!(said.len(), 1, "said once: {out}");
+    assert!(said[0].contains("after it had answered: 9 iterations met no backend since"), "{out}");
+    assert!(said[0].contains("--replay 0:2"), "the third login, the last answered: {out}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_valid_report(&report);
+    let died = &report["flows"][0]["backend_died"];
+    assert_eq!((died["after_iteration"].as_u64(), died["refused"].as_u64()), (Some(2), Some(9)), "{died:#}");
+}

@@ -26,6 +26,7 @@ fn flow(f: &FlowStats) -> Value {
         "unjudged_window_s": f.unjudged_window.map(|(a, b)| [a, b]),
         "seconds": f.seconds,
         "mock_restart": f.mock_restart,
+        "backend_died": f.backend_died,
         "met": f.met,
         "stale_failures": f.stale_failures,
         "elapsed_ms": f.elapsed.as_secs_f64() * 1e3,
@@ -182,6 +183,8 @@ pub fn flow_stats(v: &Value) -> Result<FlowStats, String> {
             .and_then(|w| Some((w.first()?.as_u64()?, w.get(1)?.as_u64()?))),
         seconds: v["seconds"].as_u64().unwrap_or(0),
         mock_restart: v["mock_restart"].as_str().map(String::from),
+        backend_died: serde_json::from_value(v["backend_died"].clone()).ok().flatten(),
+        last_answered: None,
         tester_lag: read_late(&v["tester_lag"]),
         met: num("met")?,
         causes: map("causes")?

@@ -166,6 +166,14 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
         );
         let _ = writeln!(out, "  {}", st.yellow(&line));
     }
+    if let Some(d) = &f.backend_died {
+        let cause = d.after_cause.map(|c| format!(", which failed as {}", c.as_str())).unwrap_or_default();
+        let line = format!(
+            "the backend stopped accepting connections in second {} of the run, after it had answered: {} iterations met no backend since. The likely trigger is iteration {} (the last it answered{cause}): wxflow run {} --replay {}:{}",
+            d.second, d.refused, d.after_iteration, f.file, d.after_seed, d.after_iteration
+        );
+        let _ = writeln!(out, "  {}", st.red(&line));
+    }
     if let Some(restart) = &f.mock_restart {
         let line = format!(
             "the mock restarted during this flow ({restart}): users it knew are new to it, and iterations that straddled the restart were not judged"
