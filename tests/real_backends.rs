@@ -245,3 +245,47 @@ async fn a_backend_that_dies_is_said_once_with_the_iteration_before_it() {
     let died = &report["flows"][0]["backend_died"];
     assert_eq!((died["after_iteration"].as_u64(), died["refused"].as_u64()), (Some(2), Some(9)), "{died:#}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backend_that_posts_jscode2session_params_in_a_body_is_told_so() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 3).await;
+    let mock = s.embedded.mock_url.clone();
+    // A shop backend: jscode2session as a POST with a form body, as WeChat
+    // does not read it.
+    let app = axum::Router::new().route(
+        "/api/login",
+        post(move |body: axum::Json<Value>| {
+            let mock = mock.clone();
+            async move {
+                let app = wxflow::mock::demo_app();
+                let form = [
+                    ("appid", app.appid.as_str()),
+                    ("secret", app.secret.as_str()),
+                    ("js_code", body["code"].as_str().unwrap_or("")),
+                    ("grant_type", "authorization_code"),
+                ];
+                let wechat: Value = reqwest::Client::new()
+                    .post(format!("{mock}/sns/jscode2session"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert_eq!(wechat["errcode"], 41002, "WeChat reads the query only: {wechat}");
+                (StatusCode::BAD_REQUEST, axum::Json(json!({ "code": wechat["errcode"], "msg": wechat["errmsg"] })))
+            }
+        }),
+    );
+    let stop = CancellationToken::new();
+    let target = wxflow::serve::spawn(app, "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let flow = std::fs::read_to_string("flows/login-first.yaml").unwrap();
+    let (code, out, report) = run(&flow, &s.embedded.mock_url, &target).await;
+    assert_eq!(code, 1, "{out}");
+    let server = server_step(&report);
+    assert_eq!(server["cause"], "backend_error", "{server:#}");
+    let diagnosis = server["diagnosis"].as_str().unwrap();
+    assert!(diagnosis.contains("parameters in a POST body") && diagnosis.contains("41002"), "{diagnosis}");
+    stop.cancel();
+}

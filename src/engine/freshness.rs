@@ -5,7 +5,7 @@
 
 use super::send::Rendered;
 use super::{Basis, Freshness, PayloadUse, StepError, StepResult, ms};
-use crate::contract::{TruthQuery, Truths};
+use crate::contract::{CodeTruth, TruthQuery, Truths};
 use std::time::Instant;
 
 /// A payload or code a wx step produced, remembered for later steps.
@@ -91,8 +91,9 @@ pub(super) fn carried(produced: &[Produced], req: &Rendered) -> Option<Carried> 
 
 impl StepResult {
     /// Judges every payload `carried` names against the mock's `truths`;
-    /// returns the age of the login code it carried.
-    pub(super) fn judge(&mut self, carried: &Carried, truths: &Truths) -> Option<i64> {
+    /// returns the truth about the login code it carried (its age, and how
+    /// the backend misused jscode2session with it).
+    pub(super) fn judge<'t>(&mut self, carried: &Carried, truths: &'t Truths) -> Option<&'t CodeTruth> {
         self.http_requests += truths.requests;
         // The last code carried is the one the backend exchanged.
         let code = truths.codes.iter().rev().flatten().next();
@@ -123,6 +124,6 @@ impl StepResult {
                 has_plus: p.has_plus,
             });
         }
-        code.map(|t| t.age_ms)
+        code
     }
 }

@@ -126,6 +126,7 @@ impl Engine {
             Err(e) => failures.push(e),
         }
         let (mut mock_unavailable, mut pending, mut truth_time) = (None, None, std::time::Duration::ZERO);
+        let mut code_misuse = None;
         let code_age = match carried(produced, &req) {
             // Nobody waits for the truth about a passing last step: it is
             // judged when the result is settled (`Finished::settle`).
@@ -138,7 +139,9 @@ impl Engine {
                 let truths = self.truth.lookup(&c.query).await;
                 truth_time = asked.elapsed();
                 mock_unavailable = c.mock_unavailable(&truths);
-                r.judge(&c, &truths)
+                let code = r.judge(&c, &truths);
+                code_misuse = code.and_then(|t| t.misuse.clone());
+                code.map(|t| t.age_ms)
             }
             None => None,
         };
@@ -159,6 +162,12 @@ impl Engine {
             let (cause, diag) = match (self.own_exhaustion(&answer.text), mock_unavailable) {
                 (Some(x), _) => (Cause::TesterLimit, x.diagnosis("the embedded reference backend's call to the mock")),
                 (None, Some((_, diag))) => (Cause::MockUnavailable, diag),
+                (None, None) if let Some(how) = code_misuse => (
+                    Cause::BackendError,
+                    format!(
+                        "{how}: WeChat reads jscode2session's parameters from the query string only and answers 41002 `appid missing` (so does the mock); put appid, secret, js_code and grant_type in the URL"
+                    ),
+                ),
                 (None, None) => diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age),
             };
             r = r.failed(cause, diag);

@@ -34,7 +34,7 @@ pub fn routes() -> Router<Mock> {
     Router::new()
         // jscode2session also takes POST: its parameters must still be in
         // the query (in the body they give 41002, as WeChat does).
-        .route("/sns/jscode2session", get(jscode2session).post(jscode2session))
+        .route("/sns/jscode2session", get(jscode2session).post(jscode2session_post))
         .route("/cgi-bin/token", get(token).fallback(require_get))
         .route("/cgi-bin/stable_token", post(stable_token).fallback(require_post))
         .route("/wxa/checksession", get(checksession).fallback(require_get))
@@ -87,6 +87,26 @@ fn reply<T, S: Serialize>(mock: &Mock, result: Result<T, ApiError>, ok: impl FnO
         Ok(v) => wechat_body(&ok(v)),
         Err(e) => error(mock, e),
     }
+}
+
+/// A POST's parameters must still be in the query: WeChat reads nothing
+/// from the body and answers 41002 `appid missing` (EasyWeChat users met
+/// exactly that posting `{code}` as JSON). A code found in the body is
+/// noted, so the run can say why the backend's login failed.
+async fn jscode2session_post(State(mock): State<Mock>, q: Params, body: Bytes) -> Response {
+    let text = String::from_utf8_lossy(&body);
+    let from_json = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v["js_code"].as_str().or(v["code"].as_str()).map(String::from));
+    let from_form = || {
+        form_urlencoded::parse(text.as_bytes())
+            .find(|(k, _)| k == "js_code" || k == "code")
+            .map(|(_, v)| v.into_owned())
+    };
+    if let Some(code) = from_json.or_else(from_form) {
+        mock.state().note_code_misuse(&code, "jscode2session was called with its parameters in a POST body");
+    }
+    jscode2session(State(mock), q).await
 }
 
 async fn jscode2session(State(mock): State<Mock>, q: Params) -> Response {

@@ -118,6 +118,8 @@ struct Code {
     exchanged: Option<u32>,
     /// The backend called jscode2session with it, whatever the answer.
     asked: bool,
+    /// How the backend misused the API with it (parameters in a body).
+    misuse: Option<&'static str>,
 }
 
 /// What the ledger keeps per sealed payload.
@@ -384,7 +386,14 @@ impl MockState {
         if let Some(k) = code_key(&code) {
             self.codes.insert(
                 k,
-                Code { user: key, issued_ms: now, generation: outcome.generation, exchanged: None, asked: false },
+                Code {
+                    user: key,
+                    issued_ms: now,
+                    generation: outcome.generation,
+                    exchanged: None,
+                    asked: false,
+                    misuse: None,
+                },
             );
         }
         Ok(outcome)

@@ -35,6 +35,14 @@ impl MockState {
         }
     }
 
+    /// Notes that the backend sent `js_code` to jscode2session the wrong way.
+    pub fn note_code_misuse(&mut self, js_code: &str, how: &'static str) {
+        if let Some(code) = code_key(js_code).and_then(|k| self.codes.get_mut(&k)) {
+            code.asked = true;
+            code.misuse = Some(how);
+        }
+    }
+
     pub fn jscode2session(
         &mut self,
         appid: Option<&str>,
