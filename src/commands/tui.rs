@@ -11,6 +11,8 @@ pub async fn tui(targets: Targets) -> Result<ExitCode, InvalidInput> {
     if !crate::tui::interactive() {
         return super::run::run(RunArgs { targets, ..RunArgs::default() }).await;
     }
+    // The dashboard's load runs get the process's whole descriptor limit.
+    crate::limits::raise_descriptor_limit();
     let paths = crate::cli::flow_paths(&targets.paths);
     let tls = crate::tls::ClientTls::load(&targets.ca_certs, targets.insecure).map_err(InvalidInput)?;
     let (mock, target) = (targets.mock.as_deref(), targets.target.as_deref());
