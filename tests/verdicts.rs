@@ -252,3 +252,22 @@ async fn the_mock_out_of_descriptors_after_a_flood_neither_crashes_nor_spins_and
     let _ = mock.kill();
     let _ = mock.wait();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embedded_backend_dying_inside_the_process_is_the_testers_failure_not_a_verdict() {
+    let stop = CancellationToken::new();
+    let m =
+        wxflow::serve::spawn(mock::app(Mock::new(MockConfig::default())), "127.0.0.1:0", stop.clone()).await.unwrap();
+    // The embedded backend's listener is gone: nothing accepts at its port.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let flow = wxflow::flow::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/flows/login-first.yaml")))
+        .unwrap();
+    for (own, cause) in [(true, "tester_limit"), (false, "connection")] {
+        let engine = wxflow::engine::Engine::new(&m.url(), &target, 0, None, false).with_own_servers(own);
+        let r = engine.run(&flow, 0, &format!("dying-{own}"), None).await.masked();
+        assert_eq!(r.cause.map(wxflow::flow::Cause::as_str), Some(cause), "own servers {own}: {:?}", r.diagnosis);
+    }
+    stop.cancel();
+}

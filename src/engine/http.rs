@@ -100,6 +100,15 @@ impl Engine {
                     {
                         (Cause::TesterLimit, Exhausted::Descriptors.diagnosis("the embedded servers' accept"))
                     }
+                    // The embedded reference backend is a server of this very
+                    // process: its death (a panic, a lost listener) is the
+                    // tester's failure, never a verdict about a backend.
+                    (Cause::Connection, said) if self.own_servers => (
+                        Cause::TesterLimit,
+                        format!(
+                            "wxflow's own embedded reference backend gave no answer ({said}): a failure of the tester, not of a backend under test, so the iteration is not judged; please report it"
+                        ),
+                    ),
                     classified => classified,
                 };
                 return r.failed(cause, diag).into();

@@ -127,7 +127,8 @@ pub enum Cause {
     /// The mock's client side refused a step.
     Mock,
     /// The tester's own resources ran out (descriptors, ports, socket
-    /// buffers): the iteration is not judged.
+    /// buffers), or its own embedded servers failed: the iteration is not
+    /// judged.
     TesterLimit,
     /// The mock (the tester's side of every run) could not be reached, or
     /// restarted under the iteration: the iteration is not judged.
