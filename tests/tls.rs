@@ -114,6 +114,23 @@ async fn flows_run_against_an_https_mock_and_target_trusting_a_private_ca() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("2 passed, 0 failed"), "{out}");
     assert!(!out.contains("WARNING"), "{out}");
+    // A load run's reproducer carries what it needs to reach them again.
+    let (code, out, err) = wxflow(&[
+        "run",
+        "flows/userinfo-first.yaml",
+        "--repeat",
+        "2",
+        "--mock",
+        &m.url(),
+        "--target",
+        &b.url(),
+        "--ca-cert",
+        &ca,
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    let reproduce = out.lines().find(|l| l.contains("reproduce: wxflow run")).unwrap_or_else(|| panic!("{out}"));
+    assert!(reproduce.ends_with(&format!("--target {} --ca-cert {ca}", b.url())), "{reproduce}");
     stop.cancel();
 }
 
