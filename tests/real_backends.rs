@@ -289,3 +289,46 @@ async fn a_backend_that_posts_jscode2session_params_in_a_body_is_told_so() {
     assert!(diagnosis.contains("parameters in a POST body") && diagnosis.contains("41002"), "{diagnosis}");
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backend_whose_success_code_is_200_is_read_by_its_declared_shape() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 3).await;
+    // A shop backend: success is `{code: 200}`, its errors are its own codes.
+    let app = axum::Router::new().route(
+        "/users/login",
+        post(|body: axum::Json<Value>| async move {
+            if body["rawData"].as_str().is_some_and(|r| r.contains("tampered")) {
+                (StatusCode::OK, axum::Json(json!({ "code": 4001, "msg": "bad signature" })))
+            } else {
+                (StatusCode::OK, axum::Json(json!({ "code": 200, "msg": "ok", "data": { "authorizationToken": "t" } })))
+            }
+        }),
+    );
+    let stop = CancellationToken::new();
+    let target = wxflow::serve::spawn(app, "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let flow = |shape: &str, raw: &str, expect: &str| {
+        format!(
+            "name: shop\n{shape}expect: {expect}\nsteps:\n  - id: login\n    wx.login: {{}}\n  - id: profile\n    wx.getUserInfo: {{}}\n  - id: server\n    http:\n      url: \"{{{{ target }}}}/users/login\"\n      json:\n        code: \"{{{{ login.code }}}}\"\n        rawData: {raw}\n    assert:\n      jsonpath:\n        $.data.user_id: {{ exists: true }}\n"
+        )
+    };
+    let shape = "backend:\n  error_code: $.code\n  success: [200]\n";
+    // Without the shape, success 200 reads as an error code.
+    let (_, _, report) =
+        run(&flow("", "\"{{ profile.rawData }}\"", "{ outcome: pass }"), &s.embedded.mock_url, &target).await;
+    assert_eq!(server_step(&report)["cause"], "backend_error");
+    // With it, the same answer is a success that lacks a field…
+    let (_, out, report) =
+        run(&flow(shape, "\"{{ profile.rawData }}\"", "{ outcome: pass }"), &s.embedded.mock_url, &target).await;
+    let server = server_step(&report);
+    assert_eq!(server["cause"], "assertion", "{out}");
+    assert!(!server["diagnosis"].as_str().unwrap().contains("code 200"), "{server:#}");
+    // …and its own error code is read where the shape says.
+    let (code, out, report) =
+        run(&flow(shape, "tampered", "{ outcome: fail, cause: backend_error }"), &s.embedded.mock_url, &target).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        server_step(&report)["diagnosis"].as_str().unwrap().contains("the backend answered code 4001: bad signature"),
+        "{out}"
+    );
+    stop.cancel();
+}

@@ -4,12 +4,16 @@ use super::result::StepResult;
 use super::send::Transport;
 use crate::backend::codes;
 use crate::flow::Cause;
+use crate::flow::model::ResultCode;
 use crate::wechat::{DecryptError, api};
 use serde_json::Value;
 
 /// The backend's own error code in an answer: `code` (the reference
 /// contract) or `errcode` (WeChat style).
-pub fn backend_code(body: &Value) -> Option<i64> {
+pub fn backend_code(body: &Value, contract: Option<&ResultCode>) -> Option<i64> {
+    if let Some(c) = contract {
+        return c.error_in(body);
+    }
     let code = body.get("code").or_else(|| body.get("errcode"))?.as_i64()?;
     (code != 0).then_some(code)
 }
@@ -30,6 +34,7 @@ pub fn classify(
     body: Option<&Value>,
     status: Option<u16>,
     code_age_ms: Option<i64>,
+    contract: Option<&ResultCode>,
 ) -> (Cause, String) {
     if let Some(t) = transport {
         if let Some(x) = crate::limits::Exhausted::in_text(t.detail()) {
@@ -61,7 +66,7 @@ pub fn classify(
         };
         return (Cause::Connection, said.into());
     }
-    let code = body.and_then(backend_code);
+    let code = body.and_then(|b| backend_code(b, contract));
     let msg = body.and_then(|b| b.get("msg").or_else(|| b.get("errmsg"))).and_then(Value::as_str).unwrap_or("");
     let status = status.unwrap_or(0);
     // Refused before the login: whatever the payloads were, they were
@@ -202,13 +207,13 @@ mod tests {
     }
 
     fn cause(s: &StepResult, body: serde_json::Value, status: u16, age: Option<i64>) -> Cause {
-        classify(s, None, Some(&body), Some(status), age).0
+        classify(s, None, Some(&body), Some(status), age, None).0
     }
 
     #[test]
     fn a_stale_payload_rejected_as_a_client_error_is_stale_iv() {
         let s = step(Freshness::Stale { sealed: 1, against: 2 }, true);
-        let (c, d) = classify(&s, None, Some(&json!({"code": -41003})), Some(401), None);
+        let (c, d) = classify(&s, None, Some(&json!({"code": -41003})), Some(401), None, None);
         assert_eq!(c, Cause::StaleIv);
         assert!(d.contains("gen 1") && d.contains("gen 2") && d.contains("call wx.login before getUserInfo"), "{d}");
         // An error code in a 200 answer is a rejection too.
@@ -219,7 +224,7 @@ mod tests {
     #[test]
     fn a_stale_payload_answered_with_5xx_is_a_backend_crash() {
         let s = step(Freshness::Stale { sealed: 1, against: 2 }, false);
-        let (c, d) = classify(&s, None, None, Some(500), None);
+        let (c, d) = classify(&s, None, None, Some(500), None, None);
         assert_eq!(c, Cause::BackendError);
         assert!(d.contains("stale") && d.contains("crashed with HTTP 500 instead of rejecting it"), "{d}");
         assert_eq!(cause(&s, json!({"code": -41003}), 502, None), Cause::BackendError);
@@ -239,7 +244,7 @@ mod tests {
     fn a_stale_payload_accepted_without_error_is_an_assertion_failure_that_says_so() {
         let mut s = step(Freshness::Stale { sealed: 1, against: 2 }, false);
         s.reason = Some("$.data.token: expected a value, got nothing".into());
-        let (c, d) = classify(&s, None, Some(&json!({"code": 0})), Some(200), None);
+        let (c, d) = classify(&s, None, Some(&json!({"code": 0})), Some(200), None, None);
         assert_eq!(c, Cause::Assertion);
         assert!(d.contains("accepted a stale payload"), "{d}");
     }
@@ -272,9 +277,9 @@ mod tests {
     fn transport_failures_are_timeouts_or_connection_errors() {
         let s = step(Freshness::Fresh, false);
         let t = Transport::Timeout("operation timed out".into());
-        assert_eq!(classify(&s, Some(&t), None, None, None).0, Cause::Timeout);
+        assert_eq!(classify(&s, Some(&t), None, None, None, None).0, Cause::Timeout);
         let t = Transport::Connect("connection refused".into());
-        let (c, d) = classify(&s, Some(&t), None, None, None);
+        let (c, d) = classify(&s, Some(&t), None, None, None, None);
         assert_eq!(c, Cause::Connection);
         assert!(d.contains("is it running, at that address and port?"), "{d}");
     }

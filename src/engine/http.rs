@@ -70,6 +70,7 @@ impl Engine {
         scope: &Scope,
         produced: &[Produced],
         defer_truth: bool,
+        contract: Option<&crate::flow::model::ResultCode>,
     ) -> Executed {
         let req = match render_request(h, scope) {
             Ok(x) => x,
@@ -92,7 +93,7 @@ impl Engine {
             Err(t) => {
                 r.exchange = Some(exchange);
                 r.reason = Some(t.detail().to_string());
-                let (cause, diag) = match diagnose::classify(&r, Some(&t), None, None, None) {
+                let (cause, diag) = match diagnose::classify(&r, Some(&t), None, None, None, contract) {
                     // No answer from a server of this process while its
                     // accept loop was out of descriptors: the tester's doing.
                     (Cause::Timeout | Cause::Connection, _)
@@ -177,7 +178,7 @@ impl Engine {
                         "{how}: WeChat reads jscode2session's parameters from the query string only and answers 41002 `appid missing` (so does the mock); put appid, secret, js_code and grant_type in the URL"
                     ),
                 ),
-                (None, None) => diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age),
+                (None, None) => diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age, contract),
             };
             r = r.failed(cause, diag);
         }

@@ -280,7 +280,7 @@ impl Engine {
                     StepKind::Wx { api, args } => self.wx(flow, new, *api, args, user, &mut produced).await,
                     StepKind::Http(h) => {
                         let last = n + 1 == flow.steps.len();
-                        self.http_step(new, h, &scope, &produced, defer_truth && last).await
+                        self.http_step(new, h, &scope, &produced, defer_truth && last, flow.backend.as_ref()).await
                     }
                     StepKind::Sleep { duration, clock } => self.sleep(new, *duration, *clock, user).await.into(),
                 }

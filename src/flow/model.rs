@@ -255,6 +255,26 @@ pub enum Body {
 /// Fields every http step result offers to templates.
 pub const HTTP_FIELDS: &[&str] = &["status", "body", "headers", "duration_ms"];
 
+/// The backend's own result code: where it is in an answer, and which
+/// values mean success. Causes read error codes only there.
+#[derive(Debug, Clone)]
+pub struct ResultCode {
+    pub path: serde_json_path::JsonPath,
+    pub success: Vec<Value>,
+}
+
+impl ResultCode {
+    /// The backend's error code in `body`: the value at the path, unless it
+    /// is a success value (or not a number).
+    pub fn error_in(&self, body: &Value) -> Option<i64> {
+        let v: &Value = self.path.query(body).first()?;
+        if self.success.iter().any(|s| s == v || s.as_f64().is_some_and(|n| v.as_f64() == Some(n))) {
+            return None;
+        }
+        v.as_i64().or_else(|| v.as_str()?.parse().ok())
+    }
+}
+
 /// A checked step.
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -292,6 +312,8 @@ pub struct Flow {
     pub steps: Vec<Step>,
     /// The file's text, for pointing run-time failures at their line.
     pub source: std::sync::Arc<str>,
+    /// Where the backend's own result code is, and its success values.
+    pub backend: Option<ResultCode>,
     /// Every name its templates use (builtins, vars, steps, captures, and
     /// variables from outside).
     pub uses: std::collections::BTreeSet<String>,

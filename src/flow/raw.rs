@@ -24,7 +24,27 @@ pub struct RawFlow {
     pub expect: Expectation,
     #[serde(default)]
     pub thresholds: RawThresholds,
+    /// The backend's own answer shape, when it differs from the reference
+    /// contract (`code` or `errcode`, 0 for success).
+    #[serde(default)]
+    pub backend: Option<RawBackend>,
     pub steps: Vec<RawStep>,
+}
+
+/// `backend:` — where the backend puts its own result code, and which
+/// values of it mean success.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackend {
+    /// A JSONPath, e.g. `$.code` or `$.status.code`.
+    pub error_code: String,
+    /// Values that mean success, e.g. `[200]` (default `[0]`).
+    #[serde(default = "success_default")]
+    pub success: Vec<Value>,
+}
+
+fn success_default() -> Vec<Value> {
+    vec![Value::from(0)]
 }
 
 /// Limits that fail a (repeated) run when breached.

@@ -271,6 +271,18 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow, outside: &[String]) -> 
         }
     }
     let thresholds = check_thresholds(c, &raw.thresholds, &steps);
+    let backend = raw.backend.as_ref().and_then(|b| match serde_json_path::JsonPath::parse(&b.error_code) {
+        Ok(path) => Some(crate::flow::model::ResultCode { path, success: b.success.clone() }),
+        Err(e) => {
+            c.at_value(
+                "backend.error_code",
+                b.error_code.len(),
+                format!("invalid JSONPath `{}`: {e}", b.error_code),
+                None,
+            );
+            None
+        }
+    });
     let id =
         std::path::Path::new(file).file_stem().map_or_else(|| raw.name.clone(), |s| s.to_string_lossy().into_owned());
     Flow {
@@ -285,6 +297,7 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow, outside: &[String]) -> 
         steps,
         source: c.source.into(),
         uses: std::mem::take(&mut c.used),
+        backend,
     }
 }
 
