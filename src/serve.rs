@@ -274,9 +274,9 @@ pub async fn targets(
     mock_wait: Duration,
 ) -> Result<Targets, String> {
     let demo = mock::demo_app();
-    let identity = match (mock, target) {
-        (Some(m), _) => Some(check_mock(m, tls, mock_wait).await?),
-        (None, _) => None,
+    let identity = match mock {
+        Some(m) => Some(check_mock(m, tls, mock_wait).await?),
+        None => None,
     };
     match (mock, target) {
         (Some(m), Some(t)) => Ok(Targets {

@@ -46,9 +46,11 @@ impl StepError {
         if let Some(x) = self.exhausted() {
             return x.diagnosis("a request to the mock");
         }
-        match self.cause() {
-            Cause::MockUnavailable if matches!(self, StepError::MockRestarted { .. }) => format!("{self}: {RESTARTED}"),
-            Cause::MockUnavailable => format!("{self}: {UNJUDGED}; is `wxflow mock` running there?"),
+        match self {
+            StepError::MockRestarted { .. } => format!("{self}: {RESTARTED}"),
+            _ if self.cause() == Cause::MockUnavailable => {
+                format!("{self}: {UNJUDGED}; is `wxflow mock` running there?")
+            }
             _ => self.to_string(),
         }
     }

@@ -308,6 +308,10 @@ impl StepResult {
         })
     }
 
+    /// How reports say a payload's freshness when its code never reached
+    /// WeChat.
+    pub const NEVER_EXCHANGED: &str = "code never exchanged by the backend";
+
     /// The request carried a login code the backend never took to WeChat.
     pub fn code_never_exchanged(&self) -> bool {
         self.payloads.iter().any(|p| p.basis == Basis::NotExchanged)

@@ -218,7 +218,7 @@ fn waterfall(out: &mut String, steps: &[StepResult]) {
             Outcome::Skipped => "#b8c1ca",
         };
         let iv = match s.verdict_payload() {
-            Some(p) if p.basis == crate::engine::Basis::NotExchanged => "code never exchanged by the backend".into(),
+            Some(p) if p.basis == crate::engine::Basis::NotExchanged => StepResult::NEVER_EXCHANGED.into(),
             Some(p) => match p.freshness {
                 Freshness::Stale { sealed, against } => {
                     format!("<span class=\"stale\">STALE gen {sealed}→{against}</span>")

@@ -34,13 +34,12 @@ pub fn to_string(r: &RunReport) -> Result<String, quick_junit::SerializeError> {
         } else if f.unjudged > 0 {
             // Not a failure of the backend: the tester could not judge.
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+            let (causes, diagnosis) = f.unjudged_why();
             s.set_message(format!(
-                "inconclusive: {} of {} iterations not judged, the tester's own side failed them ({}); {summary}",
-                f.unjudged,
-                f.iterations,
-                f.unjudged_why().0
+                "inconclusive: {} of {} iterations not judged, the tester's own side failed them ({causes}); {summary}",
+                f.unjudged, f.iterations
             ));
-            s.set_description(f.unjudged_why().1);
+            s.set_description(diagnosis);
             s
         } else if f.expectation_met() {
             TestCaseStatus::success()

@@ -97,16 +97,11 @@ impl RunReport {
         self.tally().met == self.flows.len() && !self.flows.is_empty()
     }
 
-    /// Some iterations were not judged: the run's verdict is not certain
-    /// (exit 3), whatever the judged ones showed.
-    pub fn inconclusive(&self) -> bool {
-        self.tally().inconclusive > 0
-    }
-
-    /// The exit code of a finished run whose reports were written: 3
-    /// inconclusive, else 0 or 1.
+    /// The exit code of a finished run whose reports were written: 3 when
+    /// some iterations were not judged (the verdict is not certain, whatever
+    /// the judged ones showed), else 0 or 1.
     pub fn exit_code(&self) -> u8 {
-        if self.inconclusive() {
+        if self.tally().inconclusive > 0 {
             crate::exit::EXIT_INCONCLUSIVE
         } else if self.success() {
             crate::exit::EXIT_OK

@@ -40,7 +40,7 @@ pub fn freshness(s: &StepResult) -> String {
     };
     let made_here = p.from_step == s.id;
     if p.basis == crate::engine::Basis::NotExchanged {
-        return "code never exchanged by the backend".into();
+        return StepResult::NEVER_EXCHANGED.into();
     }
     match p.freshness {
         Freshness::Fresh if made_here => format!("iv sealed gen {}", p.sealed_generation.unwrap_or(0)),
