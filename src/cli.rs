@@ -77,9 +77,30 @@ pub struct InitArgs {
     /// Your backend's phone-number path.
     #[arg(long, default_value = "/api/phone")]
     pub phone_path: String,
-    /// Where your login answer holds the token (JSONPath).
-    #[arg(long, default_value = "$.data.token")]
-    pub token_path: String,
+    /// Your backend has no phone-number login: write no phone flows.
+    #[arg(long, conflicts_with = "phone_path")]
+    pub no_phone: bool,
+    /// Where your login answer holds the token (JSONPath) [default: $.data.token, or what --probe found].
+    #[arg(long, value_name = "JSONPATH")]
+    pub token_path: Option<String>,
+    /// What your backend answers to a login that works, e.g. `status=200,$.code=200`: an HTTP status and/or JSONPath=VALUE pairs.
+    #[arg(long, value_name = "SPEC")]
+    pub success: Option<String>,
+    /// Where your backend's answers hold its own result code, e.g. `$.code` [default: the first JSONPath of --success].
+    #[arg(long, value_name = "JSONPATH")]
+    pub error_code: Option<String>,
+    /// Learn the answer shape from your running backend (its base URL, or its login URL): one correct login and the same code again, through --mock.
+    #[arg(long, value_name = "URL", value_parser = base_url)]
+    pub probe: Option<String>,
+    /// The mock WeChat service your backend calls, for --probe.
+    #[arg(long, value_name = "URL", value_parser = base_url, default_value = "http://127.0.0.1:9000", requires = "probe")]
+    pub mock: String,
+    /// Trust this CA (PEM) for an https --probe and --mock (repeatable).
+    #[arg(long = "ca-cert", value_name = "PEM", requires = "probe")]
+    pub ca_certs: Vec<PathBuf>,
+    /// Accept any TLS certificate while probing.
+    #[arg(long, requires = "probe")]
+    pub insecure: bool,
     /// Overwrite starter files that exist.
     #[arg(long)]
     pub force: bool,

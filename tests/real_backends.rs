@@ -332,3 +332,118 @@ async fn a_backend_whose_success_code_is_200_is_read_by_its_declared_shape() {
     );
     stop.cancel();
 }
+
+/// A correct backend with a shop's contract: `POST /users/login` answers
+/// `{code: 200, msg, data: {authorizationToken}}`, and every refusal is
+/// HTTP 200 with `{code: 500, msg}`. It logs in through the reference
+/// backend behind it (which calls the mock), so it is correct.
+async fn shop(reference: String, stop: CancellationToken) -> String {
+    let forward = move |to: &'static str| {
+        let url = format!("{reference}{to}");
+        move |headers: HeaderMap, body: axum::body::Bytes| {
+            let url = url.clone();
+            async move {
+                let kind = headers.get("content-type").cloned().unwrap();
+                let resp =
+                    reqwest::Client::new().post(url).header("content-type", kind).body(body).send().await.unwrap();
+                let status = resp.status();
+                let mut answer: Value = resp.json().await.unwrap();
+                let Some(data) = answer.get_mut("data").filter(|_| status.is_success()) else {
+                    return axum::Json(json!({ "code": 500, "msg": answer["msg"] }));
+                };
+                if let Some(token) = data.as_object_mut().unwrap().remove("token") {
+                    data["authorizationToken"] = token;
+                }
+                axum::Json(json!({ "code": 200, "msg": "ok", "data": data }))
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/users/login", post(forward("/api/login")))
+        .route("/users/phone", post(forward("/api/phone")));
+    wxflow::serve::spawn(app, "127.0.0.1:0", stop).await.unwrap().url()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_shapes_every_flow_to_another_contract_by_flags_or_by_probing_and_they_all_hold() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 5).await;
+    let stop = CancellationToken::new();
+    let target = shop(s.embedded.backend_url.clone(), stop.clone()).await;
+    let mock = s.embedded.mock_url.clone();
+    let (probed, flagged) = (tempdir(), tempdir());
+    let probe_url = format!("{target}/users/login");
+    let init = |dir: &std::path::Path, how: &[&str]| {
+        let mut args = vec!["init", dir.to_str().unwrap(), "--phone-path", "/users/phone"];
+        args.extend(how);
+        args.iter().map(ToString::to_string).collect::<Vec<_>>()
+    };
+    let args = init(probed.path(), &["--probe", &probe_url, "--mock", &mock]);
+    let (code, out, err) = tokio::task::spawn_blocking(move || common::wxflow_blocking(&args)).await.unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("token $.data.authorizationToken"), "{out}");
+    assert!(out.contains("answers: success HTTP 200, $.code = 200; result code at $.code, success 200"), "{out}");
+    // The flags say the same, and write the same flows.
+    let args = init(
+        flagged.path(),
+        &[
+            "--login-path",
+            "/users/login",
+            "--success",
+            "status=200,$.code=200",
+            "--error-code",
+            "$.code",
+            "--token-path",
+            "$.data.authorizationToken",
+        ],
+    );
+    let (code, out, err) = tokio::task::spawn_blocking(move || common::wxflow_blocking(&args)).await.unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    for (name, _) in wxflow::commands::init::FLOWS {
+        let read = |d: &tempfile::TempDir| std::fs::read_to_string(d.path().join("flows").join(name)).unwrap();
+        assert_eq!(read(&probed), read(&flagged), "{name}");
+    }
+    // Every flow holds against the shop, the expected failures with their causes.
+    let flows = probed.path().join("flows");
+    let json = probed.path().join("r.json");
+    let (code, out, _) = wxflow(&[
+        "run",
+        flows.to_str().unwrap(),
+        "--mock",
+        &mock,
+        "--target",
+        &target,
+        "--report",
+        &format!("json={}", json.display()),
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("16 passed, 0 failed"), "{out}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(common::flow(&report, "userinfo-first")["first_failures"].as_object().unwrap().len(), 1);
+    // The shaped assertions are real: the reference backend, with its own
+    // contract, meets none of the flows that check a success's code.
+    let (code, out, _) =
+        wxflow(&["run", flows.to_str().unwrap(), "--mock", &mock, "--target", &s.embedded.backend_url]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("$.code: expected 200, got 0"), "{out}");
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_probe_that_cannot_log_in_says_why_and_writes_nothing() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 6).await;
+    let dir = tempdir();
+    let stop = CancellationToken::new();
+    let nothing = wxflow::serve::spawn(axum::Router::new(), "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let wrong_route = format!("{nothing}/users/login");
+    let (code, out, err) =
+        wxflow(&["init", dir.path().to_str().unwrap(), "--probe", &wrong_route, "--mock", &s.embedded.mock_url]).await;
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("was not a success (HTTP 404"), "{err}");
+    assert!(err.contains("--login-path"), "{err}");
+    assert!(!dir.path().join("flows").exists());
+    let (code, _, err) = wxflow(&["init", dir.path().to_str().unwrap(), "--success", "status=200,$.code"]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("--success status=200,$.code: `$.code`: expected status=CODE or $.json.path=VALUE"), "{err}");
+    stop.cancel();
+}

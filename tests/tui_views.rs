@@ -27,6 +27,7 @@ fn payload(from: &str, freshness: Freshness, age: f64) -> PayloadUse {
         age_ms: age,
         freshness,
         has_plus: false,
+        plus_unencoded: false,
     }
 }
 

@@ -78,7 +78,10 @@ fn unknown_field_suggests_the_right_one() {
 fn wrong_type_is_located() {
     let (code, err, path) = validate(&GOOD.replace("status: 200", "status: ok"));
     assert_eq!(code, 2);
-    assert!(err.contains("expected an HTTP status (200) or a list") && err.contains(&format!("{path}:14:7")), "{err}");
+    assert!(
+        err.contains("expected an HTTP status (200), a class (4xx) or a list") && err.contains(&format!("{path}:14:7")),
+        "{err}"
+    );
 }
 
 #[test]

@@ -29,7 +29,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, InvalidInput> {
         Some(Command::Backend(a)) => serve::backend(a).await,
         Some(Command::Mutate(a)) => mutate::mutate(a).await,
         Some(Command::Merge(a)) => merge::merge(a),
-        Some(Command::Init(a)) => init::init(a),
+        Some(Command::Init(a)) => init::init(a).await,
         Some(Command::Lint(a)) => lint::lint(a),
         Some(Command::Completions(a)) => tui::completions(a),
         Some(Command::Man) => tui::man(),

@@ -63,13 +63,7 @@ fn describe(p: &Predicate) -> String {
 /// What one assertion found wrong with the answer, if anything.
 fn failure(kind: &CheckKind, a: &Answer) -> Option<String> {
     match kind {
-        CheckKind::Status(s) => (!s.accepts(a.status)).then(|| {
-            let want = match s {
-                crate::flow::model::StatusSpec::One(n) => n.to_string(),
-                crate::flow::model::StatusSpec::Any(l) => format!("one of {l:?}"),
-            };
-            format!("status {} ≠ {want}", a.status)
-        }),
+        CheckKind::Status(s) => (!s.accepts(a.status)).then(|| format!("status {} ≠ {s}", a.status)),
         CheckKind::JsonPath(text, path, pred) => {
             let e = test(pred, a.json.and_then(|j| path.query(j).first())).err()?;
             let why = match (a.json, a.truncated) {
@@ -133,5 +127,21 @@ mod tests {
         assert!(test(&Predicate::Gt(3.0), Some(&json!(4))).is_ok());
         assert!(test(&Predicate::Lt(3.0), Some(&json!("x"))).is_err());
         assert_eq!(test(&Predicate::Equals(json!(0)), Some(&json!(-41003))).unwrap_err(), "expected 0, got -41003");
+    }
+
+    #[test]
+    fn statuses_are_codes_classes_or_lists_of_them() {
+        let spec = |yaml: &str| serde_yaml::from_str::<crate::flow::model::StatusSpec>(yaml);
+        let refusal = spec("[2xx, 4xx]").unwrap();
+        assert!(refusal.accepts(200) && refusal.accepts(401) && !refusal.accepts(500) && !refusal.accepts(302));
+        assert_eq!(refusal.to_string(), "one of 2xx, 4xx");
+        assert!(
+            spec("4XX").unwrap().accepts(404)
+                && spec("201").unwrap().accepts(201)
+                && !spec("201").unwrap().accepts(200)
+        );
+        for bad in ["6xx", "ok", "[]", "99", "[200, x]", "4x"] {
+            assert!(spec(bad).is_err(), "{bad}");
+        }
     }
 }

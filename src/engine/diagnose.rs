@@ -69,16 +69,6 @@ pub fn classify(
     let code = body.and_then(|b| backend_code(b, contract));
     let msg = body.and_then(|b| b.get("msg").or_else(|| b.get("errmsg"))).and_then(Value::as_str).unwrap_or("");
     let status = status.unwrap_or(0);
-    // Refused before the login: whatever the payloads were, they were
-    // never tried against WeChat.
-    if step.code_never_exchanged() && (400..500).contains(&status) && code.is_none() {
-        return (
-            Cause::HttpStatus,
-            format!(
-                "the login never reached WeChat: the backend answered HTTP {status} without taking the code to jscode2session (a route, auth or method error before the login); check the URL, method, headers and credentials the flow sends"
-            ),
-        );
-    }
     let stale = step.stale();
     let stale_note = stale
         .map(|(sealed, exchanged)| {
@@ -129,6 +119,26 @@ pub fn classify(
         }
         _ => {}
     }
+    // Refused before the login (its WeChat codes aside): whatever the
+    // payloads were, they were never tried against WeChat. A route or
+    // method the backend does not have is that too.
+    let said = code
+        .map(|c| format!(" (code {c}{})", if msg.is_empty() { String::new() } else { format!(": {msg}") }))
+        .unwrap_or_default();
+    if step.code_never_exchanged() && (400..500).contains(&status) {
+        return (
+            Cause::HttpStatus,
+            format!(
+                "the login never reached WeChat: the backend answered HTTP {status}{said} without taking the code to jscode2session (a route, auth or method error before the login); check the URL, method, headers and credentials the flow sends"
+            ),
+        );
+    }
+    if matches!(status, 404 | 405) {
+        return (
+            Cause::HttpStatus,
+            format!("the backend has no such route or method (HTTP {status}{said}): check the step's URL and method"),
+        );
+    }
     if status >= 500 {
         let what = match stale {
             Some((sealed, exchanged)) => format!(
@@ -139,7 +149,6 @@ pub fn classify(
             ),
             None => format!("the backend failed with HTTP {status}"),
         };
-        let said = code.map(|c| format!(" (code {c}: {msg})")).unwrap_or_default();
         return (Cause::BackendError, format!("{what}{said}"));
     }
     if let Some((sealed, exchanged)) = stale
@@ -150,6 +159,15 @@ pub fn classify(
             format!(
                 "encryptedData was sealed before wx.login rotated the session_key (sealed with session_key gen {sealed}, the code exchange returned gen {exchanged}); {STALE_FIX}"
             ),
+        );
+    }
+    // The request itself put '+' where it decodes to a space, and the
+    // backend's own codes (a declared contract) cannot say why it refused
+    // that fresh data: this is the likely reason.
+    if contract.is_some() && (status >= 400 || code.is_some()) && step.payloads.iter().any(|p| p.plus_unencoded) {
+        return (
+            Cause::PlusAsSpace,
+            "the request sent base64 holding '+' unencoded in a form body or URL query, where '+' decodes to a space: most likely why the backend refused this fresh data; percent-encode '+' as %2B (the `urlencode` filter) or send JSON".into(),
         );
     }
     // A space where base64 had '+' breaks decoding (-41004) or yields
@@ -202,6 +220,7 @@ mod tests {
             age_ms: 1.0,
             freshness,
             has_plus,
+            plus_unencoded: false,
         });
         s
     }
@@ -271,6 +290,30 @@ mod tests {
         assert_eq!(cause(&plus, json!({"code": -40001}), 401, None), Cause::SignatureMismatch);
         let no_plus = step(Freshness::Fresh, false);
         assert_eq!(cause(&no_plus, json!({"code": -41003}), 401, None), Cause::BackendError);
+        // A backend with its own codes: the request's unencoded '+' is the
+        // evidence, and only it.
+        let shop = ResultCode { path: serde_json_path::JsonPath::parse("$.code").unwrap(), success: vec![json!(200)] };
+        let mut sent_raw = step(Freshness::Fresh, true);
+        sent_raw.payloads[0].plus_unencoded = true;
+        let by_shop = |s: &StepResult| classify(s, None, Some(&json!({"code": 500})), Some(200), None, Some(&shop)).0;
+        assert_eq!(by_shop(&sent_raw), Cause::PlusAsSpace);
+        assert_eq!(by_shop(&plus), Cause::BackendError);
+    }
+
+    #[test]
+    fn a_route_the_backend_lacks_is_an_http_status_whatever_code_it_carries() {
+        let mut never = step(Freshness::Fresh, false);
+        never.payloads[0].basis = crate::engine::Basis::NotExchanged;
+        let (c, d) = classify(&never, None, Some(&json!({"code": 401, "msg": "no token"})), Some(401), None, None);
+        assert_eq!(c, Cause::HttpStatus);
+        assert!(
+            d.starts_with("the login never reached WeChat: the backend answered HTTP 401 (code 401: no token)"),
+            "{d}"
+        );
+        // A WeChat code is still read: a backend may remember spent codes itself.
+        assert_eq!(cause(&never, json!({"code": 40163}), 401, None), Cause::CodeReused);
+        let fresh = step(Freshness::Fresh, false);
+        assert_eq!(cause(&fresh, json!({"code": 404, "msg": "not found"}), 404, None), Cause::HttpStatus);
     }
 
     #[test]

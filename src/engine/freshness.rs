@@ -29,6 +29,9 @@ pub struct Carried {
     ivs: Vec<CarriedIv>,
     /// The mock instance that issued them.
     instance: Option<String>,
+    /// The request holds a literal `+` where it decodes to a space (a form
+    /// body, a URL query).
+    plus_unencoded: bool,
 }
 
 impl Carried {
@@ -74,6 +77,13 @@ pub(super) fn carried(produced: &[Produced], req: &Rendered) -> Option<Carried> 
     if codes.is_empty() && ivs.is_empty() {
         return None;
     }
+    let form = req.content_type.is_some_and(|t| t.contains("x-www-form-urlencoded"))
+        || req
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.contains("x-www-form-urlencoded"));
+    let plus_unencoded =
+        req.url.split_once('?').is_some_and(|(_, q)| q.contains('+')) || (form && req.body.contains('+'));
     Some(Carried {
         query: TruthQuery { codes, ivs: ivs.iter().filter_map(|p| p.iv.clone()).collect() },
         ivs: ivs
@@ -86,6 +96,7 @@ pub(super) fn carried(produced: &[Produced], req: &Rendered) -> Option<Carried> 
             })
             .collect(),
         instance: produced.iter().find_map(|p| p.instance.clone()),
+        plus_unencoded,
     })
 }
 
@@ -122,6 +133,7 @@ impl StepResult {
                 age_ms: p.age_ms,
                 freshness,
                 has_plus: p.has_plus,
+                plus_unencoded: p.has_plus && carried.plus_unencoded,
             });
         }
         code

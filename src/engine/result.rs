@@ -77,6 +77,10 @@ pub struct PayloadUse {
     /// into a space).
     #[serde(skip, default)]
     pub has_plus: bool,
+    /// … and the request carried it unencoded where `+` decodes to a
+    /// space (a form body, a URL query): the client's own doing.
+    #[serde(skip, default)]
+    pub plus_unencoded: bool,
 }
 
 /// A request and its answer, secrets masked.

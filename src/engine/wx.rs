@@ -123,6 +123,7 @@ impl Engine {
                 age_ms: 0.0,
                 freshness: Freshness::Fresh,
                 has_plus,
+                plus_unencoded: false,
             });
         }
         produced.push(Produced {

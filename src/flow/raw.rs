@@ -235,10 +235,10 @@ pub enum SleepClock {
 }
 
 /// Assertions on an http step's answer.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Asserts {
-    /// One status or a list of accepted statuses.
+    /// One status or class (`4xx`), or a list of them.
     #[serde(default)]
     pub status: Option<StatusSpec>,
     /// RFC 9535 JSONPath → predicate (a plain value means `equals`).
@@ -255,31 +255,65 @@ pub struct Asserts {
     pub max_duration: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum StatusSpec {
-    One(u16),
-    Any(Vec<u16>),
+/// `status:` — a status (`200`), a class (`4xx`), or a list of them
+/// (`[200, 201]`, `[2xx, 4xx]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusSpec(pub Vec<Status>);
+
+/// One accepted status, or every status of a class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Status {
+    Is(u16),
+    /// `4xx`: the hundreds digit.
+    Class(u16),
 }
 
 impl<'de> Deserialize<'de> for StatusSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_yaml::Value::deserialize(d)?;
-        let status = |v: &serde_yaml::Value| v.as_u64().filter(|s| (100..600).contains(s)).map(|s| s as u16);
-        let list = v.as_sequence().map(|l| l.iter().map(status).collect::<Option<Vec<_>>>());
-        match (status(&v), list) {
-            (Some(s), _) => Ok(StatusSpec::One(s)),
-            (None, Some(Some(l))) => Ok(StatusSpec::Any(l)),
-            _ => Err(serde::de::Error::custom("expected an HTTP status (200) or a list of them ([200, 201])")),
-        }
+        let one = |v: &serde_yaml::Value| match v {
+            serde_yaml::Value::Number(n) => n.as_u64().filter(|s| (100..600).contains(s)).map(|s| Status::Is(s as u16)),
+            serde_yaml::Value::String(s) => match s.as_bytes() {
+                [d @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => Some(Status::Class(u16::from(d - b'0'))),
+                _ => None,
+            },
+            _ => None,
+        };
+        let list = match &v {
+            serde_yaml::Value::Sequence(l) if !l.is_empty() => l.iter().map(one).collect::<Option<Vec<_>>>(),
+            v => one(v).map(|s| vec![s]),
+        };
+        list.map(StatusSpec).ok_or_else(|| {
+            serde::de::Error::custom(
+                "expected an HTTP status (200), a class (4xx) or a list of them ([200, 201], [2xx, 4xx])",
+            )
+        })
     }
 }
 
 impl StatusSpec {
     pub fn accepts(&self, status: u16) -> bool {
+        self.0.iter().any(|s| match s {
+            Status::Is(n) => *n == status,
+            Status::Class(d) => status / 100 == *d,
+        })
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StatusSpec::One(s) => *s == status,
-            StatusSpec::Any(list) => list.contains(&status),
+            Status::Is(n) => write!(f, "{n}"),
+            Status::Class(d) => write!(f, "{d}xx"),
+        }
+    }
+}
+
+impl std::fmt::Display for StatusSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_slice() {
+            [one] => write!(f, "{one}"),
+            all => write!(f, "one of {}", all.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
         }
     }
 }
