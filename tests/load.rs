@@ -261,6 +261,11 @@ async fn ctrl_c_sigterm_and_sighup_stop_cleanly_write_every_report_and_exit_128_
         assert_eq!(status, Some(code), "{signal}: {stdout}");
         assert!(stdout.contains("interrupted") && stdout.contains("1 not run"), "{signal}: {stdout}");
         assert_eq!(report["interrupted"], true);
+        // The report says the exit code the process gave: never a pass.
+        assert_eq!(
+            (report["summary"]["exit_code"].as_i64(), report["summary"]["success"].as_bool()),
+            (Some(i64::from(code)), Some(false))
+        );
         let f = flow(&report, "login-first");
         assert!(f["iterations"].as_u64().unwrap() > 0 && f["failed"] == 0, "what finished is counted: {f}");
         assert_eq!(f["interrupted"], true);
@@ -279,7 +284,7 @@ async fn ctrl_c_sigterm_and_sighup_stop_cleanly_write_every_report_and_exit_128_
 async fn a_second_signal_stops_at_once_and_still_writes_what_finished() {
     let (status, stdout, report, _) = cut_short("-TERM", true).await;
     assert_eq!(status, Some(143), "{stdout}");
-    assert_eq!(report["interrupted"], true);
+    assert_eq!((report["interrupted"].as_bool(), report["summary"]["exit_code"].as_i64()), (Some(true), Some(143)));
     assert!(flow(&report, "login-first")["iterations"].as_u64().unwrap() > 0);
 }
 

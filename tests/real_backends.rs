@@ -447,3 +447,51 @@ async fn a_probe_that_cannot_log_in_says_why_and_writes_nothing() {
     assert!(err.contains("--success status=200,$.code: `$.code`: expected status=CODE or $.json.path=VALUE"), "{err}");
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_key_leaked_percent_encoded_in_a_cookie_is_masked_in_every_form() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 7).await;
+    let mock = s.embedded.mock_url.clone();
+    // Exchanges the code, then hands the session_key to the client in a cookie.
+    let app = axum::Router::new().route(
+        "/api/login",
+        post(move |body: axum::Json<Value>| {
+            let mock = mock.clone();
+            async move {
+                let demo = wxflow::mock::demo_app();
+                let url = format!(
+                    "{mock}/sns/jscode2session?appid={}&secret={}&js_code={}&grant_type=authorization_code",
+                    demo.appid,
+                    demo.secret,
+                    body["code"].as_str().unwrap()
+                );
+                let s: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                let key = s["session_key"].as_str().unwrap().to_string();
+                let cookie: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
+                let headers = [("set-cookie", format!("sk={cookie}; Path=/"))];
+                (headers, axum::Json(json!({ "code": 0, "data": { "note": format!("key {cookie}") } })))
+            }
+        }),
+    );
+    let stop = CancellationToken::new();
+    let target = wxflow::serve::spawn(app, "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let flow = std::fs::read_to_string("flows/login-first.yaml")
+        .unwrap()
+        .replace(
+            "        $.data.token: { exists: true }\n        $.data.user_id: { exists: true }\n",
+            "        $.data.note: key\n",
+        )
+        .replace("    capture:\n      token: $.data.token\n", "");
+    let (code, out, report) = run(&flow, &s.embedded.mock_url, &target).await;
+    assert_eq!(code, 1, "{out}");
+    let server = server_step(&report);
+    assert_eq!(server["cause"], "session_key_leaked", "{server:#}");
+    let kept = format!("{out}{report}");
+    let cookie = server["exchange"]["response_headers"]["set-cookie"].as_str().unwrap();
+    assert!(cookie.starts_with("sk=") && cookie.contains("…(masked)"), "{cookie}");
+    // Neither the key nor its percent-encoded form is left anywhere.
+    let encoded = regex::Regex::new(r"[A-Za-z0-9%]{20,}%3D%3D").unwrap();
+    assert!(!encoded.is_match(&kept), "{kept}");
+    assert!(server["failures"].to_string().contains("…(masked)"), "{server:#}");
+    stop.cancel();
+}

@@ -149,7 +149,12 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
         target: first.value["target"].as_str().unwrap_or_default().to_string(),
         rotation_override: first.value["rotation_override"].as_str().map(String::from),
         elapsed: std::time::Duration::from_secs_f64(elapsed_ms / 1e3),
-        interrupted: reports.iter().any(|r| r.value["interrupted"] == true),
+        // A shard cut short leaves the whole cut short, with its signal's
+        // exit code (reports from before it was kept: 1, never a pass).
+        interrupted: reports.iter().find(|r| r.value["interrupted"] == true).map(|r| {
+            let code = r.value["summary"]["exit_code"].as_u64().filter(|c| *c > 128);
+            code.and_then(|c| u8::try_from(c).ok()).unwrap_or(super::EXIT_FAILED)
+        }),
         flows,
         thresholds: vec![],
         // Every shard got the same variables: the first says them.

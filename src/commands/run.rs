@@ -265,7 +265,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
         target: target_url,
         rotation_override: s.rotation.map(|r| r.to_string()),
         elapsed: started.elapsed(),
-        interrupted: signals.exit_code().is_some(),
+        interrupted: signals.exit_code(),
         flows: all,
         thresholds: vec![],
         variables: s.outside.report(s.reveal_secrets),
@@ -281,7 +281,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     crate::out!("{}", text::closing(&report, st));
     let written = crate::report::write::write_reports(&report, reports);
     servers.cancel();
-    let code = match (signals.exit_code(), written) {
+    let code = match (report.interrupted, written) {
         (Some(code), _) => code,
         (None, false) => EXIT_INVALID,
         (None, true) => report.exit_code(),

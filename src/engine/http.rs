@@ -158,9 +158,6 @@ impl Engine {
         // A restart under a passing step still leaves the iteration
         // unjudged; a lookup that found no mock only matters on a failure.
         let passed = failures.is_empty();
-        if let Some(leak) = &leaked {
-            self.mask_leak(&mut r, leak);
-        }
         if passed && let Some((true, diag)) = mock_unavailable {
             r.reason = Some("the mock restarted under this iteration".into());
             r = r.failed(Cause::MockUnavailable, diag);
@@ -183,7 +180,7 @@ impl Engine {
             r = r.failed(cause, diag);
         }
         // A leaked session_key fails the step whatever else it showed.
-        if let Some(leak) = leaked
+        if let Some(leak) = &leaked
             && r.cause.is_none_or(|c| !c.unjudged())
         {
             let why = "the answer carries a session_key".to_string();
@@ -195,6 +192,9 @@ impl Engine {
                     leak.place
                 ),
             );
+        }
+        if let Some(leak) = &leaked {
+            self.mask_leak(&mut r, leak);
         }
         let value = Some(json!({
             "status": answer.status,
@@ -222,26 +222,32 @@ impl Engine {
         candidates.into_iter().zip(handed).find_map(|(c, handed)| handed.then_some(c))
     }
 
-    /// Masks a leaked key (and the JWT that held it) in what the step keeps.
+    /// Masks a leaked key (as is and percent-encoded, and the JWT that held
+    /// it) in everything the step keeps.
     fn mask_leak(&self, r: &mut StepResult, leak: &leak::Candidate) {
         if self.redactor.reveal() {
             return;
         }
-        let Some(x) = r.exchange.as_mut() else { return };
+        let encoded: String = form_urlencoded::byte_serialize(leak.value.as_bytes()).collect();
+        let secrets = [Some(&leak.value), Some(&encoded), Some(&encoded.to_lowercase()), leak.jwt.as_ref()];
         let hide = |text: &mut String| {
-            for secret in std::iter::once(&leak.value).chain(&leak.jwt) {
+            for secret in secrets.iter().flatten() {
                 if text.contains(secret.as_str()) {
                     *text = text.replace(secret.as_str(), &crate::redact::mask(secret, false));
                 }
             }
         };
-        hide(&mut x.response_body);
-        x.response_headers.values_mut().for_each(hide);
+        if let Some(x) = r.exchange.as_mut() {
+            hide(&mut x.response_body);
+            x.response_headers.values_mut().for_each(hide);
+        }
         for v in r.captures.values_mut() {
             if let serde_json::Value::String(text) = v {
                 hide(text);
             }
         }
+        r.failures.iter_mut().for_each(|f| hide(&mut f.message));
+        r.reason.iter_mut().chain(r.diagnosis.iter_mut()).for_each(hide);
     }
 
     /// The resource the reference backend of this process says it ran out

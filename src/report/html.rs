@@ -39,7 +39,11 @@ pub fn to_string(r: &RunReport) -> String {
         esc(&r.mock),
         esc(&r.target),
         r.elapsed.as_secs_f64(),
-        if r.interrupted { " · <b>interrupted</b>: the figures cover the iterations that finished" } else { "" }
+        if r.interrupted.is_some() {
+            " · <b>interrupted</b>: the figures cover the iterations that finished"
+        } else {
+            ""
+        }
     );
     let class = match t {
         Tally { not_met: 0, not_run: 0, inconclusive: 0, .. } => "ok",

@@ -103,7 +103,7 @@ pub fn to_value(r: &RunReport) -> Value {
         "target": r.target,
         "rotation_override": r.rotation_override,
         "duration_ms": r.elapsed.as_secs_f64() * 1e3,
-        "interrupted": r.interrupted,
+        "interrupted": r.interrupted.is_some(),
         "summary": {
             "flows": r.flows.len(),
             "expectations_met": t.met,

@@ -57,8 +57,9 @@ pub struct RunReport {
     pub target: String,
     pub rotation_override: Option<String>,
     pub elapsed: Duration,
-    /// Stopped early (Ctrl-C): the figures cover what finished.
-    pub interrupted: bool,
+    /// Stopped early by a signal (Ctrl-C), with the exit code that gives
+    /// (128 + the signal): the figures cover what finished.
+    pub interrupted: Option<u8>,
     pub flows: Vec<FlowStats>,
     pub thresholds: Vec<ThresholdResult>,
     /// The variables the run got from outside its flows: a list of name,
@@ -92,16 +93,18 @@ impl RunReport {
         t
     }
 
-    /// Exit 0 when every flow passed.
+    /// Exit 0 when every flow passed and the run was not cut short.
     pub fn success(&self) -> bool {
-        self.tally().met == self.flows.len() && !self.flows.is_empty()
+        self.tally().met == self.flows.len() && !self.flows.is_empty() && self.interrupted.is_none()
     }
 
-    /// The exit code of a finished run whose reports were written: 3 when
-    /// some iterations were not judged (the verdict is not certain, whatever
-    /// the judged ones showed), else 0 or 1.
+    /// The exit code of a run whose reports were written: the signal's
+    /// when one cut it short; 3 when some iterations were not judged (the
+    /// verdict is not certain, whatever the judged ones showed), else 0 or 1.
     pub fn exit_code(&self) -> u8 {
-        if self.tally().inconclusive > 0 {
+        if let Some(code) = self.interrupted {
+            code
+        } else if self.tally().inconclusive > 0 {
             crate::exit::EXIT_INCONCLUSIVE
         } else if self.success() {
             crate::exit::EXIT_OK

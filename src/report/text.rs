@@ -240,7 +240,7 @@ pub fn closing(r: &RunReport, st: Style) -> String {
         let mark = if t.breached { st.red("✗ breached") } else { st.green("✓") };
         let _ = writeln!(out, "threshold {} {}: {:.4} (limit {:.4}) {mark}", t.flow, t.metric, t.actual, t.limit);
     }
-    if r.interrupted {
+    if r.interrupted.is_some() {
         let _ = writeln!(out, "{}", st.yellow("interrupted: the figures cover the iterations that finished"));
     }
     let t = r.tally();

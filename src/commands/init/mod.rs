@@ -52,6 +52,11 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
             let p = probe::probe(&target, &login, &args.mock, &tls).await.map_err(|e| bad("--probe", url, e))?;
             crate::outln!("probed {target}{login} through the mock at {}:", args.mock);
             crate::outln!("  a correct login: HTTP {}; the same code again: HTTP {}", p.statuses.0, p.statuses.1);
+            if p.statuses.1 >= 500 {
+                crate::outln!(
+                    "  the backend failed on a spent code instead of refusing it: `wxflow run flows/reused-code.yaml` will show it"
+                );
+            }
             Some(p)
         }
         None => None,
