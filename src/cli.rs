@@ -77,6 +77,9 @@ pub struct InitArgs {
     /// Your backend's phone-number path.
     #[arg(long, default_value = "/api/phone")]
     pub phone_path: String,
+    /// Your backend's name for a request field, FLOWS=YOURS, e.g. `encryptedData=encrypted_data` (code, encryptedData, iv, rawData, signature, phone_code; repeatable).
+    #[arg(long = "field", value_name = "FLOWS=YOURS")]
+    pub fields: Vec<String>,
     /// Your backend has no phone-number login: write no phone flows.
     #[arg(long, conflicts_with = "phone_path")]
     pub no_phone: bool,

@@ -439,7 +439,7 @@ async fn a_probe_that_cannot_log_in_says_why_and_writes_nothing() {
     let (code, out, err) =
         wxflow(&["init", dir.path().to_str().unwrap(), "--probe", &wrong_route, "--mock", &s.embedded.mock_url]).await;
     assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("was not a success (HTTP 404"), "{err}");
+    assert!(err.contains("was not a success: HTTP 404 without taking the code to jscode2session"), "{err}");
     assert!(err.contains("--login-path"), "{err}");
     assert!(!dir.path().join("flows").exists());
     let (code, _, err) = wxflow(&["init", dir.path().to_str().unwrap(), "--success", "status=200,$.code"]).await;

@@ -44,12 +44,18 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
     let dir = args.dir.clone();
     let bad = |flag: &str, value: &str, e: String| InvalidInput(format!("{flag} {value}: {e}"));
     let mut login = args.login_path.clone();
+    let fields = args
+        .fields
+        .iter()
+        .map(|f| shape::parse_field(f).map_err(|e| bad("--field", f, e)))
+        .collect::<Result<Vec<_>, _>>()?;
     let probed = match &args.probe {
         Some(url) => {
             let (target, path) = split_url(url);
             login = path.unwrap_or(login);
             let tls = crate::tls::ClientTls::load(&args.ca_certs, args.insecure).map_err(InvalidInput)?;
-            let p = probe::probe(&target, &login, &args.mock, &tls).await.map_err(|e| bad("--probe", url, e))?;
+            let p =
+                probe::probe(&target, &login, &fields, &args.mock, &tls).await.map_err(|e| bad("--probe", url, e))?;
             crate::outln!("probed {target}{login} through the mock at {}:", args.mock);
             crate::outln!("  a correct login: HTTP {}; the same code again: HTTP {}", p.statuses.0, p.statuses.1);
             if p.statuses.1 >= 500 {
@@ -82,7 +88,7 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
     if let Some(t) = &args.token_path {
         shape::path(t).map_err(|e| bad("--token-path", t, e))?;
     }
-    let paths = Paths { login: &login, phone: &args.phone_path, token: token.as_deref() };
+    let paths = Paths { login: &login, phone: &args.phone_path, token: token.as_deref(), fields: &fields };
     let mut files: Vec<(std::path::PathBuf, String)> = FLOWS
         .iter()
         .filter(|(_, text)| !(args.no_phone && text.contains("{{ target }}/api/phone")))

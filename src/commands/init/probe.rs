@@ -31,10 +31,16 @@ pub struct Answer {
 
 /// Sends a correct login and the same code again to `target` + `login`,
 /// through the mock at `mock`.
-pub async fn probe(target: &str, login: &str, mock: &str, tls: &ClientTls) -> Result<Probed, String> {
+pub async fn probe(
+    target: &str,
+    login: &str,
+    fields: &[(String, String)],
+    mock: &str,
+    tls: &ClientTls,
+) -> Result<Probed, String> {
     crate::serve::check_mock(mock, tls, Duration::from_secs(5)).await?;
     let (_, text) = FLOWS.iter().find(|(name, _)| *name == "reused-code.yaml").ok_or("no probe flow")?;
-    let text = shape(text, &Paths { login, phone: "/", token: None }, None);
+    let text = shape(text, &Paths { login, phone: "/", token: None, fields }, None);
     let flow = crate::flow::check("reused-code.yaml", &text).map_err(|_| "the probe flow does not check")?;
     let engine = Engine::new(mock, target, 0, None, false).with_client_tls(tls);
     let done = engine.run(&flow, 0, "wxflow-probe", None).await;
@@ -42,11 +48,15 @@ pub async fn probe(target: &str, login: &str, mock: &str, tls: &ClientTls) -> Re
     let url = format!("{}{login}", target.trim_end_matches('/'));
     let first = answer(&steps[2]).ok_or_else(|| unanswered(&url, &steps[2]))?;
     if steps[2].code_never_exchanged() || !(200..300).contains(&first.status) {
-        return Err(format!(
-            "the correct login to {url} was not a success (HTTP {}{}); check that the path is your login route (--login-path, or the URL's path) and that your backend calls the mock at {mock} as its WeChat API",
-            first.status,
-            steps[2].diagnosis.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
-        ));
+        let said = done.masked().steps[2].exchange.as_ref().map(|x| excerpt(&x.response_body)).unwrap_or_default();
+        let why = if steps[2].code_never_exchanged() {
+            format!(
+                "without taking the code to jscode2session at the mock ({mock}): check the login path (--login-path, or the URL's path), the request's field names (--field code=js_code), and that your backend calls that mock as its WeChat API"
+            )
+        } else {
+            "although it exchanged the code: check the login path (--login-path, or the URL's path) and that the backend logs in to the mock's demo app".into()
+        };
+        return Err(format!("the correct login to {url} was not a success: HTTP {}{said} {why}", first.status));
     }
     let again = answer(&steps[3]).ok_or_else(|| unanswered(&url, &steps[3]))?;
     infer(&first, &again)
@@ -55,6 +65,12 @@ pub async fn probe(target: &str, login: &str, mock: &str, tls: &ClientTls) -> Re
 fn answer(step: &StepResult) -> Option<Answer> {
     let x = step.exchange.as_ref()?;
     Some(Answer { status: x.status?, json: serde_json::from_str(&x.response_body).ok() })
+}
+
+/// An answer's first 160 characters, for an error.
+fn excerpt(body: &str) -> String {
+    let cut: String = body.chars().take(160).collect();
+    if cut.is_empty() { String::new() } else { format!(" {cut}{}", if cut.len() < body.len() { "…" } else { "" }) }
 }
 
 fn unanswered(url: &str, step: &StepResult) -> String {

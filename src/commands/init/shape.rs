@@ -74,12 +74,51 @@ impl Contract {
     }
 }
 
-/// Where the flows send logins and read tokens.
+/// Where the flows send logins and read tokens, and what they call the
+/// request's fields.
 pub struct Paths<'a> {
     pub login: &'a str,
     pub phone: &'a str,
     /// `None`: the answer holds no token, so nothing asserts or captures one.
     pub token: Option<&'a str>,
+    /// The backend's names for the shipped request fields (`code` →
+    /// `js_code`).
+    pub fields: &'a [(String, String)],
+}
+
+/// The request fields the shipped flows send.
+pub const FIELDS: &[&str] = &["code", "encryptedData", "iv", "rawData", "signature", "phone_code"];
+
+/// `--field FLOWS=YOURS`, checked.
+pub fn parse_field(given: &str) -> Result<(String, String), String> {
+    let (ours, yours) = given.split_once('=').ok_or("expected FLOWS=YOURS, e.g. encryptedData=encrypted_data")?;
+    if !FIELDS.contains(&ours) {
+        return Err(format!("the flows send no field `{ours}`; they send {}", FIELDS.join(", ")));
+    }
+    if yours.is_empty() || !yours.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+        return Err(format!("`{yours}`: a field name is letters, digits, `_`, `-` and `.`"));
+    }
+    Ok((ours.into(), yours.into()))
+}
+
+/// The request's fields under the backend's names: a key whose value is a
+/// template (`code: "{{ login.code }}"`), and a `code=` pair of a raw body.
+fn rename(text: &str, fields: &[(String, String)]) -> String {
+    let mut out = text.to_string();
+    for (ours, yours) in fields {
+        out = out
+            .lines()
+            .map(|l| match l.trim_start().strip_prefix(&format!("{ours}: \"{{{{")) {
+                Some(rest) => format!("{}{yours}: \"{{{{{rest}", &l[..indent(l)]),
+                None => l
+                    .replace(&format!("\"{ours}="), &format!("\"{yours}="))
+                    .replace(&format!("&{ours}="), &format!("&{yours}=")),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+    }
+    out
 }
 
 /// A shipped flow, shaped to the backend's paths and, when declared, its
@@ -88,6 +127,7 @@ pub fn shape(text: &str, paths: &Paths, contract: Option<&Contract>) -> String {
     let text = text
         .replace("{{ target }}/api/login", &format!("{{{{ target }}}}{}", paths.login))
         .replace("{{ target }}/api/phone", &format!("{{{{ target }}}}{}", paths.phone));
+    let text = rename(&text, paths.fields);
     let text = match paths.token {
         Some(t) => text.replace("$.data.token", t),
         None => drop_token(&text),
@@ -267,7 +307,7 @@ mod tests {
     #[test]
     fn refusals_and_successes_take_the_declared_shape() {
         let c = Contract::parse_success("status=200,$.code=200").unwrap();
-        let paths = Paths { login: "/users/login", phone: "/p", token: Some("$.data.authorizationToken") };
+        let paths = Paths { login: "/users/login", phone: "/p", token: Some("$.data.authorizationToken"), fields: &[] };
         let out = shape(FLOW, &paths, Some(&c));
         assert!(out.contains("backend:\n  error_code: $.code\n  success: [200]\nsteps:"), "{out}");
         assert!(
@@ -284,10 +324,39 @@ mod tests {
     #[test]
     fn a_status_only_contract_refuses_with_a_4xx_and_no_token_drops_its_lines() {
         let c = Contract::parse_success("status=201").unwrap();
-        let out = shape(FLOW, &Paths { login: "/l", phone: "/p", token: None }, Some(&c));
+        let out = shape(FLOW, &Paths { login: "/l", phone: "/p", token: None, fields: &[] }, Some(&c));
         assert!(!out.contains("backend:") && !out.contains("token") && !out.contains("capture"), "{out}");
         assert!(out.contains("      status: 4xx\n  - id: t"), "{out}");
         assert!(out.ends_with("      status: 201\n"), "{out}");
         crate::flow::check("f.yaml", &out).unwrap();
+    }
+
+    #[test]
+    fn fields_take_the_backends_names_in_json_form_and_raw_bodies() {
+        let fields = [parse_field("code=js_code").unwrap(), parse_field("encryptedData=encrypted_data").unwrap()];
+        let paths = Paths { login: "/l", phone: "/p", token: None, fields: &fields };
+        for (name, text) in super::super::FLOWS {
+            let out = shape(text, &paths, None);
+            crate::flow::check(name, &out).unwrap();
+            assert!(!out.contains("  code: \"{{") && !out.contains("encryptedData: \"{{"), "{out}");
+            assert!(!out.contains("\"code=") && !out.contains("&encryptedData="), "{out}");
+        }
+        let raw =
+            shape(super::super::FLOWS.iter().find(|(n, _)| *n == "form-unencoded-plus.yaml").unwrap().1, &paths, None);
+        assert!(
+            raw.contains("raw: \"js_code={{ login.code }}&encrypted_data={{ profile.encryptedData }}&iv="),
+            "{raw}"
+        );
+        let json = shape(super::super::FLOWS.iter().find(|(n, _)| *n == "login-first.yaml").unwrap().1, &paths, None);
+        assert!(
+            json.contains(
+                "        js_code: \"{{ login.code }}\"\n        encrypted_data: \"{{ profile.encryptedData }}\""
+            ),
+            "{json}"
+        );
+        assert!(json.contains("mode") || json.contains("$.code: 0"), "the answer's code stays: {json}");
+        for bad in ["token=t", "code", "code=", "code=a b"] {
+            assert!(parse_field(bad).is_err(), "{bad}");
+        }
     }
 }
