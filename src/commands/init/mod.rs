@@ -43,19 +43,34 @@ shipped!(
 pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
     let dir = args.dir.clone();
     let bad = |flag: &str, value: &str, e: String| InvalidInput(format!("{flag} {value}: {e}"));
-    let mut login = args.login_path.clone();
+    // Every flag is checked before the probe goes out.
     let fields = args
         .fields
         .iter()
         .map(|f| shape::parse_field(f).map_err(|e| bad("--field", f, e)))
         .collect::<Result<Vec<_>, _>>()?;
-    let probed = match &args.probe {
-        Some(url) => {
-            let (target, path) = split_url(url);
-            login = path.unwrap_or(login);
+    let mut told = match &args.success {
+        Some(spec) => Some(Contract::parse_success(spec).map_err(|e| bad("--success", spec, e))?),
+        None => None,
+    };
+    for (flag, given) in [("--error-code", &args.error_code), ("--token-path", &args.token_path)] {
+        if let Some(p) = given {
+            shape::path(p).map_err(|e| bad(flag, p, e))?;
+        }
+    }
+    let probe = args.probe.as_deref().map(split_url);
+    let login = probe.as_ref().and_then(|(_, path)| path.clone()).unwrap_or_else(|| args.login_path.clone());
+    for (flag, value) in [("--login-path", &login), ("--phone-path", &args.phone_path)] {
+        if !value.starts_with('/') || value.contains(char::is_whitespace) {
+            return Err(bad(flag, value, "expected a path such as /api/login".into()));
+        }
+    }
+    let probed = match &probe {
+        Some((target, _)) => {
             let tls = crate::tls::ClientTls::load(&args.ca_certs, args.insecure).map_err(InvalidInput)?;
-            let p =
-                probe::probe(&target, &login, &fields, &args.mock, &tls).await.map_err(|e| bad("--probe", url, e))?;
+            let p = probe::probe(target, &login, &fields, &args.mock, &tls)
+                .await
+                .map_err(|e| bad("--probe", args.probe.as_deref().unwrap_or_default(), e))?;
             crate::outln!("probed {target}{login} through the mock at {}:", args.mock);
             crate::outln!("  a correct login: HTTP {}; the same code again: HTTP {}", p.statuses.0, p.statuses.1);
             if p.statuses.1 >= 500 {
@@ -67,27 +82,19 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
         }
         None => None,
     };
-    for (flag, value) in [("--login-path", &login), ("--phone-path", &args.phone_path)] {
-        if !value.starts_with('/') || value.contains(char::is_whitespace) {
-            return Err(bad(flag, value, "expected a path such as /api/login".into()));
-        }
+    // What the flags say wins over what the probe learned.
+    if told.is_none() {
+        told = probed.as_ref().map(|p| p.contract.clone());
     }
-    let mut contract = match &args.success {
-        Some(spec) => Some(Contract::parse_success(spec).map_err(|e| bad("--success", spec, e))?),
-        None => probed.as_ref().map(|p| p.contract.clone()),
-    };
     if let Some(code) = &args.error_code {
-        shape::path(code).map_err(|e| bad("--error-code", code, e))?;
-        contract.get_or_insert_with(Contract::default).error_code = Some(code.clone());
+        told.get_or_insert_with(Contract::default).error_code = Some(code.clone());
     }
+    let contract = told;
     let token = match (&args.token_path, &probed) {
         (Some(t), _) => Some(t.clone()),
         (None, Some(p)) => p.token.clone(),
         (None, None) => Some("$.data.token".into()),
     };
-    if let Some(t) = &args.token_path {
-        shape::path(t).map_err(|e| bad("--token-path", t, e))?;
-    }
     let paths = Paths { login: &login, phone: &args.phone_path, token: token.as_deref(), fields: &fields };
     let mut files: Vec<(std::path::PathBuf, String)> = FLOWS
         .iter()
@@ -130,10 +137,14 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
     if let Some(why) = probed.as_ref().and_then(|p| p.no_code) {
         crate::outln!("  no result code learned ({why}): pass --error-code if your answers carry one");
     }
-    crate::outln!(
-        "next: cd {} && wxflow validate && wxflow run   (or wxflow run --mock URL --target URL)",
-        dir.display()
-    );
+    // Flows in another backend's shape are for that backend, not the
+    // embedded reference one.
+    let run = match (&probe, &contract) {
+        (Some((target, _)), _) => format!("wxflow run --mock {} --target {target}", args.mock),
+        (None, Some(_)) => "wxflow run --mock URL --target URL".into(),
+        (None, None) => "wxflow run   (or wxflow run --mock URL --target URL)".into(),
+    };
+    crate::outln!("next: cd {} && wxflow validate && {run}", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
