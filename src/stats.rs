@@ -361,9 +361,15 @@ impl FlowStats {
         if self.mock_restart.is_none() {
             self.mock_restart.clone_from(&o.mock_restart);
         }
-        if self.backend_died.is_none() {
-            self.backend_died.clone_from(&o.backend_died);
-        }
+        // The first death is the one that matters; every part's iterations
+        // that met no backend count.
+        self.backend_died = match (self.backend_died.take(), &o.backend_died) {
+            (Some(a), Some(b)) => {
+                let refused = a.refused + b.refused;
+                Some(BackendDied { refused, ..if b.second < a.second { b.clone() } else { a } })
+            }
+            (a, b) => a.or_else(|| b.clone()),
+        };
         self.unjudged_window = match (self.unjudged_window, o.unjudged_window) {
             (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
             (a, b) => a.or(b),
@@ -555,6 +561,24 @@ mod tests {
         assert_eq!(b.example.as_ref().map(|e| e.iteration), Some(0));
         assert_eq!(whole.verdict(), Verdict::Flaky);
         assert!((whole.failure_rate() - 0.34).abs() < 1e-9);
+    }
+
+    #[test]
+    fn merged_parts_keep_the_first_backend_death_and_every_refusal() {
+        let died = |second, after_iteration, refused| BackendDied {
+            second,
+            after_iteration,
+            after_seed: 1,
+            after_cause: None,
+            refused,
+        };
+        let (mut a, mut b, c) = (empty(), empty(), empty());
+        a.backend_died = Some(died(9, 40, 5));
+        b.backend_died = Some(died(3, 12, 7));
+        a.merge(&b);
+        a.merge(&c);
+        let d = a.backend_died.unwrap();
+        assert_eq!((d.second, d.after_iteration, d.refused), (3, 12, 12));
     }
 
     #[test]

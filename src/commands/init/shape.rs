@@ -220,7 +220,8 @@ fn assert_block(block: &[&str], at: usize, c: &Contract) -> Vec<String> {
         fields.extend(c.fields.iter().map(|(p, v)| format!("{}: {v}", key(p))));
         c.status.map(|s| s.to_string())
     };
-    fields.extend(kept);
+    // A declared field replaces the flow's own check of the same path.
+    fields.extend(kept.into_iter().filter(|k| !c.fields.iter().any(|(p, _)| k.starts_with(&format!("{}:", key(p))))));
     let mut out: Vec<String> = status.map(|s| format!("{pad}status: {s}")).into_iter().collect();
     if !fields.is_empty() {
         out.push(format!("{pad}jsonpath:"));
