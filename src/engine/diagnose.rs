@@ -8,14 +8,14 @@ use crate::flow::model::ResultCode;
 use crate::wechat::{DecryptError, api};
 use serde_json::Value;
 
-/// The backend's own error code in an answer: `code` (the reference
-/// contract) or `errcode` (WeChat style).
-pub fn backend_code(body: &Value, contract: Option<&ResultCode>) -> Option<i64> {
+/// The backend's own error code in an answer: where its contract says,
+/// else `code` (the reference contract) or `errcode` (WeChat style).
+pub fn backend_code(body: &Value, contract: Option<&ResultCode>) -> Option<Value> {
     if let Some(c) = contract {
         return c.error_in(body);
     }
     let code = body.get("code").or_else(|| body.get("errcode"))?.as_i64()?;
-    (code != 0).then_some(code)
+    (code != 0).then(|| Value::from(code))
 }
 
 const STALE_FIX: &str = "call wx.login before getUserInfo (or call getUserInfo again after login)";
@@ -66,8 +66,15 @@ pub fn classify(
         };
         return (Cause::Connection, said.into());
     }
-    let code = body.and_then(|b| backend_code(b, contract));
-    let msg = body.and_then(|b| b.get("msg").or_else(|| b.get("errmsg"))).and_then(Value::as_str).unwrap_or("");
+    // The code as answered (`40163`, `false`, `"FAIL"`), and as a number
+    // when it is one, to match WeChat's codes.
+    let answered = body.and_then(|b| backend_code(b, contract));
+    let code = answered.as_ref().and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
+    let said_code = answered.as_ref().map(|v| v.as_str().map_or_else(|| v.to_string(), String::from));
+    let msg = body
+        .and_then(|b| b.get("msg").or_else(|| b.get("errmsg")).or_else(|| b.get("message")))
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let status = status.unwrap_or(0);
     let stale = step.stale();
     let stale_note = stale
@@ -122,7 +129,8 @@ pub fn classify(
     // Refused before the login (its WeChat codes aside): whatever the
     // payloads were, they were never tried against WeChat. A route or
     // method the backend does not have is that too.
-    let said = code
+    let said = said_code
+        .as_ref()
         .map(|c| format!(" (code {c}{})", if msg.is_empty() { String::new() } else { format!(": {msg}") }))
         .unwrap_or_default();
     if step.code_never_exchanged() && (400..500).contains(&status) {
@@ -152,7 +160,7 @@ pub fn classify(
         return (Cause::BackendError, format!("{what}{said}"));
     }
     if let Some((sealed, exchanged)) = stale
-        && (status >= 400 || code.is_some())
+        && (status >= 400 || answered.is_some())
     {
         return (
             Cause::StaleIv,
@@ -164,7 +172,7 @@ pub fn classify(
     // The request itself put '+' where it decodes to a space, and the
     // backend's own codes (a declared contract) cannot say why it refused
     // that fresh data: this is the likely reason.
-    if contract.is_some() && (status >= 400 || code.is_some()) && step.payloads.iter().any(|p| p.plus_unencoded) {
+    if contract.is_some() && (status >= 400 || answered.is_some()) && step.payloads.iter().any(|p| p.plus_unencoded) {
         return (
             Cause::PlusAsSpace,
             "the request sent base64 holding '+' unencoded in a form body or URL query, where '+' decodes to a space: most likely why the backend refused this fresh data; percent-encode '+' as %2B (the `urlencode` filter) or send JSON".into(),
@@ -187,18 +195,20 @@ pub fn classify(
             Cause::BackendError,
             "the watermark names another appid: the data was sealed for another Mini Program; check the appid the backend uses".into(),
         ),
-        Some(c) => (Cause::BackendError, format!("the backend answered code {c}: {msg}")),
-        None if !(200..300).contains(&status) => (Cause::HttpStatus, format!("the backend answered HTTP {status}")),
-        None => {
-            let reason = step.reason.clone().unwrap_or_else(|| "an assertion failed".into());
-            match stale {
-                Some((sealed, exchanged)) => (
-                    Cause::Assertion,
-                    format!("{reason}; the backend accepted a stale payload (sealed with gen {sealed}, the code exchange returned gen {exchanged}) without an error: it checks neither the signature nor the decryption"),
-                ),
-                None => (Cause::Assertion, reason),
+        _ => match said_code {
+            Some(c) => (Cause::BackendError, format!("the backend answered code {c}: {msg}")),
+            None if !(200..300).contains(&status) => (Cause::HttpStatus, format!("the backend answered HTTP {status}")),
+            None => {
+                let reason = step.reason.clone().unwrap_or_else(|| "an assertion failed".into());
+                match stale {
+                    Some((sealed, exchanged)) => (
+                        Cause::Assertion,
+                        format!("{reason}; the backend accepted a stale payload (sealed with gen {sealed}, the code exchange returned gen {exchanged}) without an error: it checks neither the signature nor the decryption"),
+                    ),
+                    None => (Cause::Assertion, reason),
+                }
             }
-        }
+        },
     }
 }
 
@@ -298,6 +308,20 @@ mod tests {
         let by_shop = |s: &StepResult| classify(s, None, Some(&json!({"code": 500})), Some(200), None, Some(&shop)).0;
         assert_eq!(by_shop(&sent_raw), Cause::PlusAsSpace);
         assert_eq!(by_shop(&plus), Cause::BackendError);
+    }
+
+    #[test]
+    fn a_contract_whose_result_is_not_a_number_still_says_refusal() {
+        let ok =
+            ResultCode { path: serde_json_path::JsonPath::parse("$.success").unwrap(), success: vec![json!(true)] };
+        let refused = json!({"success": false, "message": "decrypt failed"});
+        let stale = step(Freshness::Stale { sealed: 1, against: 2 }, false);
+        assert_eq!(classify(&stale, None, Some(&refused), Some(200), None, Some(&ok)).0, Cause::StaleIv);
+        let fresh = step(Freshness::Fresh, false);
+        let (c, d) = classify(&fresh, None, Some(&refused), Some(200), None, Some(&ok));
+        assert_eq!((c, d.as_str()), (Cause::BackendError, "the backend answered code false: decrypt failed"));
+        let (c, _) = classify(&fresh, None, Some(&json!({"success": true})), Some(200), None, Some(&ok));
+        assert_eq!(c, Cause::Assertion);
     }
 
     #[test]

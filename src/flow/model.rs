@@ -265,13 +265,11 @@ pub struct ResultCode {
 
 impl ResultCode {
     /// The backend's error code in `body`: the value at the path, unless it
-    /// is a success value (or not a number).
-    pub fn error_in(&self, body: &Value) -> Option<i64> {
-        let v: &Value = self.path.query(body).first()?;
-        if self.success.iter().any(|s| s == v || s.as_f64().is_some_and(|n| v.as_f64() == Some(n))) {
-            return None;
-        }
-        v.as_i64().or_else(|| v.as_str()?.parse().ok())
+    /// is a success value (a number, or `false`, `"fail"`: any other value).
+    pub fn error_in(&self, body: &Value) -> Option<Value> {
+        let v: &Value = self.path.query(body).first().filter(|v| !v.is_null())?;
+        let success = self.success.iter().any(|s| s == v || s.as_f64().is_some_and(|n| v.as_f64() == Some(n)));
+        (!success).then(|| v.clone())
     }
 }
 
