@@ -80,6 +80,9 @@ pub struct InitArgs {
     /// Your backend's name for a request field, FLOWS=YOURS, e.g. `encryptedData=encrypted_data` (code, encryptedData, iv, rawData, signature, phone_code; repeatable).
     #[arg(long = "field", value_name = "FLOWS=YOURS")]
     pub fields: Vec<String>,
+    /// How your backend reads the login request's body: a JSON object, or a form (application/x-www-form-urlencoded, as PHP's $_POST wants).
+    #[arg(long, value_enum, default_value_t = Body::Json)]
+    pub body: Body,
     /// Your backend has no phone-number login: write no phone flows.
     #[arg(long, conflicts_with = "phone_path")]
     pub no_phone: bool,
@@ -107,6 +110,13 @@ pub struct InitArgs {
     /// Overwrite starter files that exist.
     #[arg(long)]
     pub force: bool,
+}
+
+/// A request body's encoding, for `init --body`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Body {
+    Json,
+    Form,
 }
 
 #[derive(Debug, Args)]

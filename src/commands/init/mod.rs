@@ -58,6 +58,7 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
             shape::path(p).map_err(|e| bad(flag, p, e))?;
         }
     }
+    let form = args.body == crate::cli::Body::Form;
     let probe = args.probe.as_deref().map(split_url);
     let login = probe.as_ref().and_then(|(_, path)| path.clone()).unwrap_or_else(|| args.login_path.clone());
     for (flag, value) in [("--login-path", &login), ("--phone-path", &args.phone_path)] {
@@ -68,7 +69,7 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
     let probed = match &probe {
         Some((target, _)) => {
             let tls = crate::tls::ClientTls::load(&args.ca_certs, args.insecure).map_err(InvalidInput)?;
-            let p = probe::probe(target, &login, &fields, &args.mock, &tls)
+            let p = probe::probe(target, &login, &fields, form, &args.mock, &tls)
                 .await
                 .map_err(|e| bad("--probe", args.probe.as_deref().unwrap_or_default(), e))?;
             crate::outln!("probed {target}{login} through the mock at {}:", args.mock);
@@ -95,7 +96,7 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
         (None, Some(p)) => p.token.clone(),
         (None, None) => Some("$.data.token".into()),
     };
-    let paths = Paths { login: &login, phone: &args.phone_path, token: token.as_deref(), fields: &fields };
+    let paths = Paths { login: &login, phone: &args.phone_path, token: token.as_deref(), fields: &fields, form };
     let mut files: Vec<(std::path::PathBuf, String)> = FLOWS
         .iter()
         .filter(|(_, text)| !(args.no_phone && text.contains("{{ target }}/api/phone")))

@@ -35,12 +35,13 @@ pub async fn probe(
     target: &str,
     login: &str,
     fields: &[(String, String)],
+    form: bool,
     mock: &str,
     tls: &ClientTls,
 ) -> Result<Probed, String> {
     crate::serve::check_mock(mock, tls, Duration::from_secs(5)).await?;
     let (_, text) = FLOWS.iter().find(|(name, _)| *name == "reused-code.yaml").ok_or("no probe flow")?;
-    let text = shape(text, &Paths { login, phone: "/", token: None, fields }, None);
+    let text = shape(text, &Paths { login, phone: "/", token: None, fields, form }, None);
     let flow = crate::flow::check("reused-code.yaml", &text).map_err(|_| "the probe flow does not check")?;
     let engine = Engine::new(mock, target, 0, None, false).with_client_tls(tls);
     let done = engine.run(&flow, 0, "wxflow-probe", None).await;
@@ -51,7 +52,7 @@ pub async fn probe(
         let said = done.masked().steps[2].exchange.as_ref().map(|x| excerpt(&x.response_body)).unwrap_or_default();
         let why = if steps[2].code_never_exchanged() {
             format!(
-                "without taking the code to jscode2session at the mock ({mock}): check the login path (--login-path, or the URL's path), the request's field names (--field code=js_code), and that your backend calls that mock as its WeChat API"
+                "without taking the code to jscode2session at the mock ({mock}): check the login path (--login-path, or the URL's path), the request's field names and body (--field code=js_code, --body form), and that your backend calls that mock as its WeChat API"
             )
         } else {
             "although it exchanged the code: check the login path (--login-path, or the URL's path) and that the backend logs in to the mock's demo app".into()

@@ -84,6 +84,8 @@ pub struct Paths<'a> {
     /// The backend's names for the shipped request fields (`code` →
     /// `js_code`).
     pub fields: &'a [(String, String)],
+    /// Requests sent as forms instead of JSON.
+    pub form: bool,
 }
 
 /// The request fields the shipped flows send.
@@ -121,6 +123,15 @@ fn rename(text: &str, fields: &[(String, String)]) -> String {
     out
 }
 
+/// Every JSON body a form: the same fields, form-encoded.
+fn as_form(text: &str) -> String {
+    let lines = text.lines().map(|l| match l.trim_start().strip_prefix("json:") {
+        Some(rest) => format!("{}form:{rest}", &l[..indent(l)]),
+        None => l.to_string(),
+    });
+    lines.collect::<Vec<_>>().join("\n") + "\n"
+}
+
 /// A shipped flow, shaped to the backend's paths and, when declared, its
 /// answer contract.
 pub fn shape(text: &str, paths: &Paths, contract: Option<&Contract>) -> String {
@@ -128,6 +139,7 @@ pub fn shape(text: &str, paths: &Paths, contract: Option<&Contract>) -> String {
         .replace("{{ target }}/api/login", &format!("{{{{ target }}}}{}", paths.login))
         .replace("{{ target }}/api/phone", &format!("{{{{ target }}}}{}", paths.phone));
     let text = rename(&text, paths.fields);
+    let text = if paths.form { as_form(&text) } else { text };
     let text = match paths.token {
         Some(t) => text.replace("$.data.token", t),
         None => drop_token(&text),
@@ -308,7 +320,13 @@ mod tests {
     #[test]
     fn refusals_and_successes_take_the_declared_shape() {
         let c = Contract::parse_success("status=200,$.code=200").unwrap();
-        let paths = Paths { login: "/users/login", phone: "/p", token: Some("$.data.authorizationToken"), fields: &[] };
+        let paths = Paths {
+            login: "/users/login",
+            phone: "/p",
+            token: Some("$.data.authorizationToken"),
+            fields: &[],
+            form: false,
+        };
         let out = shape(FLOW, &paths, Some(&c));
         assert!(out.contains("backend:\n  error_code: $.code\n  success: [200]\nsteps:"), "{out}");
         assert!(
@@ -325,7 +343,7 @@ mod tests {
     #[test]
     fn a_status_only_contract_refuses_with_a_4xx_and_no_token_drops_its_lines() {
         let c = Contract::parse_success("status=201").unwrap();
-        let out = shape(FLOW, &Paths { login: "/l", phone: "/p", token: None, fields: &[] }, Some(&c));
+        let out = shape(FLOW, &Paths { login: "/l", phone: "/p", token: None, fields: &[], form: false }, Some(&c));
         assert!(!out.contains("backend:") && !out.contains("token") && !out.contains("capture"), "{out}");
         assert!(out.contains("      status: 4xx\n  - id: t"), "{out}");
         assert!(out.ends_with("      status: 201\n"), "{out}");
@@ -335,7 +353,7 @@ mod tests {
     #[test]
     fn fields_take_the_backends_names_in_json_form_and_raw_bodies() {
         let fields = [parse_field("code=js_code").unwrap(), parse_field("encryptedData=encrypted_data").unwrap()];
-        let paths = Paths { login: "/l", phone: "/p", token: None, fields: &fields };
+        let paths = Paths { login: "/l", phone: "/p", token: None, fields: &fields, form: true };
         for (name, text) in super::super::FLOWS {
             let out = shape(text, &paths, None);
             crate::flow::check(name, &out).unwrap();
