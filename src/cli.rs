@@ -68,7 +68,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Where to write flows/ and schemas/ [default: this folder].
+    /// Where to write flows/ and schemas/.
     #[arg(default_value = ".")]
     pub dir: PathBuf,
     /// Your backend's login path.
@@ -101,6 +101,9 @@ pub struct InitArgs {
     /// The mock WeChat service your backend calls, for --probe.
     #[arg(long, value_name = "URL", value_parser = base_url, default_value = "http://127.0.0.1:9000", requires = "probe")]
     pub mock: String,
+    /// How long to wait for a --mock that is still starting.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::flow::parse_duration, requires = "probe")]
+    pub mock_wait: Duration,
     /// Trust this CA (PEM) for an https --probe and --mock (repeatable).
     #[arg(long = "ca-cert", value_name = "PEM", requires = "probe")]
     pub ca_certs: Vec<PathBuf>,

@@ -69,7 +69,7 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
     let probed = match &probe {
         Some((target, _)) => {
             let tls = crate::tls::ClientTls::load(&args.ca_certs, args.insecure).map_err(InvalidInput)?;
-            let p = probe::probe(target, &login, &fields, form, &args.mock, &tls)
+            let p = probe::probe(target, &login, &fields, form, &args.mock, args.mock_wait, &tls)
                 .await
                 .map_err(|e| bad("--probe", args.probe.as_deref().unwrap_or_default(), e))?;
             crate::outln!("probed {target}{login} through the mock at {}:", args.mock);

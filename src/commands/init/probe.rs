@@ -37,20 +37,24 @@ pub async fn probe(
     fields: &[(String, String)],
     form: bool,
     mock: &str,
+    mock_wait: Duration,
     tls: &ClientTls,
 ) -> Result<Probed, String> {
-    crate::serve::check_mock(mock, tls, Duration::from_secs(5)).await?;
+    crate::serve::check_mock(mock, tls, mock_wait).await?;
     let (_, text) = FLOWS.iter().find(|(name, _)| *name == "reused-code.yaml").ok_or("no probe flow")?;
     let text = shape(text, &Paths { login, phone: "/", token: None, fields, form }, None);
     let flow = crate::flow::check("reused-code.yaml", &text).map_err(|_| "the probe flow does not check")?;
     let engine = Engine::new(mock, target, 0, None, false).with_client_tls(tls);
     let done = engine.run(&flow, 0, "wxflow-probe", None).await;
-    let steps = &done.counts().steps;
+    let (masked, steps) = (done.masked().steps, &done.counts().steps);
+    // The flow's two requests: `first` (a correct login), `again` (its code once more).
+    let at = |id: &str| steps.iter().position(|s| s.id == id).ok_or("the probe flow lost a step");
+    let (i, j) = (at("first")?, at("again")?);
     let url = format!("{}{login}", target.trim_end_matches('/'));
-    let first = answer(&steps[2]).ok_or_else(|| unanswered(&url, &steps[2]))?;
-    if steps[2].code_never_exchanged() || !(200..300).contains(&first.status) {
-        let said = done.masked().steps[2].exchange.as_ref().map(|x| excerpt(&x.response_body)).unwrap_or_default();
-        let why = if steps[2].code_never_exchanged() {
+    let first = answer(&steps[i]).ok_or_else(|| unanswered(&url, &masked[i]))?;
+    if steps[i].code_never_exchanged() || !(200..300).contains(&first.status) {
+        let said = masked[i].exchange.as_ref().map(|x| excerpt(&x.response_body)).unwrap_or_default();
+        let why = if steps[i].code_never_exchanged() {
             format!(
                 "without taking the code to jscode2session at the mock ({mock}): check the login path (--login-path, or the URL's path), the request's field names and body (--field code=js_code, --body form), and that your backend calls that mock as its WeChat API"
             )
@@ -59,7 +63,7 @@ pub async fn probe(
         };
         return Err(format!("the correct login to {url} was not a success: HTTP {}{said} {why}", first.status));
     }
-    let again = answer(&steps[3]).ok_or_else(|| unanswered(&url, &steps[3]))?;
+    let again = answer(&steps[j]).ok_or_else(|| unanswered(&url, &masked[j]))?;
     infer(&first, &again)
 }
 
