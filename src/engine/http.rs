@@ -229,7 +229,9 @@ impl Engine {
             return;
         }
         let encoded: String = form_urlencoded::byte_serialize(leak.value.as_bytes()).collect();
-        let secrets = [Some(&leak.value), Some(&encoded), Some(&encoded.to_lowercase()), leak.jwt.as_ref()];
+        // Its escapes in lower case too (`%2b`), the base64 left as is.
+        let lower = encoded.replace("%2B", "%2b").replace("%2F", "%2f").replace("%3D", "%3d");
+        let secrets = [Some(&leak.value), Some(&encoded), Some(&lower), leak.jwt.as_ref()];
         let hide = |text: &mut String| {
             for secret in secrets.iter().flatten() {
                 if text.contains(secret.as_str()) {
