@@ -204,7 +204,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     .map_err(invalid)?;
     let st = style();
     let cores = crate::cores::Cores::start(threads).map_err(|e| invalid(format!("cannot start the runtimes: {e}")))?;
-    let lanes = lanes(&t, &tls, &s, &cores, &servers).await?;
+    let lanes = lanes(&t, &tls, &s, &cores, &servers, limits).await?;
     let (mock_url, target_url) = (lanes[0].engine.mock_url.clone(), lanes[0].engine.target.clone());
     crate::outln!(
         "{}",
@@ -369,23 +369,21 @@ async fn run_one(lanes: Vec<Lane>, flow: Arc<Flow>, s: &Settings, signals: &Sign
 }
 
 /// One lane per core: each with its own engine (its own connections), and,
-/// embedded, its own mock and backend servers over the one mock state.
+/// embedded, its own mock and backend servers over the one mock state,
+/// serving as many connections as `limits` says.
 async fn lanes(
     t: &crate::serve::Targets,
     tls: &crate::tls::ClientTls,
     s: &Settings,
     cores: &crate::cores::Cores,
     servers: &CancellationToken,
+    limits: crate::serve::Limits,
 ) -> Result<Vec<Lane>, InvalidInput> {
     let mut lanes = vec![];
     for runtime in cores.handles() {
         let (mock_url, target_url) = match &t.embedded {
             Some(mock) => runtime
-                .spawn(crate::serve::pair(
-                    mock.clone(),
-                    servers.clone(),
-                    crate::serve::Limits::for_run(s.plan.concurrency),
-                ))
+                .spawn(crate::serve::pair(mock.clone(), servers.clone(), limits))
                 .await
                 .map_err(|e| invalid(e.to_string()))?
                 .map_err(|e| invalid(e.to_string()))?,

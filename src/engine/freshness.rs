@@ -77,11 +77,9 @@ pub(super) fn carried(produced: &[Produced], req: &Rendered) -> Option<Carried> 
     if codes.is_empty() && ivs.is_empty() {
         return None;
     }
-    let form = req.content_type.is_some_and(|t| t.contains("x-www-form-urlencoded"))
-        || req
-            .headers
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.contains("x-www-form-urlencoded"));
+    // The type sent: the step's own header, else the one its body implies.
+    let sent_type = req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.as_str());
+    let form = sent_type.or(req.content_type).is_some_and(|t| t.contains("x-www-form-urlencoded"));
     let plus_unencoded =
         req.url.split_once('?').is_some_and(|(_, q)| q.contains('+')) || (form && req.body.contains('+'));
     Some(Carried {

@@ -49,7 +49,7 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
         .iter()
         .map(|f| shape::parse_field(f).map_err(|e| bad("--field", f, e)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut told = match &args.success {
+    let mut contract = match &args.success {
         Some(spec) => Some(Contract::parse_success(spec).map_err(|e| bad("--success", spec, e))?),
         None => None,
     };
@@ -84,13 +84,12 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
         None => None,
     };
     // What the flags say wins over what the probe learned.
-    if told.is_none() {
-        told = probed.as_ref().map(|p| p.contract.clone());
+    if contract.is_none() {
+        contract = probed.as_ref().map(|p| p.contract.clone());
     }
     if let Some(code) = &args.error_code {
-        told.get_or_insert_with(Contract::default).error_code = Some(code.clone());
+        contract.get_or_insert_with(Contract::default).error_code = Some(code.clone());
     }
-    let contract = told;
     let token = match (&args.token_path, &probed) {
         (Some(t), _) => Some(t.clone()),
         (None, Some(p)) => p.token.clone(),

@@ -106,30 +106,33 @@ pub fn parse_field(given: &str) -> Result<(String, String), String> {
 /// The request's fields under the backend's names: a key whose value is a
 /// template (`code: "{{ login.code }}"`), and a `code=` pair of a raw body.
 fn rename(text: &str, fields: &[(String, String)]) -> String {
-    let mut out = text.to_string();
-    for (ours, yours) in fields {
-        out = out
-            .lines()
-            .map(|l| match l.trim_start().strip_prefix(&format!("{ours}: \"{{{{")) {
-                Some(rest) => format!("{}{yours}: \"{{{{{rest}", &l[..indent(l)]),
-                None => l
-                    .replace(&format!("\"{ours}="), &format!("\"{yours}="))
-                    .replace(&format!("&{ours}="), &format!("&{yours}=")),
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-            + "\n";
+    if fields.is_empty() {
+        return text.into();
     }
-    out
+    map_lines(text, |line| {
+        fields.iter().fold(line.to_string(), |l, (ours, yours)| {
+            rekey(&l, &format!("{ours}: \"{{{{"), &format!("{yours}: \"{{{{")).unwrap_or_else(|| {
+                l.replace(&format!("\"{ours}="), &format!("\"{yours}="))
+                    .replace(&format!("&{ours}="), &format!("&{yours}="))
+            })
+        })
+    })
 }
 
 /// Every JSON body a form: the same fields, form-encoded.
 fn as_form(text: &str) -> String {
-    let lines = text.lines().map(|l| match l.trim_start().strip_prefix("json:") {
-        Some(rest) => format!("{}form:{rest}", &l[..indent(l)]),
-        None => l.to_string(),
-    });
-    lines.collect::<Vec<_>>().join("\n") + "\n"
+    map_lines(text, |l| rekey(l, "json:", "form:").unwrap_or_else(|| l.to_string()))
+}
+
+/// `line` with the key it starts with (after its indent), `from`, written `to`.
+fn rekey(line: &str, from: &str, to: &str) -> Option<String> {
+    let rest = line.trim_start().strip_prefix(from)?;
+    Some(format!("{}{to}{rest}", &line[..indent(line)]))
+}
+
+/// Each line of `text` through `f`.
+fn map_lines(text: &str, f: impl Fn(&str) -> String) -> String {
+    text.lines().map(f).collect::<Vec<_>>().join("\n") + "\n"
 }
 
 /// A shipped flow, shaped to the backend's paths and, when declared, its
