@@ -260,7 +260,10 @@ fn key(p: &str) -> String {
 }
 
 pub fn path(p: &str) -> Result<serde_json_path::JsonPath, String> {
-    serde_json_path::JsonPath::parse(p).map_err(|e| format!("`{p}` is not a JSONPath: {e}"))
+    serde_json_path::JsonPath::parse(p).map_err(|e| {
+        let hint = if p.starts_with('$') { "" } else { " (a JSONPath starts with `$`, e.g. `$.code`)" };
+        format!("`{p}` is not a JSONPath: {e}{hint}")
+    })
 }
 
 /// Splits on commas outside brackets and quotes.
