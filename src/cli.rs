@@ -411,6 +411,9 @@ pub struct LintArgs {
     /// Write, per stale-open-data finding, a flow that replays the order found.
     #[arg(long, value_name = "DIR")]
     pub emit_flows: Option<PathBuf>,
+    /// With --emit-flows: overwrite flows of the same name (a symlink is never written through).
+    #[arg(long, requires = "emit_flows")]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

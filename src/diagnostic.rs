@@ -72,6 +72,17 @@ fn paint(color: bool, style: &str, text: &str) -> String {
     if color { format!("{style}{text}\x1b[0m") } else { text.to_string() }
 }
 
+/// `text` safe to print to a terminal: control characters (ESC, CR, the C1
+/// range; a tab stays) are shown as escapes, so a quoted source line or a
+/// file name cannot move the cursor, switch screens or hide it.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| c.is_control() && c != '\t' && c != '\n';
+    if !text.chars().any(control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars().map(|c| if control(c) { c.escape_debug().to_string() } else { c.to_string() }).collect()
+}
+
 /// Lines longer than this are shown as a window around the fault.
 const WINDOW: usize = 100;
 
@@ -90,20 +101,20 @@ pub fn render(d: &Diagnostic<'_>, color: bool) -> String {
         Some(code) => format!("{}[{code}]", d.severity.as_str()),
         None => d.severity.as_str().to_string(),
     };
-    let _ = write!(out, "{}: {}", paint(d.severity.color(), &head), paint("\x1b[1m", d.message));
+    let _ = write!(out, "{}: {}", paint(d.severity.color(), &head), paint("\x1b[1m", &printable(d.message)));
     let gutter = std::iter::once(d.primary).flatten().chain(d.related).map(|s| s.line.to_string().len()).max();
     let pad = " ".repeat(gutter.unwrap_or(1));
     match d.primary {
         Some(p) => snippet(&mut out, "-->", p, &pad, color, d.severity.color()),
         None => {
-            let _ = write!(out, "\n  {} {}", paint(blue, "-->"), d.file);
+            let _ = write!(out, "\n  {} {}", paint(blue, "-->"), printable(d.file));
         }
     }
     for r in d.related {
         snippet(&mut out, ":::", r, &pad, color, blue);
     }
     for (label, text) in d.notes {
-        let _ = write!(out, "\n{pad} {} {label}: {text}", paint(blue, "="));
+        let _ = write!(out, "\n{pad} {} {label}: {}", paint(blue, "="), printable(text));
     }
     out
 }
@@ -111,14 +122,15 @@ pub fn render(d: &Diagnostic<'_>, color: bool) -> String {
 fn snippet(out: &mut String, arrow: &str, s: &Snippet, pad: &str, color: bool, caret_style: &str) {
     let paint = |style: &str, text: &str| paint(color, style, text);
     let blue = "\x1b[1;34m";
-    let _ = write!(out, "\n  {} {}", paint(blue, arrow), s.location());
+    let _ = write!(out, "\n  {} {}", paint(blue, arrow), printable(&s.location()));
     let Some(line) = &s.source_line else { return };
+    let line = &printable(line).into_owned();
     let n = format!("{:>w$}", s.line, w = pad.len());
     let (shown, col) = window(line, s.col);
     let indent: String =
         shown.chars().take(col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
     let carets = "^".repeat(s.width.clamp(1, WINDOW));
-    let label = if s.label.is_empty() { String::new() } else { format!(" {}", s.label) };
+    let label = if s.label.is_empty() { String::new() } else { format!(" {}", printable(&s.label)) };
     let bar = paint(blue, "|");
     let _ = write!(
         out,

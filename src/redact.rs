@@ -111,15 +111,17 @@ impl Redactor {
     }
 
     /// Masks every known secret and every value in `seen` wherever it
-    /// appears in `text`.
+    /// appears in `text`, in each of its [`encodings`].
     pub fn by_value<'a>(&self, text: &'a str, seen: &[String]) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
         if self.reveal {
             return out;
         }
         for v in self.known.iter().chain(seen) {
-            if out.contains(v.as_str()) {
-                out = Cow::Owned(out.replace(v.as_str(), &mask(v, false)));
+            for e in encodings(v) {
+                if out.contains(e.as_ref()) {
+                    out = Cow::Owned(out.replace(e.as_ref(), &mask(&e, false)));
+                }
             }
         }
         out
@@ -143,6 +145,43 @@ impl Redactor {
             self.by_value(value, seen)
         }
     }
+}
+
+/// A secret as it may appear in text that left the process: as is,
+/// percent-encoded (upper- and lower-case escapes), JSON-escaped (PHP's
+/// `\/` too), and base64 (HTTP Basic credentials, a token of a token).
+pub fn encodings(secret: &str) -> Vec<Cow<'_, str>> {
+    use base64::Engine as _;
+    let mut out: Vec<Cow<'_, str>> = vec![Cow::Borrowed(secret)];
+    let mut add = |e: String| {
+        if !out.iter().any(|o| *o == e) {
+            out.push(Cow::Owned(e));
+        }
+    };
+    let percent: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let lower = lower_escapes(&percent);
+    add(percent.replace('+', "%20"));
+    add(percent);
+    add(lower);
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"');
+    add(json.to_string());
+    add(json.replace('/', "\\/"));
+    add(base64::engine::general_purpose::STANDARD.encode(secret));
+    out
+}
+
+/// `%2B` as `%2b`: some encoders write lower-case escapes.
+fn lower_escapes(percent: &str) -> String {
+    let mut out = String::with_capacity(percent.len());
+    let mut chars = percent.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '%' {
+            out.extend(chars.by_ref().take(2).map(|h| h.to_ascii_lowercase()));
+        }
+    }
+    out
 }
 
 /// Remembers a secret value for masking by value.
@@ -195,5 +234,24 @@ mod tests {
         let r = Redactor::new(true, vec!["9f8e7d6c5b4a39281706f5e4d3c2b1a0".into()]);
         let t = r#"{"session_key":"tiihtNczf5v6AKRyjwEUhQ=="} 9f8e7d6c5b4a39281706f5e4d3c2b1a0"#;
         assert_eq!(r.text(t, &mut vec![]), t);
+    }
+
+    #[test]
+    fn a_secret_is_masked_in_every_encoding_it_may_leave_in() {
+        let secret = "ab/cd+ef ghij\"kl==";
+        let red = Redactor::new(false, vec![secret.into()]);
+        for shown in [
+            "ab/cd+ef ghij\"kl==",
+            "ab%2Fcd%2Bef+ghij%22kl%3D%3D",
+            "ab%2fcd%2bef+ghij%22kl%3d%3d",
+            "ab%2Fcd%2Bef%20ghij%22kl%3D%3D",
+            r#"ab/cd+ef ghij\"kl=="#,
+            r#"ab\/cd+ef ghij\"kl=="#,
+            "YWIvY2QrZWYgZ2hpaiJrbD09",
+        ] {
+            let text = format!("x {shown} y");
+            let masked = red.by_value(&text, &[]);
+            assert!(!masked.contains(shown) && masked.contains("…(masked)"), "{shown}: {masked}");
+        }
     }
 }

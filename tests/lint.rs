@@ -216,3 +216,164 @@ fn emitted_flows_validate_and_fail_as_stale_iv_against_the_reference_backend() {
     let text = std::fs::read_to_string(flows.join("stale-open-data-pages-login-login-vue-12.yaml")).unwrap();
     assert!(text.contains("url: '{{ target }}/auth/wx-login'"), "{text}");
 }
+
+/// Copies the seed-native fixture into a fresh folder, where hostile files
+/// can be planted beside it.
+fn seed_copy() -> tempfile::TempDir {
+    let dir = tempdir();
+    for entry in ["app.js", "pages/index/index.js", "pages/index/index.wxml", "utils/auth.js", "utils/api.js"] {
+        let to = dir.path().join(entry);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(format!("tests/lint/seed-native/{entry}"), to).unwrap();
+    }
+    dir
+}
+
+fn skipped(report: &Value) -> Vec<(String, String)> {
+    report["summary"]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["file"].as_str().unwrap().to_string(), s["why"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn lint_reads_regular_files_inside_its_tree_only_and_names_what_it_skipped() {
+    let dir = seed_copy();
+    let outside = tempdir();
+    std::fs::write(outside.path().join("secret.js"), "const LEAK = 'outside-line';").unwrap();
+    let p = dir.path();
+    let fifo = std::ffi::CString::new(p.join("pipe.js").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    std::os::unix::fs::symlink("/dev/zero", p.join("zero.js")).unwrap();
+    std::os::unix::fs::symlink("/", p.join("root")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.js"), p.join("outside.js")).unwrap();
+    // A link to a file inside the tree is fine, and read once.
+    std::os::unix::fs::symlink(p.join("utils/api.js"), p.join("api-link.js")).unwrap();
+    let started = std::time::Instant::now();
+    let index = p.join("pages/index/index.js");
+    let (code, report) = lint(&[p.to_str().unwrap(), index.to_str().unwrap()]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "lint hung");
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["findings"].as_array().unwrap().len(), 1, "the seed's finding, once: {report:#}");
+    assert_eq!(report["summary"]["files"], 5, "the five sources, each once: {report:#}");
+    assert_eq!(report["findings"][0]["related"][1]["file"], "utils/api.js", "named by its own path, not the link's");
+    let skipped = skipped(&report);
+    let why = |name: &str| skipped.iter().find(|(f, _)| f == name).map(|(_, w)| w.as_str()).unwrap_or_default();
+    assert!(why("pipe.js").contains("not a regular file (a FIFO)"), "{skipped:?}");
+    assert!(why("zero.js").contains("out of the linted tree"), "{skipped:?}");
+    assert!(why("root").contains("out of the linted tree"), "{skipped:?}");
+    assert!(why("outside.js").contains("out of the linted tree"), "{skipped:?}");
+    assert!(!report.to_string().contains("outside-line"), "an outside file's line was read: {report:#}");
+}
+
+#[test]
+fn a_device_node_in_the_tree_is_skipped_not_read() {
+    let dir = seed_copy();
+    let node = std::ffi::CString::new(dir.path().join("zero.js").to_str().unwrap()).unwrap();
+    // /dev/zero's numbers (1, 5); mknod needs root, as the tests run in CI.
+    if unsafe { libc::mknod(node.as_ptr(), libc::S_IFCHR | 0o644, libc::makedev(1, 5)) } != 0 {
+        eprintln!("skipped: mknod needs root");
+        return;
+    }
+    let (code, report) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(skipped(&report).contains(&("zero.js".into(), "not a regular file (a device)".into())), "{report:#}");
+}
+
+#[test]
+fn files_too_deep_for_a_stack_lose_nothing_else() {
+    let dir = seed_copy();
+    let p = dir.path();
+    std::fs::write(p.join("functions.js"), format!("{}1{}", "function f(){ return ".repeat(3000), "}".repeat(3000)))
+        .unwrap();
+    std::fs::write(p.join("arrays.js"), format!("var a = {}1{};", "[".repeat(10_000), "]".repeat(10_000))).unwrap();
+    // An inlined image: 20,000 base64 lines joined by `+` (1.6 MB).
+    let line = format!("\"{}\"", "QUJD".repeat(18));
+    let joined = vec![line; 20_000].join(" +\n");
+    std::fs::write(p.join("image.js"), format!("module.exports = {joined};\n")).unwrap();
+    let (code, report) = lint(&[p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["findings"][0]["rule"], "stale-open-data", "{report:#}");
+    let skipped = skipped(&report);
+    for deep in ["functions.js", "arrays.js"] {
+        assert!(skipped.iter().any(|(f, w)| f == deep && w.contains("nested deeper than")), "{deep}: {skipped:?}");
+    }
+    assert!(!skipped.iter().any(|(f, _)| f == "image.js"), "a long chain is linted, not skipped: {skipped:?}");
+}
+
+#[test]
+fn a_folder_with_no_mini_program_source_is_bad_input() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("server.py"), "print('hi')").unwrap();
+    let (code, _, err) = wxflow_blocking(&["lint".into(), dir.path().display().to_string()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no Mini Program source under") && err.contains(".wxml"), "{err}");
+}
+
+#[test]
+fn quoted_source_cannot_drive_the_terminal_and_cr_only_files_keep_their_lines() {
+    let dir = seed_copy();
+    let index = dir.path().join("pages/index/index.js");
+    let text = std::fs::read_to_string(&index).unwrap();
+    // Old Mac line endings, and an escape sequence on the line a finding quotes.
+    let hostile = text.replace("= e.detail", "= /*\x1b[?1049h\x1b[?25l*/e.detail").replace('\n', "\r");
+    std::fs::write(&index, hostile).unwrap();
+    let (code, out, _) = wxflow_blocking(&["lint".into(), dir.path().display().to_string()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains('\x1b') && out.contains("\\u{1b}[?1049h"), "{out}");
+    let (_, report) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(report["findings"][0]["line"], 7, "{report:#}");
+}
+
+#[test]
+fn emitted_flows_never_overwrite_write_through_links_or_collide() {
+    let dir = tempdir();
+    let src = dir.path().join("src");
+    // Two pages whose flow names collide: `pages/a-b.js` and `pages/a/b.js`.
+    for (page, utils) in [("pages/a-b", "../utils"), ("pages/a/b", "../../utils")] {
+        let to = src.join(page);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        for ext in ["js", "wxml"] {
+            let text = std::fs::read_to_string(format!("tests/lint/seed-native/pages/index/index.{ext}")).unwrap();
+            std::fs::write(to.with_extension(ext), text.replace("../../utils", utils)).unwrap();
+        }
+    }
+    for util in ["utils/auth.js", "utils/api.js"] {
+        std::fs::create_dir_all(src.join("utils")).unwrap();
+        std::fs::copy(format!("tests/lint/seed-native/{util}"), src.join(util)).unwrap();
+    }
+    let flows = dir.path().join("flows");
+    let emit = |extra: &[&str]| {
+        let mut args =
+            vec!["lint".to_string(), src.display().to_string(), "--emit-flows".into(), flows.display().to_string()];
+        args.extend(extra.iter().map(ToString::to_string));
+        wxflow_blocking(&args)
+    };
+    let (code, _, err) = emit(&[]);
+    assert_eq!(code, 1, "{err}");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&flows).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "two findings, two files: {names:?} {err}");
+    assert!(err.contains("wrote 2 flows"), "{err}");
+    // A user's edit is kept, unless --force.
+    let first = flows.join(&names[0]);
+    std::fs::write(&first, "# mine\n").unwrap();
+    let (_, _, err) = emit(&[]);
+    assert!(err.contains("wrote 0 flows") && err.contains("kept 2 existing files"), "{err}");
+    assert_eq!(std::fs::read_to_string(&first).unwrap(), "# mine\n");
+    let (_, _, err) = emit(&["--force"]);
+    assert!(err.contains("wrote 2 flows"), "{err}");
+    assert_ne!(std::fs::read_to_string(&first).unwrap(), "# mine\n");
+    // A planted symlink is never written through.
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "untouched").unwrap();
+    std::fs::remove_file(&first).unwrap();
+    std::os::unix::fs::symlink(&victim, &first).unwrap();
+    let (code, _, err) = emit(&["--force"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+}

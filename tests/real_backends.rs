@@ -497,3 +497,99 @@ async fn a_session_key_leaked_percent_encoded_in_a_cookie_is_masked_in_every_for
     assert!(server["failures"].to_string().contains("…(masked)"), "{server:#}");
     stop.cancel();
 }
+
+/// A backend that puts the session_key in the JWT it hands out and in the
+/// answer, and wants both back on its next request, byte for byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn captured_secrets_are_sent_back_in_clear_and_masked_only_in_output() {
+    use base64::Engine as _;
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 11).await;
+    let mock = s.embedded.mock_url.clone();
+    let issued: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>> = std::sync::Arc::default();
+    let (kept, seen) = (issued.clone(), issued.clone());
+    let app = axum::Router::new()
+        .route(
+            "/api/login",
+            post(move |body: axum::Json<Value>| {
+                let (mock, kept) = (mock.clone(), kept.clone());
+                async move {
+                    let demo = wxflow::mock::demo_app();
+                    let url = format!(
+                        "{mock}/sns/jscode2session?appid={}&secret={}&js_code={}&grant_type=authorization_code",
+                        demo.appid,
+                        demo.secret,
+                        body["code"].as_str().unwrap()
+                    );
+                    let s: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                    let key = s["session_key"].as_str().unwrap().to_string();
+                    let claims =
+                        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!({ "sk": key }).to_string());
+                    let jwt = format!("eyJhbGciOiJIUzI1NiJ9.{claims}.c2lnbmF0dXJl");
+                    kept.lock().unwrap().push((jwt.clone(), key.clone()));
+                    axum::Json(json!({ "token": jwt, "session_key": key }))
+                }
+            }),
+        )
+        .route(
+            "/api/me",
+            post(move |headers: HeaderMap, body: axum::Json<Value>| {
+                let seen = seen.clone();
+                async move {
+                    let bearer =
+                        headers["authorization"].to_str().unwrap_or("").trim_start_matches("Bearer ").to_string();
+                    let sk = body["session_key"].as_str().unwrap_or("").to_string();
+                    if seen.lock().unwrap().iter().any(|(jwt, key)| *jwt == bearer && *key == sk) {
+                        (StatusCode::OK, "welcome".to_string())
+                    } else {
+                        (StatusCode::INTERNAL_SERVER_ERROR, format!("jwt malformed: {bearer} / {sk}"))
+                    }
+                }
+            }),
+        );
+    let stop = CancellationToken::new();
+    let target = wxflow::serve::spawn(app, "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let flow = r#"name: a session sent back
+mock: { rotation: never }
+expect: { outcome: fail, cause: session_key_leaked }
+steps:
+  - id: login
+    wx.login: {}
+  - id: server
+    continue_on_error: true
+    http:
+      url: "{{ target }}/api/login"
+      json: { code: "{{ login.code }}" }
+    assert: { status: 200 }
+    capture:
+      jwt: $.token
+      sk: $.session_key
+  - id: me
+    http:
+      url: "{{ target }}/api/me"
+      headers: { authorization: "Bearer {{ jwt }}" }
+      json: { session_key: "{{ sk }}" }
+    assert: { status: 200 }
+"#;
+    let (code, out, report) = run(flow, &s.embedded.mock_url, &target).await;
+    assert_eq!(code, 0, "the leak fails the flow as expected: {out}");
+    let steps = report["flows"][0]["example"]["steps"].as_array().cloned().unwrap_or_default();
+    let steps = if steps.is_empty() {
+        report["flows"][0]["first_failures"].as_object().unwrap().values().next().unwrap()["steps"]
+            .as_array()
+            .unwrap()
+            .clone()
+    } else {
+        steps
+    };
+    let me = steps.iter().find(|s| s["id"] == "me").unwrap();
+    assert_eq!(me["outcome"], "pass", "the backend got its JWT and key back in clear: {me:#}");
+    // …and neither left the process in clear.
+    let (jwt, key) = issued.lock().unwrap()[0].clone();
+    let shown = format!("{out}{report}");
+    for secret in [&jwt, &key] {
+        for form in wxflow::redact::encodings(secret) {
+            assert!(!shown.contains(form.as_ref()), "{form} is shown in clear: {shown}");
+        }
+    }
+    stop.cancel();
+}

@@ -105,6 +105,15 @@ fn merge_refuses_what_is_not_one_run_and_names_missing_and_repeated_shards() {
     let (code, _, err) = run(&["merge", &a0, &b1]);
     assert_eq!(code, 2);
     assert!(err.contains("is not a shard of the same run") && err.contains("seed"), "{err}");
+    // A report over one of its own shards (here through a link) is refused.
+    let before = std::fs::read(&a1).unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&a1, &link).unwrap();
+    let over = format!("json={}", link.display());
+    let (code, _, err) = run(&["merge", &a0, &a1, "--report", &over]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is one of this run's inputs"), "{err}");
+    assert_eq!(std::fs::read(&a1).unwrap(), before, "the shard is untouched");
     let (code, _, err) = run(&["merge", &a0, &a0]);
     assert_eq!(code, 2);
     assert!(err.contains("missing shards: 1/2") && err.contains("shards given twice: 0/2"), "{err}");

@@ -242,7 +242,7 @@ async fn report_paths_are_checked_before_anything_runs() {
         (vec![format!("json={d}")], "is a directory"),
         (vec![format!("json={d}/r.json"), format!("junit={d}/r.json")], "two reports on one path"),
         (vec![format!("json={d}/./r.json"), format!("junit={d}/r.json")], "two reports on one path"),
-        (vec![format!("junit={fc}")], "is one of the flow files"),
+        (vec![format!("junit={fc}")], "is one of this run's inputs"),
     ];
     for (reports, needle) in cases {
         let mut args = vec!["run".to_string(), fc.clone(), "--duration".into(), "30s".into()];
@@ -261,6 +261,42 @@ async fn report_paths_are_checked_before_anything_runs() {
         std::fs::read_to_string("flows/login-first.yaml").unwrap()
     );
     assert!(!dir.path().join("r.json").exists(), "the check leaves no file behind");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_path_that_is_a_link_or_a_device_is_written_through_never_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempdir();
+    let elsewhere = tempdir();
+    let target = elsewhere.path().join("real.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let mut reports = vec!["--report".to_string(), format!("json={}", link.display())];
+    // A copy of /dev/null made with mknod (root, as CI runs); else /dev/null itself is left alone.
+    let null = dir.path().join("null");
+    let node = std::ffi::CString::new(null.to_str().unwrap()).unwrap();
+    let made = unsafe { libc::mknod(node.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) } == 0;
+    if made {
+        reports.extend(["--report".to_string(), format!("junit={}", null.display())]);
+    }
+    let mut args = vec!["run", "flows/login-first.yaml"];
+    args.extend(reports.iter().map(String::as_str));
+    let (code, out, err) = wxflow(&args).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+    assert_valid_report(&written);
+    if made {
+        assert!(std::fs::metadata(&null).unwrap().file_type().is_char_device(), "the device stays a device");
+    }
+    assert!(
+        !std::fs::read_dir(dir.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("wxflow-tmp"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,6 +10,16 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 pub fn lint(args: LintArgs) -> Result<ExitCode, InvalidInput> {
+    std::thread::Builder::new()
+        .name("lint".into())
+        .stack_size(crate::lint::STACK_BYTES)
+        .spawn(move || lint_on_this_thread(args))
+        .map_err(|e| InvalidInput(format!("lint: cannot start: {e}")))?
+        .join()
+        .map_err(|_| InvalidInput("lint: the analysis failed; please report it with the files linted".into()))?
+}
+
+fn lint_on_this_thread(args: LintArgs) -> Result<ExitCode, InvalidInput> {
     let paths = if args.paths.is_empty() { vec![".".into()] } else { args.paths.clone() };
     let report = crate::lint::lint(&paths).map_err(|e| InvalidInput(format!("lint: {e}")))?;
     match args.format {
@@ -22,19 +32,60 @@ pub fn lint(args: LintArgs) -> Result<ExitCode, InvalidInput> {
         }
     }
     if let Some(dir) = &args.emit_flows {
-        std::fs::create_dir_all(dir).map_err(|e| InvalidInput(format!("--emit-flows {}: {e}", dir.display())))?;
-        let mut n = 0;
-        for f in &report.findings {
-            if let Some(text) = flows::flow_for(f) {
-                let path = dir.join(flows::file_name(f));
-                std::fs::write(&path, text)
-                    .map_err(|e| InvalidInput(format!("--emit-flows {}: {e}", path.display())))?;
-                n += 1;
-            }
-        }
-        eprintln!("wrote {n} flow{} to {}", if n == 1 { "" } else { "s" }, dir.display());
+        emit_flows(&report, dir, args.force)?;
     }
     let failing = report.count(Severity::Error)
         + if args.deny == Some(LintDeny::Warnings) { report.count(Severity::Warning) } else { 0 };
     Ok(if failing > 0 { ExitCode::from(EXIT_FAILED) } else { ExitCode::SUCCESS })
+}
+
+/// Writes a flow per finding that has one into `dir`. Names that collide
+/// (`pages/a-b.js` and `pages/a/b.js` both give `…-pages-a-b-js-…`) get a
+/// number; a file already there is left alone unless `force`, and a
+/// symlink is never written through.
+fn emit_flows(report: &crate::lint::Report, dir: &std::path::Path, force: bool) -> Result<(), InvalidInput> {
+    let failed = |path: &std::path::Path, e: &dyn std::fmt::Display| {
+        InvalidInput(format!("--emit-flows {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| failed(dir, &e))?;
+    let (mut written, mut kept, mut names) = (0, vec![], std::collections::HashSet::new());
+    for f in &report.findings {
+        let Some(text) = flows::flow_for(f) else { continue };
+        let name = flows::file_name(f);
+        let stem = name.trim_end_matches(".yaml");
+        let mut name = name.clone();
+        for n in 2.. {
+            if names.insert(name.clone()) {
+                break;
+            }
+            name = format!("{stem}-{n}.yaml");
+        }
+        let path = dir.join(&name);
+        let meta = std::fs::symlink_metadata(&path).ok();
+        if meta.as_ref().is_some_and(|m| m.file_type().is_symlink() || !m.is_file()) {
+            return Err(failed(&path, &"is not a regular file (a symlink?); nothing was written through it"));
+        }
+        if meta.is_some() {
+            if !force {
+                kept.push(name);
+                continue;
+            }
+            std::fs::remove_file(&path).map_err(|e| failed(&path, &e))?;
+        }
+        // `create_new` refuses what appeared since, links included.
+        let mut file =
+            std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| failed(&path, &e))?;
+        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| failed(&path, &e))?;
+        written += 1;
+    }
+    eprintln!("wrote {written} flow{} to {}", if written == 1 { "" } else { "s" }, dir.display());
+    if !kept.is_empty() {
+        eprintln!(
+            "kept {} existing file{} (--force overwrites): {}",
+            kept.len(),
+            if kept.len() == 1 { "" } else { "s" },
+            kept.join(", ")
+        );
+    }
+    Ok(())
 }

@@ -111,7 +111,7 @@ fn check(reports: &[ShardReport]) -> Result<u64, InvalidInput> {
 pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
     let reports = args.inputs.iter().map(|p| read(p)).collect::<Result<Vec<_>, _>>()?;
     let count = check(&reports)?;
-    crate::report::write::check_report_paths(&args.reports, &[])?;
+    crate::report::write::check_report_paths(&args.reports, &args.inputs)?;
     let opened = crate::report::write::open_reports(&args.reports)?;
     let first = &reports[0];
     let ids: Vec<String> = first.value["flows"]

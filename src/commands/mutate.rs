@@ -87,7 +87,7 @@ pub async fn mutate(args: MutateArgs) -> Result<ExitCode, InvalidInput> {
     }
     let outside = args.vars.gather()?;
     let flows = crate::commands::load_flows(&crate::cli::flow_paths(&args.paths), &outside)?;
-    crate::report::write::check_report_paths(&args.reports, &flows)?;
+    crate::report::write::check_report_paths(&args.reports, &crate::report::write::flow_files(&flows))?;
     let opened = crate::report::write::open_reports(&args.reports)?;
     let flows: Vec<Arc<Flow>> = flows.into_iter().map(Arc::new).collect();
     let signals = Signals::listen();

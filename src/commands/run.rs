@@ -171,7 +171,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     let s = Settings::from_args(&args)?;
     let flows = load_flows(&s.paths, &s.outside)?;
     check_latency_steps(&s.thresholds, &flows)?;
-    crate::report::write::check_report_paths(&s.reports, &flows)?;
+    crate::report::write::check_report_paths(&s.reports, &crate::report::write::flow_files(&flows))?;
     let tls = crate::tls::ClientTls::load(&args.targets.ca_certs, args.targets.insecure).map_err(invalid)?;
     let threads = args
         .threads

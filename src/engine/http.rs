@@ -193,8 +193,10 @@ impl Engine {
                 ),
             );
         }
-        if let Some(leak) = &leaked {
-            self.mask_leak(&mut r, leak);
+        // Masked where results leave the process, never here: later steps
+        // send what this one captured, in clear.
+        if let Some(leak) = leaked {
+            r.secrets.extend(std::iter::once(leak.value).chain(leak.jwt));
         }
         let value = Some(json!({
             "status": answer.status,
@@ -220,36 +222,6 @@ impl Engine {
         let values: Vec<String> = candidates.iter().map(|c| c.value.clone()).collect();
         let handed = self.truth.handed_out(&values).await?;
         candidates.into_iter().zip(handed).find_map(|(c, handed)| handed.then_some(c))
-    }
-
-    /// Masks a leaked key (as is and percent-encoded, and the JWT that held
-    /// it) in everything the step keeps.
-    fn mask_leak(&self, r: &mut StepResult, leak: &leak::Candidate) {
-        if self.redactor.reveal() {
-            return;
-        }
-        let encoded: String = form_urlencoded::byte_serialize(leak.value.as_bytes()).collect();
-        // Its escapes in lower case too (`%2b`), the base64 left as is.
-        let lower = encoded.replace("%2B", "%2b").replace("%2F", "%2f").replace("%3D", "%3d");
-        let secrets = [Some(&leak.value), Some(&encoded), Some(&lower), leak.jwt.as_ref()];
-        let hide = |text: &mut String| {
-            for secret in secrets.iter().flatten() {
-                if text.contains(secret.as_str()) {
-                    *text = text.replace(secret.as_str(), &crate::redact::mask(secret, false));
-                }
-            }
-        };
-        if let Some(x) = r.exchange.as_mut() {
-            hide(&mut x.response_body);
-            x.response_headers.values_mut().for_each(hide);
-        }
-        for v in r.captures.values_mut() {
-            if let serde_json::Value::String(text) = v {
-                hide(text);
-            }
-        }
-        r.failures.iter_mut().for_each(|f| hide(&mut f.message));
-        r.reason.iter_mut().chain(r.diagnosis.iter_mut()).for_each(hide);
     }
 
     /// The resource the reference backend of this process says it ran out

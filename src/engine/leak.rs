@@ -65,6 +65,13 @@ fn scan(text: &str, place: &str, out: &mut Vec<Candidate>) {
             push(&k[1], format!("a JWT's payload in {place}"), Some(&c[0]));
         }
     }
+    // PHP's json_encode writes `/` as `\/`; other encoders `\u002b` for `+`.
+    if text.contains('\\') {
+        let unescaped = json_unescaped(text);
+        for c in key.captures_iter(&unescaped) {
+            push(&c[1], format!("{place}, JSON-escaped"), None);
+        }
+    }
     if text.contains('%') {
         let decoded: String =
             form_urlencoded::parse(text.as_bytes()).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
@@ -72,6 +79,34 @@ fn scan(text: &str, place: &str, out: &mut Vec<Candidate>) {
             push(&c[1], format!("{place}, percent-encoded"), None);
         }
     }
+}
+
+/// `text` with JSON's escapes of ASCII characters undone (`\/`, `\u002B`);
+/// other escapes are kept as they are.
+fn json_unescaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let ascii = tail
+            .strip_prefix("\\u")
+            .and_then(|h| h.get(..4))
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .filter(u8::is_ascii_graphic);
+        if let Some(b) = ascii {
+            out.push(b as char);
+            rest = &tail[6..];
+        } else if let Some(after) = tail.strip_prefix("\\/") {
+            out.push('/');
+            rest = after;
+        } else {
+            out.push('\\');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -105,5 +140,15 @@ mod tests {
             candidates(&format!(r#"{{"a":"{long}","t":"0123456789abcdef0123456789abcdef"}}"#), &BTreeMap::new())
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_key_json_escaped_by_php_or_with_unicode_escapes_is_found() {
+        let key = "ab/cdefghijklmnopqrst+==";
+        for body in [r#"{"sk":"ab\/cdefghijklmnopqrst+=="}"#, r#"{"sk":"ab\u002fcdefghijklmnopqrst\u002B=="}"#] {
+            let found = candidates(body, &BTreeMap::new());
+            assert_eq!(found.iter().map(|c| c.value.as_str()).collect::<Vec<_>>(), [key], "{body}");
+            assert_eq!(found[0].place, "the body, JSON-escaped");
+        }
     }
 }

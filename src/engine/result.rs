@@ -212,6 +212,12 @@ pub struct StepResult {
     /// This step's HTTP requests to the backend under test and the mock.
     #[serde(skip, default)]
     pub http_requests: u32,
+    /// Values this step found to be secret by their provenance, not their
+    /// name (a session_key the answer leaked, the JWT that held it): kept in
+    /// clear for later steps, masked with every encoding wherever a result
+    /// is shown.
+    #[serde(skip, default)]
+    pub secrets: Vec<String>,
 }
 
 impl StepResult {
@@ -220,6 +226,9 @@ impl StepResult {
     /// secret; adds their values to `seen`. The step's `value` (what later
     /// templates see) keeps them: it never leaves.
     pub fn mask_keys(&mut self, red: &Redactor, seen: &mut Vec<String>) {
+        for s in &self.secrets {
+            crate::redact::remember(s, seen);
+        }
         if let Some(x) = &mut self.exchange {
             for text in [&mut x.url, &mut x.request_body, &mut x.response_body] {
                 if let Some(m) = changed(red.by_key(text, seen)) {
@@ -276,6 +285,7 @@ impl StepResult {
             diagnosis: None,
             payloads: vec![],
             captures: BTreeMap::new(),
+            secrets: vec![],
             exchange: None,
             note: None,
             http_requests: 0,

@@ -63,7 +63,14 @@ pub fn flow_for(f: &Finding) -> Option<String> {
         ],
     });
     let yaml = serde_yaml::to_string(&flow).ok()?;
-    Some(format!("# Written by wxflow lint: replays {}:{}:{} ({}).\n{yaml}", f.file, f.line, f.column, f.rule))
+    // The file name is quoted as Rust would: a newline in it cannot end the comment.
+    Some(format!(
+        "# Written by wxflow lint: replays {}:{}:{} ({}).\n{yaml}",
+        f.file.escape_debug(),
+        f.line,
+        f.column,
+        f.rule
+    ))
 }
 
 fn insert(target: &mut Map<String, Value>, path: &[String], value: String) {

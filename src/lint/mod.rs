@@ -68,8 +68,28 @@ pub const PARSE_ERROR: &str = "parse-error";
 /// Lints every source file under `paths`.
 pub fn lint(paths: &[PathBuf]) -> Result<Report, String> {
     let tree = source::walk(paths)?;
+    if tree.files.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let skipped = match tree.skipped.len() {
+            0 => String::new(),
+            n => format!(
+                " ({n} skipped: {})",
+                tree.skipped.iter().map(|s| format!("{}: {}", s.rel, s.why)).take(3).collect::<Vec<_>>().join("; ")
+            ),
+        };
+        return Err(format!(
+            "no Mini Program source under {}{skipped}: looked for .js, .ts, .jsx, .tsx, .mjs, .cjs, .vue and .wxml files, outside node_modules, miniprogram_npm, dist and unpackage",
+            names.join(", ")
+        ));
+    }
     Ok(analyze(&tree))
 }
+
+/// The stack `wxflow lint` runs on. The parser and the evaluator recurse
+/// once per nesting level, bounded by [`source::MAX_NESTING`] and
+/// [`graph::MAX_DEPTH`]; this holds both bounds with room to spare (see
+/// docs/limits.md). Only touched pages are committed.
+pub const STACK_BYTES: usize = 256 * 1024 * 1024;
 
 /// One script to parse: which file, which bytes, as what.
 struct Plan {

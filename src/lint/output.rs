@@ -23,7 +23,12 @@ pub fn human(report: &Report, color: bool) -> String {
         out.push_str("\n\n");
     }
     for s in &report.skipped {
-        let _ = writeln!(out, "note: skipped {}: {}", s.rel, s.why);
+        let _ = writeln!(
+            out,
+            "note: skipped {}: {}",
+            crate::diagnostic::printable(&s.rel),
+            crate::diagnostic::printable(&s.why)
+        );
     }
     out.push_str(&summary(report));
     out.push('\n');

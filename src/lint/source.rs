@@ -3,6 +3,7 @@
 //! bindings of WXML and Vue templates (a lenient reader: templates are not
 //! strict XML), and the line index every location is reported through.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Files bigger than this are skipped with a note.
@@ -30,7 +31,12 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(rel: String, path: PathBuf, text: String) -> SourceFile {
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        // A line ends at LF, CRLF or a lone CR (old Mac files), as JavaScript's
+        // own line terminators do.
+        let bytes = text.as_bytes();
+        let ends =
+            bytes.iter().enumerate().filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')));
+        let line_starts = std::iter::once(0).chain(ends.map(|(i, _)| i + 1)).collect();
         let code = conditional(&text);
         SourceFile { rel, path, text, code, line_starts }
     }
@@ -118,45 +124,128 @@ pub struct Tree {
 
 /// Reads every script and template file under `paths`. A folder named on
 /// the command line is read even when its name would be skipped below it.
+///
+/// Only regular files inside the trees named are read: a symlink is
+/// followed when what it points at is inside one of them (a file reached
+/// twice, by a link or by naming it twice, is read once); a link out of
+/// the trees, a FIFO, a device or a socket is skipped and named, so lint
+/// neither hangs nor reads what the user did not give it.
 pub fn walk(paths: &[PathBuf]) -> Result<Tree, String> {
     let mut tree = Tree::default();
-    let mut seen = std::collections::HashSet::new();
+    let mut real_roots = vec![];
+    for root in paths {
+        let real = std::fs::canonicalize(root).map_err(|e| format!("{}: {e}", root.display()))?;
+        let meta = std::fs::metadata(&real).map_err(|e| format!("{}: {e}", root.display()))?;
+        real_roots.push(if meta.is_dir() { real } else { real.parent().map(Path::to_path_buf).unwrap_or(real) });
+    }
+    let mut walk = Walk { roots: real_roots, seen: HashSet::new(), links: vec![], tree: &mut tree };
     for root in paths {
         let meta = std::fs::metadata(root).map_err(|e| format!("{}: {e}", root.display()))?;
         let base = if meta.is_dir() { root.clone() } else { root.parent().map(Path::to_path_buf).unwrap_or_default() };
-        tree.roots.push(base.clone());
-        if meta.is_dir() {
-            visit_dir(root, &base, &mut tree, &mut seen);
-        } else {
-            read_file(root, &base, &mut tree);
+        walk.tree.roots.push(base.clone());
+        walk.entry(root, &base, true);
+    }
+    // Links last: a file reached both ways is named by its own path.
+    while !walk.links.is_empty() {
+        for (link, base) in std::mem::take(&mut walk.links) {
+            walk.follow(&link, &base, false);
         }
     }
     Ok(tree)
 }
 
-fn visit_dir(dir: &Path, base: &Path, tree: &mut Tree, seen: &mut std::collections::HashSet<PathBuf>) {
-    // A symlink loop ends here: each real folder is read once.
-    let Ok(real) = std::fs::canonicalize(dir) else { return };
-    if !seen.insert(real) {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        tree.skipped.push(Skipped { rel: rel(dir, base), why: "cannot read the folder".into() });
-        return;
-    };
-    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
+/// One walk over the trees named: their real paths, what was read already.
+struct Walk<'t> {
+    roots: Vec<PathBuf>,
+    /// Real paths of the folders and files visited.
+    seen: HashSet<PathBuf>,
+    /// Links inside the trees, followed once the rest is read.
+    links: Vec<(PathBuf, PathBuf)>,
+    tree: &'t mut Tree,
+}
+
+impl Walk<'_> {
+    /// Visits one path: a folder, a file, or a link to either (kept for
+    /// later unless named on the command line).
+    fn entry(&mut self, path: &Path, base: &Path, named: bool) {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let Ok(meta) = std::fs::metadata(&path) else { continue };
-        if meta.is_dir() {
-            if !name.starts_with('.') && !SKIPPED_DIRS.contains(&name) {
-                visit_dir(&path, base, tree, seen);
+        if !named && name.starts_with('.') {
+            return;
+        }
+        let Ok(own) = std::fs::symlink_metadata(path) else { return };
+        if own.file_type().is_symlink() && !named {
+            self.links.push((path.to_path_buf(), base.to_path_buf()));
+            return;
+        }
+        self.follow(path, base, named);
+    }
+
+    fn follow(&mut self, path: &Path, base: &Path, named: bool) {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let Ok(own) = std::fs::symlink_metadata(path) else { return };
+        let reads = |p: &Path| named || wanted(p);
+        let skip = |tree: &mut Tree, why: String| tree.skipped.push(Skipped { rel: rel(path, base), why });
+        let Ok(real) = std::fs::canonicalize(path) else {
+            if own.file_type().is_symlink() && reads(path) {
+                skip(self.tree, "a symlink to nothing".into());
             }
-        } else if !name.starts_with('.') {
-            read_file(&path, base, tree);
+            return;
+        };
+        if own.file_type().is_symlink() && !self.roots.iter().any(|r| real.starts_with(r)) {
+            if reads(path) || real.is_dir() {
+                skip(self.tree, format!("a symlink out of the linted tree (to {})", real.display()));
+            }
+            return;
+        }
+        let Ok(meta) = std::fs::metadata(&real) else { return };
+        if meta.is_dir() {
+            if (named || !SKIPPED_DIRS.contains(&name)) && self.seen.insert(real) {
+                self.dir(path, base);
+            }
+        } else if reads(path) {
+            if !meta.is_file() {
+                skip(self.tree, format!("not a regular file ({})", kind(&meta)));
+            } else if self.seen.insert(real) {
+                read_file(path, base, self.tree);
+            }
         }
     }
+
+    fn dir(&mut self, dir: &Path, base: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            self.tree.skipped.push(Skipped { rel: rel(dir, base), why: "cannot read the folder".into() });
+            return;
+        };
+        let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries {
+            self.entry(&path, base, false);
+        }
+    }
+}
+
+/// Whether lint reads a file of this name.
+fn wanted(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    (SCRIPT_EXTS.contains(&ext) || ext == "wxml") && !path.to_string_lossy().ends_with(".d.ts")
+}
+
+/// What kind of file that is not regular `meta` describes.
+fn kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        } else if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        } else if t.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = meta;
+    "not a file"
 }
 
 fn rel(path: &Path, base: &Path) -> String {
@@ -165,34 +254,78 @@ fn rel(path: &Path, base: &Path) -> String {
     if s.is_empty() { path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default() } else { s }
 }
 
+/// Reads one regular file, at most [`MAX_FILE_BYTES`] of it (a file that
+/// grows while read is cut there and skipped, never read whole).
 fn read_file(path: &Path, base: &Path, tree: &mut Tree) {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if !SCRIPT_EXTS.contains(&ext) && ext != "wxml" {
-        return;
-    }
-    if path.to_string_lossy().ends_with(".d.ts") {
-        return;
-    }
+    use std::io::Read;
     let rel = rel(path, base);
     let skip = |tree: &mut Tree, why: String| tree.skipped.push(Skipped { rel: rel.clone(), why });
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE_BYTES => {
-            return skip(tree, format!("{} bytes, over the {MAX_FILE_BYTES}-byte limit", m.len()));
-        }
+    let mut bytes = vec![];
+    let read = open_regular(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes));
+    match read {
         Err(e) => return skip(tree, format!("cannot read: {e}")),
+        Ok(n) if n as u64 > MAX_FILE_BYTES => {
+            return skip(tree, format!("over the {MAX_FILE_BYTES}-byte limit"));
+        }
         Ok(_) => {}
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return skip(tree, format!("cannot read: {e}")),
-    };
     if bytes.contains(&0) {
         return skip(tree, "binary (a NUL byte)".into());
+    }
+    if let Some(depth) = too_deep(&bytes) {
+        return skip(tree, format!("nested deeper than {MAX_NESTING} levels (at least {depth})"));
     }
     match String::from_utf8(bytes) {
         Ok(text) => tree.files.push(SourceFile::new(rel, path.to_path_buf(), text)),
         Err(_) => skip(tree, "not UTF-8".into()),
     }
+}
+
+/// Opens `path` for reading without blocking on a FIFO swapped in since it
+/// was looked at, and refuses what is not a regular file once open.
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    if file.metadata()?.is_file() { Ok(file) } else { Err(std::io::Error::other("not a regular file")) }
+}
+
+/// Brackets nested deeper than this make a file skipped: the parser and the
+/// evaluator recurse once a level, and real code nests a few dozen.
+pub const MAX_NESTING: usize = 1000;
+
+/// The bracket depth that passes [`MAX_NESTING`], if one does. Strings,
+/// template literals and comments are stepped over; a bracket in a regex
+/// literal still counts, which can only skip a file that nests nearly as
+/// deep anyway.
+fn too_deep(bytes: &[u8]) -> Option<usize> {
+    let (mut depth, mut i) = (0usize, 0);
+    let skip_to = |from: usize, end: &[u8]| {
+        let mut j = from;
+        while j < bytes.len() && !bytes[j..].starts_with(end) {
+            j += if bytes[j] == b'\\' && end.len() == 1 && end[0] != b'\n' { 2 } else { 1 };
+        }
+        j + end.len()
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(depth);
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            q @ (b'"' | b'\'' | b'`') => i = skip_to(i + 1, &[q]) - 1,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => i = skip_to(i + 2, b"\n") - 1,
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_to(i + 2, b"*/") - 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A `<script>` block of a `.vue` file: where its text starts, and its language.

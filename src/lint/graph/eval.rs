@@ -120,9 +120,16 @@ impl<'a> Interp<'a> {
     }
 
     pub fn stmt(&mut self, f: &mut Frame<'a>, scope: &Scope<'a>, s: &'a Statement<'a>) -> Done {
-        if !self.tick() {
+        if !self.tick() || self.depth >= super::MAX_DEPTH {
             return Done::Jump;
         }
+        self.depth += 1;
+        let done = self.stmt_at_depth(f, scope, s);
+        self.depth -= 1;
+        done
+    }
+
+    fn stmt_at_depth(&mut self, f: &mut Frame<'a>, scope: &Scope<'a>, s: &'a Statement<'a>) -> Done {
         match s {
             Statement::ExpressionStatement(e) => {
                 self.expr(f, scope, &e.expression);
@@ -347,10 +354,19 @@ impl<'a> Interp<'a> {
 
     // ---- expressions ---------------------------------------------------
 
+    /// A value for `e`; beyond [`super::MAX_DEPTH`] nested expressions and
+    /// statements (a chain of 20,000 `+`, calls nested in calls), unknown.
     pub fn expr(&mut self, f: &mut Frame<'a>, scope: &Scope<'a>, e: &'a Expression<'a>) -> Val<'a> {
-        if !self.tick() {
+        if !self.tick() || self.depth >= super::MAX_DEPTH {
             return Val::default();
         }
+        self.depth += 1;
+        let v = self.expr_at_depth(f, scope, e);
+        self.depth -= 1;
+        v
+    }
+
+    fn expr_at_depth(&mut self, f: &mut Frame<'a>, scope: &Scope<'a>, e: &'a Expression<'a>) -> Val<'a> {
         match e {
             Expression::StringLiteral(s) => Val::str(s.value.as_str()),
             Expression::TemplateLiteral(t) => {

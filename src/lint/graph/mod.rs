@@ -28,6 +28,11 @@ use value::{Atom, Closure, Code, FileId, Hb, Loc, Login, ObjRef, Tag, Val, new_o
 /// reaches this is cut short and said in the summary.
 pub const MAX_STEPS: u32 = 200_000;
 
+/// Statements and expressions evaluated inside each other at most: past it
+/// a value is unknown, so a left-deep chain of 20,000 `+` (an inlined
+/// image) or code nested thousands deep cannot overflow the stack.
+pub const MAX_DEPTH: u32 = 2_000;
+
 /// Lifecycles, in the order they run; every other function of a component is a handler.
 const LIFECYCLES: &[&str] = &[
     "onLaunch",
@@ -159,6 +164,8 @@ pub struct Interp<'a> {
     pub entry: u32,
     pub entry_kind: EntryKind,
     pub steps: u32,
+    /// How deep [`eval`] is nested now (see [`MAX_DEPTH`]).
+    pub depth: u32,
     pub path: PathState,
     /// Call sites from the entry point to the current frame.
     pub calls: Vec<Loc>,
@@ -197,6 +204,7 @@ impl<'a> Interp<'a> {
             entry: 0,
             entry_kind: EntryKind::ModuleInit,
             steps: 0,
+            depth: 0,
             path: PathState::default(),
             calls: vec![],
             stack: vec![],
