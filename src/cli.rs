@@ -257,6 +257,9 @@ pub struct Targets {
     /// Accept any TLS certificate: for a quick look only, never in CI (the output says so).
     #[arg(long)]
     pub insecure: bool,
+    /// The Mini Program (the folder holding app.json) that page.open/page.tap steps run, for flows without `app:`.
+    #[arg(long, value_name = "DIR")]
+    pub app: Option<PathBuf>,
     #[command(flatten)]
     pub vars: VarArgs,
 }

@@ -18,6 +18,7 @@
 
 pub mod backend;
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod contract;
 pub mod cores;

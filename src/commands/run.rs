@@ -35,6 +35,8 @@ pub struct Settings {
     /// How long a given mock may take to answer its identity.
     pub mock_wait: std::time::Duration,
     pub target: Option<String>,
+    /// `--app`: the Mini Program of page steps in flows without `app:`.
+    pub app: Option<PathBuf>,
     pub seed: u64,
     pub rotation: Option<Rotation>,
     pub reveal_secrets: bool,
@@ -86,6 +88,7 @@ impl Settings {
             mock: a.targets.mock.clone(),
             mock_wait: a.targets.mock_wait,
             target: a.targets.target.clone(),
+            app: a.targets.app.clone(),
             seed,
             rotation: a.rotation.map(Rotation::policy),
             reveal_secrets: a.reveal_secrets,
@@ -394,6 +397,7 @@ async fn lanes(
             .with_client_tls(tls)
             .with_appid(t.appid.clone())
             .with_own_servers(s.target.is_none())
+            .with_app(s.app.clone())
             .with_known_secrets(t.secrets.clone())
             .with_variables(&s.outside);
         lanes.push(Lane { engine: Arc::new(engine), runtime: runtime.clone() });

@@ -28,12 +28,14 @@ mod finished;
 mod freshness;
 mod http;
 pub mod leak;
+mod page;
 pub mod result;
 mod send;
 mod wx;
 
 pub use error::{RESTARTED, StepError, UNJUDGED};
 pub use finished::{Finished, RunEvent};
+pub use page::ClientCall;
 pub use result::{
     Basis, Exchange, Failure, FlowResult, Freshness, Location, Outcome, PayloadUse, StepNote, StepResult,
 };
@@ -79,6 +81,10 @@ pub struct Engine {
     own_servers: bool,
     /// Variables given from outside the flows, by name, in every scope.
     variables: Arc<Vec<(String, serde_json::Value)>>,
+    /// The Mini Program `page.*` steps run when their flow names none (`--app`).
+    app: Option<std::path::PathBuf>,
+    /// Mini Programs read so far, by root: each read once per run.
+    apps: Arc<std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Arc<crate::client::AppFiles>>>>,
 }
 
 /// Counts an iteration as running until it is dropped (also when its
@@ -140,7 +146,15 @@ impl Engine {
             http,
             own_servers: false,
             variables: Arc::default(),
+            app: None,
+            apps: Arc::default(),
         }
+    }
+
+    /// Runs `page.*` steps of flows without an `app:` on this Mini Program.
+    pub fn with_app(mut self, app: Option<std::path::PathBuf>) -> Self {
+        self.app = app;
+        self
     }
 
     /// Reads ground truth from here (the in-process mock) instead of over HTTP.
@@ -266,6 +280,8 @@ impl Engine {
         // Secret values the step events have shown, masked wherever they recur.
         let mut seen = vec![];
         let mut stopped = false;
+        // The app's launch, once its first page step runs.
+        let mut page_run = None;
         for (n, step) in flow.steps.iter().enumerate() {
             let new = StepResult::new(&step.id, step.label());
             if stopped {
@@ -283,6 +299,9 @@ impl Engine {
                         self.http_step(new, h, &scope, &produced, defer_truth && last, flow.backend.as_ref()).await
                     }
                     StepKind::Sleep { duration, clock } => self.sleep(new, *duration, *clock, user).await.into(),
+                    kind @ (StepKind::PageOpen { .. } | StepKind::PageTap { .. }) => {
+                        self.page_step(flow, new, kind, &mut page_run, user, iteration, &mut produced).await
+                    }
                 }
             };
             let mut r = StepResult { start_ms, ..done.result };

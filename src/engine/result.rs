@@ -207,6 +207,9 @@ pub struct StepResult {
     pub captures: BTreeMap<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
+    /// The requests a page step's own code made, with where in the app.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<super::ClientCall>,
     #[serde(skip, default)]
     pub note: Option<StepNote>,
     /// This step's HTTP requests to the backend under test and the mock.
@@ -286,6 +289,7 @@ impl StepResult {
             payloads: vec![],
             captures: BTreeMap::new(),
             secrets: vec![],
+            requests: vec![],
             exchange: None,
             note: None,
             http_requests: 0,

@@ -6,6 +6,7 @@ pub use super::raw::*;
 use super::template::{Template, ValueTemplate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// A checked threshold.
@@ -136,6 +137,9 @@ pub enum Cause {
     /// The backend's answer to its client carried a session_key WeChat
     /// handed it: a failure even when everything else passed.
     SessionKeyLeaked,
+    /// The Mini Program's own code failed when a page step ran it: an
+    /// exception, a page that did not load, a page never idle.
+    ClientError,
 }
 
 impl Cause {
@@ -158,6 +162,7 @@ impl Cause {
             Cause::TesterLimit => "tester_limit",
             Cause::MockUnavailable => "mock_unavailable",
             Cause::SessionKeyLeaked => "session_key_leaked",
+            Cause::ClientError => "client_error",
         }
     }
 
@@ -203,9 +208,25 @@ pub enum Capture {
 /// What a checked step does.
 #[derive(Debug, Clone)]
 pub enum StepKind {
-    Wx { api: WxApi, args: WxArgs },
+    Wx {
+        api: WxApi,
+        args: WxArgs,
+    },
     Http(Box<HttpStep>),
-    Sleep { duration: Duration, clock: SleepClock },
+    Sleep {
+        duration: Duration,
+        clock: SleepClock,
+    },
+    /// Launches the app (once per iteration) and opens a page of it.
+    PageOpen {
+        path: String,
+        query: BTreeMap<String, String>,
+    },
+    /// Calls the current page's handler with the event its element gives.
+    PageTap {
+        handler: String,
+        detail: Option<Value>,
+    },
 }
 
 /// A checked http step: its request compiled, its checks parsed.
@@ -290,6 +311,8 @@ impl Step {
             StepKind::Wx { api, .. } => api.name().to_string(),
             StepKind::Http(h) => format!("http {}", h.method),
             StepKind::Sleep { .. } => "sleep".into(),
+            StepKind::PageOpen { path, .. } => format!("page.open {path}"),
+            StepKind::PageTap { handler, .. } => format!("page.tap {handler}"),
         }
     }
 }
@@ -315,6 +338,11 @@ pub struct Flow {
     /// Every name its templates use (builtins, vars, steps, captures, and
     /// variables from outside).
     pub uses: std::collections::BTreeSet<String>,
+    /// The Mini Program its `page.*` steps run (resolved against the flow
+    /// file's folder); `--app` gives it otherwise.
+    pub app: Option<std::path::PathBuf>,
+    /// The page's requests answered without a target: URL path → body.
+    pub answers: BTreeMap<String, Value>,
 }
 
 impl Flow {

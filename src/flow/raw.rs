@@ -28,7 +28,39 @@ pub struct RawFlow {
     /// contract (`code` or `errcode`, 0 for success).
     #[serde(default)]
     pub backend: Option<RawBackend>,
+    /// The Mini Program root (its `app.json`) that `page.*` steps run,
+    /// relative to the flow file.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// What wxflow answers the page's requests with when there is no
+    /// `--target`: URL path → JSON body (HTTP 200).
+    #[serde(default)]
+    pub answers: BTreeMap<String, Value>,
     pub steps: Vec<RawStep>,
+}
+
+/// `page.open: pages/login/login`, or `{path, query}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PageOpenSpec {
+    Path(String),
+    Full {
+        path: String,
+        #[serde(default)]
+        query: BTreeMap<String, String>,
+    },
+}
+
+/// `page.tap: wechatAction`, or `{handler, detail}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PageTapSpec {
+    Handler(String),
+    Full {
+        handler: String,
+        #[serde(default)]
+        detail: Option<Value>,
+    },
 }
 
 /// `backend:` — where the backend puts its own result code, and which
@@ -113,6 +145,10 @@ macro_rules! step_kinds {
             pub http: Option<HttpSpec>,
             #[serde(default)]
             pub sleep: Option<SleepSpec>,
+            #[serde(default, rename = "page.open")]
+            pub page_open: Option<PageOpenSpec>,
+            #[serde(default, rename = "page.tap")]
+            pub page_tap: Option<PageTapSpec>,
             #[serde(default)]
             pub continue_on_error: bool,
             #[serde(default, rename = "assert")]
@@ -148,7 +184,7 @@ step_kinds! {
 
 /// Every step kind, as written.
 pub fn step_kind_names() -> impl Iterator<Item = &'static str> {
-    WxApi::ALL.iter().map(|a| a.name()).chain(["http", "sleep"])
+    WxApi::ALL.iter().map(|a| a.name()).chain(["http", "sleep", "page.open", "page.tap"])
 }
 
 impl WxApi {

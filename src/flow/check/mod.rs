@@ -7,8 +7,8 @@ mod refs;
 use super::error::{FlowError, did_you_mean};
 use super::locate::{Locations, Pos};
 use super::model::{
-    Body, ExpectedOutcome, Flow, HTTP_FIELDS, Percentile, RawFlow, RawStep, RawThresholds, SleepClock, SleepSpec, Step,
-    StepKind, Threshold, WxApi, step_kind_names,
+    Body, ExpectedOutcome, Flow, HTTP_FIELDS, PageOpenSpec, PageTapSpec, Percentile, RawFlow, RawStep, RawThresholds,
+    SleepClock, SleepSpec, Step, StepKind, Threshold, WxApi, step_kind_names,
 };
 use super::parse_duration;
 use super::template::{Template, ValueTemplate};
@@ -263,6 +263,7 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow, outside: &[String]) -> 
                     ("http".into(), HTTP_FIELDS)
                 }
                 StepKind::Sleep { .. } => ("sleep".into(), &[][..]),
+                StepKind::PageOpen { .. } | StepKind::PageTap { .. } => ("page".into(), &[][..]),
             };
             if !duplicate {
                 known.insert(step.id.clone(), Known::Step { kind, fields });
@@ -298,6 +299,8 @@ fn check_flow(c: &mut Checker, file: &str, raw: RawFlow, outside: &[String]) -> 
         source: c.source.into(),
         uses: std::mem::take(&mut c.used),
         backend,
+        app: raw.app.as_ref().map(|a| std::path::Path::new(file).parent().unwrap_or(std::path::Path::new("")).join(a)),
+        answers: raw.answers,
     }
 }
 
@@ -360,6 +363,29 @@ fn check_step(
         };
         let duration = c.duration(&p, text);
         kinds.push(("sleep", duration.map(|duration| StepKind::Sleep { duration, clock })));
+    }
+    if let Some(open) = rs.page_open.take() {
+        let (page, query) = match open {
+            PageOpenSpec::Path(p) => (p, BTreeMap::new()),
+            PageOpenSpec::Full { path, query } => (path, query),
+        };
+        let route = page.trim_start_matches('/').trim_end_matches(".js").to_string();
+        if route.is_empty() {
+            c.at_value(
+                &format!("{path}.page.open"),
+                1,
+                "`page.open` names no page".into(),
+                Some("e.g. `page.open: pages/login/login`".into()),
+            );
+        }
+        kinds.push(("page.open", Some(StepKind::PageOpen { path: route, query })));
+    }
+    if let Some(tap) = rs.page_tap.take() {
+        let (handler, detail) = match tap {
+            PageTapSpec::Handler(h) => (h, None),
+            PageTapSpec::Full { handler, detail } => (handler, detail),
+        };
+        kinds.push(("page.tap", Some(StepKind::PageTap { handler, detail })));
     }
     match kinds.len() {
         0 => {

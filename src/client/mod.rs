@@ -1,0 +1,379 @@
+//! Running a Mini Program's own code: its files ([`AppFiles`]), one fresh
+//! JS context per iteration ([`Page`]) with the runtime of `runtime.js`
+//! (App, Page, Component, require, timers on a virtual clock, `wx`), and
+//! the operations the page hands out ([`Op`]): a login, open data, a
+//! request. JS values never leave this room: the engine sees plain data.
+//!
+//! The engine drives a page ([`crate::engine`]'s `page` executor): it calls
+//! [`Page::open`] or [`Page::tap`], then completes the operations the page
+//! asked for one at a time, in an order drawn from the run's seed, and
+//! fires virtual timers, until nothing is pending (idle).
+
+use rquickjs::context::EvalOptions;
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The runtime every page runs on.
+const RUNTIME_JS: &str = include_str!("runtime.js");
+
+/// Files read from an app's folder at most, and the bytes of one.
+const MAX_FILES: usize = 20_000;
+const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
+/// One context's heap.
+const MEMORY_LIMIT: usize = 64 * 1024 * 1024;
+/// Real time one call into the page may take before it is interrupted (a
+/// loop that never ends).
+const CALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A Mini Program's sources, read once per run: its `.js`, `.json` and
+/// `.wxml` files by path relative to the root (`pages/login/login.js`).
+#[derive(Debug)]
+pub struct AppFiles {
+    pub root: PathBuf,
+    files: HashMap<String, String>,
+}
+
+/// Why a page could not run as asked: its app, or its own code.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0}")]
+    App(String),
+    /// An exception thrown by the app's code: its message and stack.
+    #[error("{message}")]
+    Exception { message: String, stack: String },
+}
+
+impl AppFiles {
+    /// Reads the app under `root`: the folder holding `app.json`. A source
+    /// tree of uni-app, Taro, mpvue or wepy is refused with where its
+    /// native build output usually is.
+    pub fn load(root: &Path) -> Result<AppFiles, String> {
+        if !root.join("app.json").is_file() {
+            let framework = ["pages.json", "manifest.json", "config/index.js", "wepy.config.js"]
+                .iter()
+                .find(|f| root.join(f).exists());
+            return Err(match framework {
+                Some(f) => format!(
+                    "{} holds {f}, a uni-app/Taro/wepy source tree: wxflow runs native Mini Programs; point `app:` at the build output (dist/, unpackage/dist/build/mp-weixin)",
+                    root.display()
+                ),
+                None => format!("{}: no app.json, so not a Mini Program root", root.display()),
+            });
+        }
+        let mut files = HashMap::new();
+        let mut dirs = vec![root.to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if meta.is_dir() && !name.starts_with('.') && name != "node_modules" {
+                    dirs.push(path);
+                } else if meta.is_file()
+                    && meta.len() <= MAX_FILE_BYTES
+                    && [".js", ".json", ".wxml"].iter().any(|e| name.ends_with(e))
+                    && let Ok(text) = std::fs::read_to_string(&path)
+                {
+                    let rel = path.strip_prefix(root).unwrap_or(&path);
+                    let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                    files.insert(rel, text);
+                    if files.len() > MAX_FILES {
+                        return Err(format!("{}: more than {MAX_FILES} source files", root.display()));
+                    }
+                }
+            }
+        }
+        Ok(AppFiles { root: root.to_path_buf(), files })
+    }
+
+    pub fn get(&self, rel: &str) -> Option<&str> {
+        self.files.get(rel).map(String::as_str)
+    }
+}
+
+/// Something the page asked the outside world for.
+#[derive(Debug, Clone)]
+pub struct Op {
+    pub id: u32,
+    /// `login`, `getUserInfo`, `getUserProfile`, `checkSession`, `request`.
+    pub api: String,
+    pub args: serde_json::Value,
+    /// Where the app's code asked: its stack's frames in the app's own
+    /// files, innermost first (`utils/request.js:12:5`, `pages/login/login.js:96:5`).
+    pub frames: Vec<String>,
+}
+
+/// What the host functions share with the engine.
+#[derive(Debug, Default)]
+struct Host {
+    next_id: u32,
+    ops: Vec<Op>,
+    unmodelled: BTreeMap<String, u32>,
+}
+
+/// One launch of the app: a JS runtime of its own, so iterations share no
+/// state and `--replay` runs one alone.
+pub struct Page {
+    // The context is dropped before its runtime (field order).
+    context: Context,
+    _runtime: Runtime,
+    host: Arc<Mutex<Host>>,
+    deadline: Arc<Mutex<std::time::Instant>>,
+}
+
+impl Page {
+    /// A fresh JS context with the runtime and the app's files reachable
+    /// through `require`.
+    pub fn new(files: Arc<AppFiles>) -> Result<Page, ClientError> {
+        let fail = |e: rquickjs::Error| ClientError::App(format!("cannot start the JS engine: {e}"));
+        let runtime = Runtime::new().map_err(fail)?;
+        runtime.set_memory_limit(MEMORY_LIMIT);
+        runtime.set_max_stack_size(1024 * 1024);
+        let deadline = Arc::new(Mutex::new(std::time::Instant::now() + CALL_LIMIT));
+        let d = deadline.clone();
+        runtime.set_interrupt_handler(Some(Box::new(move || {
+            std::time::Instant::now() > *d.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        })));
+        let context = Context::full(&runtime).map_err(fail)?;
+        let host = Arc::new(Mutex::new(Host::default()));
+        let page = Page { context, _runtime: runtime, host, deadline };
+        page.with(|ctx| install(ctx, &files, &page.host))?;
+        Ok(page)
+    }
+
+    /// Runs `f` in the context with a fresh real-time budget; an exception
+    /// becomes a [`ClientError`].
+    fn with<T>(&self, f: impl FnOnce(&Ctx<'_>) -> rquickjs::Result<T>) -> Result<T, ClientError> {
+        *self.deadline.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            std::time::Instant::now() + CALL_LIMIT;
+        self.context.with(|ctx| f(&ctx).catch(&ctx).map_err(|e| caught(e)))
+    }
+
+    fn call(&self, name: &str, args: (String, String)) -> Result<(), ClientError> {
+        self.with(|ctx| {
+            let api: Object = ctx.globals().get("__wxflow")?;
+            let f: Function = api.get(name)?;
+            f.call::<_, ()>(args)
+        })?;
+        self.settle_jobs()
+    }
+
+    /// Runs every pending promise job (the page's microtasks).
+    fn settle_jobs(&self) -> Result<(), ClientError> {
+        self.with(|ctx| {
+            for _ in 0..1_000_000 {
+                if !ctx.execute_pending_job() {
+                    return Ok(());
+                }
+            }
+            Err(rquickjs::Exception::throw_internal(ctx, "more than 1,000,000 promise jobs in a row"))
+        })
+    }
+
+    /// Launches the app if it is not yet, then opens `route` with `query`.
+    pub fn open(&self, route: &str, query: &BTreeMap<String, String>) -> Result<(), ClientError> {
+        self.call("open", (route.to_string(), serde_json::to_string(query).unwrap_or_default()))
+    }
+
+    /// Calls the current page's `handler` with `event`.
+    pub fn tap(&self, handler: &str, event: &serde_json::Value) -> Result<(), ClientError> {
+        self.call("tap", (handler.to_string(), event.to_string()))
+    }
+
+    /// The operations the page asked for since the last call.
+    pub fn take_ops(&self) -> Vec<Op> {
+        std::mem::take(&mut self.host.lock().unwrap_or_else(std::sync::PoisonError::into_inner).ops)
+    }
+
+    /// Completes operation `id` (success or fail) with `result`.
+    pub fn complete(&self, id: u32, ok: bool, result: &serde_json::Value) -> Result<(), ClientError> {
+        self.with(|ctx| {
+            let api: Object = ctx.globals().get("__wxflow")?;
+            let f: Function = api.get("complete")?;
+            f.call::<_, ()>((id, ok, result.to_string()))
+        })?;
+        self.settle_jobs()
+    }
+
+    /// Milliseconds of virtual time to the next one-shot timer, if any.
+    pub fn next_timer(&self) -> Result<Option<u64>, ClientError> {
+        let ms: f64 = self.with(|ctx| {
+            let api: Object = ctx.globals().get("__wxflow")?;
+            api.get::<_, Function>("nextTimer")?.call(())
+        })?;
+        Ok((ms >= 0.0).then_some(ms as u64))
+    }
+
+    /// Fires the earliest timer, moving the virtual clock to it.
+    pub fn fire_timer(&self) -> Result<(), ClientError> {
+        self.with(|ctx| {
+            let api: Object = ctx.globals().get("__wxflow")?;
+            api.get::<_, Function>("fireTimer")?.call::<_, ()>(())
+        })?;
+        self.settle_jobs()
+    }
+
+    /// The route of the page on top of the stack.
+    pub fn route(&self) -> String {
+        self.with(|ctx| {
+            let api: Object = ctx.globals().get("__wxflow")?;
+            api.get::<_, Function>("route")?.call(())
+        })
+        .unwrap_or_default()
+    }
+
+    /// `wx` APIs called that are not modelled since the last ask, with their counts.
+    pub fn take_unmodelled(&self) -> BTreeMap<String, u32> {
+        std::mem::take(&mut self.host.lock().unwrap_or_else(std::sync::PoisonError::into_inner).unmodelled)
+    }
+}
+
+/// An exception as plain data: its message, and its stack in app paths.
+fn caught(e: CaughtError<'_>) -> ClientError {
+    match e {
+        CaughtError::Exception(x) => ClientError::Exception {
+            message: x.message().unwrap_or_else(|| "an exception".into()),
+            stack: x.stack().unwrap_or_default(),
+        },
+        CaughtError::Value(v) => ClientError::Exception {
+            message: format!(
+                "a non-Error was thrown: {}",
+                v.as_string().and_then(|s| s.to_string().ok()).unwrap_or_else(|| format!("{:?}", v.type_of()))
+            ),
+            stack: String::new(),
+        },
+        CaughtError::Error(e) => ClientError::App(e.to_string()),
+    }
+}
+
+/// The host functions (`__host`) and the runtime.
+fn install<'js>(ctx: &Ctx<'js>, files: &Arc<AppFiles>, host: &Arc<Mutex<Host>>) -> rquickjs::Result<()> {
+    let api = Object::new(ctx.clone())?;
+    let f = files.clone();
+    api.set("exists", Function::new(ctx.clone(), move |path: String| f.get(&path).is_some())?)?;
+    let f = files.clone();
+    api.set("source", Function::new(ctx.clone(), move |path: String| f.get(&path).unwrap_or_default().to_string())?)?;
+    let f = files.clone();
+    api.set(
+        "load",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, path: String| -> rquickjs::Result<Function<'js>> {
+            let source = f.get(&path).unwrap_or_default();
+            // One line of wrapper before the source's first character: line
+            // numbers in stacks are the file's own.
+            let wrapped = format!("(function (exports, require, module, __filename, __dirname) {{{source}\n}})");
+            let mut options = EvalOptions::default();
+            options.filename = Some(path);
+            options.strict = false;
+            ctx.eval_with_options(wrapped, options)
+        })?,
+    )?;
+    let h = host.clone();
+    api.set(
+        "op",
+        Function::new(ctx.clone(), move |api: String, args: String, stack: String| -> u32 {
+            let mut host = h.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            host.next_id += 1;
+            let id = host.next_id;
+            let args = serde_json::from_str(&args).unwrap_or(serde_json::Value::Null);
+            host.ops.push(Op { id, api, args, frames: app_frames(&stack) });
+            id
+        })?,
+    )?;
+    let h = host.clone();
+    api.set(
+        "unmodelled",
+        Function::new(ctx.clone(), move |name: String| {
+            *h.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .unmodelled
+                .entry(format!("wx.{name}"))
+                .or_default() += 1;
+        })?,
+    )?;
+    ctx.globals().set("__host", api)?;
+    let mut options = EvalOptions::default();
+    options.filename = Some("wxflow:runtime".into());
+    options.strict = false;
+    ctx.eval_with_options::<(), _>(RUNTIME_JS, options)
+}
+
+/// The frames of a JS stack in the app's own files:
+/// `    at wxLoginReq (pages/login/login.js:96:5)` → `pages/login/login.js:96:5`.
+fn app_frames(stack: &str) -> Vec<String> {
+    stack
+        .lines()
+        .filter_map(|line| {
+            let inner = line.trim().strip_prefix("at ")?;
+            let place = inner.rsplit_once('(').map_or(inner, |(_, p)| p).trim_end_matches(')');
+            (!place.starts_with("wxflow:") && place.contains(".js:")).then(|| place.to_string())
+        })
+        .collect()
+}
+
+impl Op {
+    /// Where in the app this was asked: the innermost frame in the page's
+    /// own file `route` (through wrapper modules), else the innermost.
+    pub fn location(&self, route: &str) -> Option<String> {
+        let page = format!("{route}.js:");
+        self.frames.iter().find(|f| f.starts_with(&page)).or(self.frames.first()).cloned()
+    }
+}
+
+/// The attributes of the WXML element that binds `handler`, if the page's
+/// template has one: its `open-type` and its `data-*` (the dataset).
+pub fn element_for(wxml: &str, handler: &str) -> Option<(Option<String>, serde_json::Map<String, serde_json::Value>)> {
+    let attr = regex::Regex::new(&format!(
+        r#"(?:bind|catch|capture-bind|capture-catch|mut-bind):?[A-Za-z]+\s*=\s*["']\s*{}\s*["']"#,
+        regex::escape(handler)
+    ))
+    .ok()?;
+    let at = attr.find(wxml)?.start();
+    let start = wxml[..at].rfind('<')?;
+    let end = at + wxml[at..].find('>')?;
+    let tag = &wxml[start..end];
+    let pairs = regex::Regex::new(r#"([A-Za-z][\w:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).ok()?;
+    let mut open_type = None;
+    let mut dataset = serde_json::Map::new();
+    for c in pairs.captures_iter(tag) {
+        let value = c.get(2).or_else(|| c.get(3)).map_or("", |m| m.as_str());
+        if &c[1] == "open-type" {
+            open_type = Some(value.to_string());
+        } else if let Some(key) = c[1].strip_prefix("data-") {
+            // data-user-id → userId, as WeChat's dataset does.
+            let mut camel = String::new();
+            let mut up = false;
+            for ch in key.chars() {
+                if ch == '-' {
+                    up = true;
+                } else {
+                    camel.push(if up { ch.to_ascii_uppercase() } else { ch });
+                    up = false;
+                }
+            }
+            dataset.insert(camel, serde_json::Value::String(value.into()));
+        }
+    }
+    Some((open_type, dataset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_app_frame_of_a_stack_and_a_handlers_element() {
+        let stack = "Error\n    at op (wxflow:runtime:80:20)\n    at reqLogin (util/Request.js:12:5)\n    at wxLoginReq (pages/login/login.js:96:5)";
+        let op = Op { id: 1, api: "request".into(), args: serde_json::Value::Null, frames: app_frames(stack) };
+        assert_eq!(op.frames, ["util/Request.js:12:5", "pages/login/login.js:96:5"]);
+        assert_eq!(op.location("pages/login/login").as_deref(), Some("pages/login/login.js:96:5"));
+        assert_eq!(op.location("pages/other/other").as_deref(), Some("util/Request.js:12:5"));
+        let wxml = r#"<view><button class='wxBtn' open-type="getUserInfo" data-user-id="7" bindgetuserinfo="wechatAction">登录</button></view>"#;
+        let (open, data) = element_for(wxml, "wechatAction").unwrap();
+        assert_eq!(open.as_deref(), Some("getUserInfo"));
+        assert_eq!(data["userId"], "7");
+        assert!(element_for(wxml, "other").is_none());
+    }
+}

@@ -1,0 +1,6 @@
+Page({
+  explode() {
+    const profile = null
+    return profile.nickName
+  }
+})
