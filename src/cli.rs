@@ -417,6 +417,9 @@ pub struct LintArgs {
     /// With --emit-flows: overwrite flows of the same name (a symlink is never written through).
     #[arg(long, requires = "emit_flows")]
     pub force: bool,
+    /// Run each finding that starts in a page's handler (the app's own code, a key that rotates) and mark it confirmed or not.
+    #[arg(long)]
+    pub prove: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

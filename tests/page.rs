@@ -131,3 +131,52 @@ fn a_page_step_without_an_app_or_with_a_source_tree_says_what_to_give() {
     let (_, out, _) = run(&[flow.to_str().unwrap(), "--app", dir.path().to_str().unwrap()]);
     assert!(out.contains("uni-app/Taro/wepy source tree") && out.contains("build output"), "{out}");
 }
+
+fn lint_json(args: &[&str]) -> (i32, Value) {
+    let mut all: Vec<String> = vec!["lint".into()];
+    all.extend(args.iter().map(ToString::to_string));
+    all.extend(["--format".into(), "json".into()]);
+    let (code, out, err) = wxflow_blocking(&all);
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let (_, schema, _) = wxflow_blocking(&["schema".into(), "lint".into()]);
+    let schema: Value = serde_json::from_str(&schema).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    (code, report)
+}
+
+#[test]
+fn lint_prove_runs_the_finding_and_confirms_it_at_the_apps_own_line() {
+    let (code, report) = lint_json(&["tests/seed-app", "--prove"]);
+    assert_eq!(code, 1);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "the fixed page is not flagged: {report:#}");
+    let proof = &findings[0]["proof"];
+    assert_eq!(proof["status"], "confirmed", "{proof}");
+    assert!(proof["detail"].as_str().unwrap().contains("from pages/login/login.js:84:"), "{proof}");
+    // A finding outside a native app (no app.json above it) is said not to be runnable.
+    let (_, report) = lint_json(&["tests/lint/seed-native", "--prove"]);
+    let proof = &report["findings"][0]["proof"];
+    assert_eq!(proof["status"], "not_confirmed", "{proof}");
+    assert!(proof["detail"].as_str().unwrap().contains("no app.json"), "{proof}");
+}
+
+#[test]
+fn emitted_page_flows_tap_the_real_handler_and_fail_until_the_page_is_fixed() {
+    let dir = tempdir();
+    let flows = dir.path().join("flows");
+    let (code, _, err) =
+        wxflow_blocking(&["lint".into(), "tests/seed-app".into(), "--emit-flows".into(), flows.display().to_string()]);
+    assert_eq!(code, 1, "{err}");
+    let page_flow = std::fs::read_dir(&flows)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-page.yaml"))
+        .unwrap_or_else(|| panic!("no page flow: {err}"));
+    let text = std::fs::read_to_string(&page_flow).unwrap();
+    assert!(text.contains("page.tap: wechatAction") && text.contains("page.open: pages/login/login"), "{text}");
+    let (code, out, report) = run(&[page_flow.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(report["flows"][0]["causes"]["stale_iv"], 1, "{out}");
+}

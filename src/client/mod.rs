@@ -9,6 +9,8 @@
 //! asked for one at a time, in an order drawn from the run's seed, and
 //! fires virtual timers, until nothing is pending (idle).
 
+mod modules;
+
 use rquickjs::context::EvalOptions;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime};
 use std::collections::{BTreeMap, HashMap};
@@ -75,8 +77,11 @@ impl AppFiles {
                 } else if meta.is_file()
                     && meta.len() <= MAX_FILE_BYTES
                     && [".js", ".json", ".wxml"].iter().any(|e| name.ends_with(e))
-                    && let Ok(text) = std::fs::read_to_string(&path)
+                    && let Ok(mut text) = std::fs::read_to_string(&path)
                 {
+                    if path.extension().is_some_and(|e| e == "js") {
+                        text = modules::to_commonjs(&text);
+                    }
                     let rel = path.strip_prefix(root).unwrap_or(&path);
                     let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
                     files.insert(rel, text);

@@ -52,6 +52,10 @@
     }
     return null;
   }
+  // An ES module's default import of a CommonJS module is the module itself.
+  global.__wxflowDefault = function (m) {
+    return m && m.__esModule ? m.default : m;
+  };
   function requireFrom(from) {
     return function require(spec) {
       const path = resolve(from, String(spec));

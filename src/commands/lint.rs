@@ -21,7 +21,10 @@ pub fn lint(args: LintArgs) -> Result<ExitCode, InvalidInput> {
 
 fn lint_on_this_thread(args: LintArgs) -> Result<ExitCode, InvalidInput> {
     let paths = if args.paths.is_empty() { vec![".".into()] } else { args.paths.clone() };
-    let report = crate::lint::lint(&paths).map_err(|e| InvalidInput(format!("lint: {e}")))?;
+    let mut report = crate::lint::lint(&paths).map_err(|e| InvalidInput(format!("lint: {e}")))?;
+    if args.prove {
+        crate::lint::prove::prove(&mut report.findings).map_err(|e| InvalidInput(format!("lint --prove: {e}")))?;
+    }
     match args.format {
         LintFormat::Human => crate::out!("{}", output::human(&report, color_for(std::io::stdout().is_terminal()))),
         LintFormat::Json => {
@@ -49,9 +52,12 @@ fn emit_flows(report: &crate::lint::Report, dir: &std::path::Path, force: bool) 
     };
     std::fs::create_dir_all(dir).map_err(|e| failed(dir, &e))?;
     let (mut written, mut kept, mut names) = (0, vec![], std::collections::HashSet::new());
-    for f in &report.findings {
-        let Some(text) = flows::flow_for(f) else { continue };
-        let name = flows::file_name(f);
+    let texts = report.findings.iter().flat_map(|f| {
+        let modelled = flows::flow_for(f).map(|t| (t, flows::file_name(f)));
+        let page = flows::page_flow_for(f, dir).map(|t| (t, flows::file_name(f).replace(".yaml", "-page.yaml")));
+        modelled.into_iter().chain(page)
+    });
+    for (text, name) in texts {
         let stem = name.trim_end_matches(".yaml");
         let mut name = name.clone();
         for n in 2.. {

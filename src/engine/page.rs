@@ -99,7 +99,8 @@ impl Engine {
                 match self.tap_event(flow, run, handler, detail.as_ref(), user, produced).await {
                     Ok(event) => run.page.tap(handler, &event),
                     Err(failed) => {
-                        return StepResult { duration_ms: ms(t0.elapsed()), ..step.r.failed(failed.0, failed.1) }.into();
+                        return StepResult { duration_ms: ms(t0.elapsed()), ..step.r.failed(failed.0, failed.1) }
+                            .into();
                     }
                 }
             }

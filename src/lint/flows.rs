@@ -99,6 +99,44 @@ fn url_path(url: &str) -> String {
     if path.is_empty() { "/api/login".into() } else { format!("/{path}") }
 }
 
+/// The flow that opens the finding's page and taps its handler, running the
+/// app's own code; `app:` is written relative to `dir`, where the flow goes.
+pub fn page_flow_for(f: &Finding, dir: &std::path::Path) -> Option<String> {
+    let page = f.page.as_ref()?;
+    let app = std::fs::canonicalize(dir).ok().map_or_else(|| page.app.clone(), |d| relative(&d, &page.app));
+    let flow = json!({
+        "name": format!("{}: {} on {} ({}:{})", f.rule, page.handler, page.route, f.file, f.line),
+        "description": "Runs the page's own code: opens it and taps the handler the finding starts in, under a session_key that rotates at every login. It fails as stale_iv until the page obtains its data after the login.",
+        "app": app.to_string_lossy(),
+        "mock": {"rotation": "always"},
+        "steps": [
+            {"id": "open", "page.open": page.route},
+            {"id": "tap", "page.tap": page.handler},
+        ],
+    });
+    let yaml = serde_yaml::to_string(&flow).ok()?;
+    Some(format!(
+        "# Written by wxflow lint: taps {} on {} ({}).\n{yaml}",
+        page.handler.escape_debug(),
+        page.route.escape_debug(),
+        f.rule
+    ))
+}
+
+/// `to` as seen from the folder `from` (both absolute): `../app`.
+fn relative(from: &std::path::Path, to: &std::path::Path) -> std::path::PathBuf {
+    let (a, b): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = std::path::PathBuf::new();
+    for _ in common..a.len() {
+        out.push("..");
+    }
+    for c in &b[common..] {
+        out.push(c);
+    }
+    if out.as_os_str().is_empty() { ".".into() } else { out }
+}
+
 /// A file name for a finding's flow: `stale-open-data-pages-index-index-js-12.yaml`.
 pub fn file_name(f: &Finding) -> String {
     let stem: String = f.file.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();

@@ -8,6 +8,7 @@
 pub mod flows;
 pub mod graph;
 pub mod output;
+pub mod prove;
 pub mod rules;
 pub mod source;
 
@@ -41,6 +42,42 @@ pub struct Finding {
     /// The source lines, for the human view.
     pub snippets: Vec<Snippet>,
     pub replay: Option<rules::Replay>,
+    /// The page handler the finding starts in, when a native app holds it:
+    /// what `--emit-flows` taps and `--prove` runs.
+    pub page: Option<PageEntry>,
+    /// What running it showed (`--prove`).
+    pub proof: Option<prove::Proof>,
+}
+
+/// A page's handler in a native Mini Program: its root (the folder holding
+/// `app.json`), the page's route and the handler's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageEntry {
+    pub app: PathBuf,
+    pub route: String,
+    pub handler: String,
+}
+
+/// The page entry of a button bound at `loc` (the attribute in a `.wxml`).
+fn page_entry(file: &SourceFile, loc: Loc) -> Option<PageEntry> {
+    let attr = file.text.get(loc.start as usize..)?;
+    let value = attr.split_once('=')?.1.trim_start();
+    let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+    let handler = value[1..].split(quote).next()?.trim().to_string();
+    if file.ext() != "wxml" || handler.is_empty() || handler.contains("{{") {
+        return None;
+    }
+    let real = std::fs::canonicalize(&file.path).ok()?;
+    let app = real.ancestors().skip(1).find(|d| d.join("app.json").is_file())?.to_path_buf();
+    let rel = real.with_extension("");
+    let route = rel
+        .strip_prefix(&app)
+        .ok()?
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    Some(PageEntry { app, route, handler })
 }
 
 /// What a lint run found and read.
@@ -225,7 +262,9 @@ fn analyze(tree: &Tree) -> Report {
             related,
             fix: r.fix,
             snippets,
+            page: r.replay.as_ref().and_then(|p| p.open.button).and_then(|b| page_entry(&files[b.file], b)),
             replay: r.replay,
+            proof: None,
         });
     }
     report

@@ -10,6 +10,11 @@ use std::fmt::Write as _;
 pub fn human(report: &Report, color: bool) -> String {
     let mut out = String::new();
     for f in &report.findings {
+        let proof = f.proof.as_ref().map(|p| format!("{}: {}", proof_status(p), p.detail));
+        let mut notes = vec![("why", why(f.rule)), ("fix", f.fix.as_str())];
+        if let Some(p) = &proof {
+            notes.push(("proof", p));
+        }
         let d = Diagnostic {
             severity: f.severity,
             code: Some(f.rule),
@@ -17,7 +22,7 @@ pub fn human(report: &Report, color: bool) -> String {
             file: &f.file,
             primary: f.snippets.first(),
             related: f.snippets.get(1..).unwrap_or(&[]),
-            notes: &[("why", why(f.rule)), ("fix", &f.fix)],
+            notes: &notes,
         };
         out.push_str(&render(&d, color));
         out.push_str("\n\n");
@@ -59,8 +64,16 @@ pub fn summary(r: &Report) -> String {
     s
 }
 
+fn proof_status(p: &super::prove::Proof) -> &'static str {
+    if p.confirmed { "confirmed" } else { "not confirmed" }
+}
+
+fn proof_json(f: &Finding) -> Option<Value> {
+    f.proof.as_ref().map(|p| json!({ "status": proof_status(p).replace(' ', "_"), "detail": p.detail }))
+}
+
 fn finding_json(f: &Finding) -> Value {
-    json!({
+    let mut v = json!({
         "rule": f.rule,
         "severity": f.severity.as_str(),
         "file": f.file,
@@ -69,7 +82,11 @@ fn finding_json(f: &Finding) -> Value {
         "message": f.message,
         "related": f.related,
         "fix": f.fix,
-    })
+    });
+    if let Some(p) = proof_json(f) {
+        v["proof"] = p;
+    }
+    v
 }
 
 pub fn json(r: &Report) -> Value {
@@ -123,14 +140,18 @@ pub fn sarif(r: &Report) -> Value {
                     l
                 })
                 .collect();
-            json!({
+            let mut result = json!({
                 "ruleId": f.rule,
                 "ruleIndex": rules.iter().position(|(id, _, _)| *id == f.rule).unwrap_or(0),
                 "level": sarif_level(f.severity),
                 "message": {"text": format!("{} Fix: {}", f.message, f.fix)},
                 "locations": [sarif_location(&f.file, f.line, f.column)],
                 "relatedLocations": related,
-            })
+            });
+            if let Some(p) = proof_json(f) {
+                result["properties"] = json!({ "proof": p });
+            }
+            result
         })
         .collect();
     json!({
