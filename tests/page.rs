@@ -180,3 +180,14 @@ fn emitted_page_flows_tap_the_real_handler_and_fail_until_the_page_is_fixed() {
     assert_eq!(code, 1, "{out}");
     assert_eq!(report["flows"][0]["causes"]["stale_iv"], 1, "{out}");
 }
+
+#[test]
+fn a_phone_button_inside_a_custom_component_reaches_the_pages_handler() {
+    let dir = tempdir();
+    let flow = shapes_flow(dir.path(), "phone", "onPhone", "always", "{ outcome: fail, cause: stale_iv }");
+    let (code, out, report) = run(&[&flow]);
+    assert_eq!(code, 0, "{out}");
+    let tap = tap_step(&report, 0);
+    assert!(tap["payloads"][0]["from_step"].as_str().unwrap().starts_with("wx.getPhoneNumber#"), "{tap:#}");
+    assert!(tap["requests"][0]["at"].as_str().unwrap().starts_with("pages/phone/phone.js:"), "{tap:#}");
+}

@@ -157,7 +157,7 @@ impl Page {
         self.context.with(|ctx| f(&ctx).catch(&ctx).map_err(|e| caught(e)))
     }
 
-    fn call(&self, name: &str, args: (String, String)) -> Result<(), ClientError> {
+    fn call(&self, name: &str, args: (String, String, String)) -> Result<(), ClientError> {
         self.with(|ctx| {
             let api: Object = ctx.globals().get("__wxflow")?;
             let f: Function = api.get(name)?;
@@ -178,14 +178,17 @@ impl Page {
         })
     }
 
-    /// Launches the app if it is not yet, then opens `route` with `query`.
-    pub fn open(&self, route: &str, query: &BTreeMap<String, String>) -> Result<(), ClientError> {
-        self.call("open", (route.to_string(), serde_json::to_string(query).unwrap_or_default()))
+    /// Launches the app if it is not yet, then opens `route` with `query`
+    /// and the custom components it uses.
+    pub fn open(&self, route: &str, query: &BTreeMap<String, String>, uses: &[Use]) -> Result<(), ClientError> {
+        let uses = serde_json::to_string(uses).unwrap_or_default();
+        self.call("open", (route.to_string(), serde_json::to_string(query).unwrap_or_default(), uses))
     }
 
-    /// Calls the current page's `handler` with `event`.
-    pub fn tap(&self, handler: &str, event: &serde_json::Value) -> Result<(), ClientError> {
-        self.call("tap", (handler.to_string(), event.to_string()))
+    /// Calls `handler` with `event` on the current page, or on its custom
+    /// component `component` (its tag name).
+    pub fn tap(&self, handler: &str, event: &serde_json::Value, component: Option<&str>) -> Result<(), ClientError> {
+        self.call("tap", (handler.to_string(), event.to_string(), component.unwrap_or_default().to_string()))
     }
 
     /// The operations the page asked for since the last call.
@@ -325,6 +328,71 @@ impl Op {
         let page = format!("{route}.js:");
         self.frames.iter().find(|f| f.starts_with(&page)).or(self.frames.first()).cloned()
     }
+}
+
+/// A custom component a page uses: its tag, its file (without extension,
+/// from the root), and the page's handlers bound to its events.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Use {
+    pub name: String,
+    pub path: String,
+    pub events: BTreeMap<String, String>,
+}
+
+impl AppFiles {
+    /// The custom components `route` uses (its `.json` and the app's
+    /// `usingComponents`), with the handlers its template binds to them.
+    pub fn uses(&self, route: &str) -> Vec<Use> {
+        let json = |p: &str| self.get(p).and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
+        let dir = route.rsplit_once('/').map_or("", |(d, _)| d);
+        let wxml = self.get(&format!("{route}.wxml")).unwrap_or_default();
+        let mut out = vec![];
+        for (owner, base) in [(json(&format!("{route}.json")), dir), (json("app.json"), "")] {
+            let Some(map) = owner.as_ref().and_then(|j| j["usingComponents"].as_object().cloned()) else { continue };
+            for (name, path) in map {
+                let Some(path) = path.as_str().filter(|p| !p.starts_with("plugin://")) else { continue };
+                let joined = if path.starts_with('/') { path.to_string() } else { format!("{base}/{path}") };
+                let path = normalize(&joined);
+                if out.iter().any(|u: &Use| u.name == name) {
+                    continue;
+                }
+                out.push(Use { events: tag_events(wxml, &name), name, path });
+            }
+        }
+        out
+    }
+}
+
+/// `a/./b/../c` → `a/c`.
+fn normalize(path: &str) -> String {
+    let mut out: Vec<&str> = vec![];
+    for s in path.split('/') {
+        match s {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    out.join("/")
+}
+
+/// Event → handler on every `<tag …>` of a template: `bind:got="onPhone"`.
+fn tag_events(wxml: &str, tag: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let (Ok(tags), Ok(attr)) = (
+        regex::Regex::new(&format!(r"<{}[\s/>][^>]*", regex::escape(tag))),
+        regex::Regex::new(r#"(?:bind|catch):?([A-Za-z][\w-]*)\s*=\s*["']\s*([\w$]+)\s*["']"#),
+    ) else {
+        return out;
+    };
+    for t in tags.find_iter(wxml) {
+        for c in attr.captures_iter(t.as_str()) {
+            out.insert(c[1].to_string(), c[2].to_string());
+        }
+    }
+    out
 }
 
 /// The attributes of the WXML element that binds `handler`, if the page's

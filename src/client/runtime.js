@@ -299,7 +299,28 @@
   function current() {
     return stack[stack.length - 1];
   }
-  function open(route, query) {
+  // A custom component the page uses: its instance, whose triggerEvent calls
+  // the page's handler bound to that event on the component's tag.
+  function component(page, use) {
+    const file = resolve('', '/' + use.path);
+    if (file === null) return null;
+    load(file);
+    const def = definitions[use.path];
+    if (!def) return null;
+    const c = fromComponent(def.options);
+    const inst = { is: use.path, data: c.data, properties: c.data, setData: setData };
+    Object.assign(inst, c.methods);
+    inst.triggerEvent = function (name, detail) {
+      const handler = (use.events || {})[name];
+      if (handler && typeof page[handler] === 'function') {
+        page[handler]({ type: name, detail: detail, currentTarget: { dataset: {} }, target: { dataset: {} } });
+      }
+    };
+    for (const l of ['created', 'attached']) if (c.lifetimes[l]) c.lifetimes[l].call(inst);
+    inst.__ready = c.lifetimes.ready;
+    return inst;
+  }
+  function open(route, query, uses) {
     if (!launched) {
       launched = true;
       if (host.exists('app.js')) load('app.js');
@@ -314,38 +335,46 @@
     load(file);
     const def = definitions[route];
     if (!def) throw new Error(route + '.js did not call Page() or Component()');
-    const page = { route: route, options: query, setData: setData };
+    const page = { route: route, options: query, setData: setData, __components: {} };
+    let ready = null;
     if (def.kind === 'page') {
       for (const [k, v] of Object.entries(def.options)) page[k] = k === 'data' ? clone(v) : v;
       if (!page.data) page.data = {};
-      stack.push(page);
-      if (page.onLoad) page.onLoad(query);
-      if (page.onShow) page.onShow();
-      if (page.onReady) page.onReady();
     } else {
       const c = fromComponent(def.options);
       page.data = c.data;
       Object.assign(page, c.methods);
-      stack.push(page);
       for (const l of ['created', 'attached']) if (c.lifetimes[l]) c.lifetimes[l].call(page);
-      if (page.onLoad) page.onLoad(query);
-      if (page.onShow) page.onShow();
-      if (c.lifetimes.ready) c.lifetimes.ready.call(page);
+      ready = c.lifetimes.ready;
     }
+    stack.push(page);
+    for (const use of uses || []) {
+      const inst = component(page, use);
+      if (inst) page.__components[use.name] = inst;
+    }
+    if (page.onLoad) page.onLoad(query);
+    if (page.onShow) page.onShow();
+    for (const inst of Object.values(page.__components)) if (inst.__ready) inst.__ready.call(inst);
+    if (page.onReady) page.onReady();
+    if (ready) ready.call(page);
   }
 
   global.__wxflow = {
-    open: function (route, queryJson) {
-      open(normalize(route), JSON.parse(queryJson));
+    open: function (route, queryJson, usesJson) {
+      open(normalize(route), JSON.parse(queryJson), JSON.parse(usesJson));
     },
-    tap: function (handler, eventJson) {
+    // Calls `handler` on the current page, or on its component `name`.
+    tap: function (handler, eventJson, name) {
       const page = current();
       if (!page) throw new Error('no page is open: open one with page.open first');
-      const fn = page[handler];
-      if (typeof fn !== 'function') throw new Error('the page ' + page.route + ' has no handler ' + handler);
+      const target = name ? page.__components[name] : page;
+      const fn = target && target[handler];
+      if (typeof fn !== 'function') {
+        throw new Error((name ? 'the component ' + name + ' of ' : 'the page ') + page.route + ' has no handler ' + handler);
+      }
       const event = JSON.parse(eventJson);
       event.timeStamp = now;
-      fn.call(page, event);
+      fn.call(target, event);
     },
     complete: complete,
     route: function () {

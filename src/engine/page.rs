@@ -94,10 +94,10 @@ impl Engine {
         let Some(run) = run.as_mut() else { return r.into() };
         let mut step = Drive { r, requests: vec![] };
         let started = match kind {
-            StepKind::PageOpen { path, query } => run.page.open(path, query),
+            StepKind::PageOpen { path, query } => run.page.open(path, query, &run.files.uses(path)),
             StepKind::PageTap { handler, detail } => {
                 match self.tap_event(flow, run, handler, detail.as_ref(), user, produced).await {
-                    Ok(event) => run.page.tap(handler, &event),
+                    Ok((event, component)) => run.page.tap(handler, &event, component.as_deref()),
                     Err(failed) => {
                         return StepResult { duration_ms: ms(t0.elapsed()), ..step.r.failed(failed.0, failed.1) }
                             .into();
@@ -134,7 +134,7 @@ impl Engine {
                 r.failed(
                     Cause::StaleIv,
                     format!(
-                        "the page's request {} {}{at} carried encryptedData/iv sealed with session_key generation {sealed}, but the login it goes with made generation {against}: the backend cannot decrypt it (-41003) or the signature mismatches. Call wx.login first and get the open data after it answers, or call getUserInfo again after the login",
+                        "the page's request {} {}{at} carried encryptedData/iv sealed with session_key generation {sealed}, but the login it goes with made generation {against}: the backend cannot decrypt it (-41003) or the signature mismatches. Call wx.login first and obtain the open data after it answers, or obtain it again after the login (no popup the second time)",
                         call.method, call.url
                     ),
                 )
@@ -144,8 +144,10 @@ impl Engine {
         r.into()
     }
 
-    /// The event the element binding `handler` gives: an open-type button's
-    /// open data from the mock, its `data-*` as the dataset; `detail:` wins.
+    /// The event the element binding `handler` gives, and the custom
+    /// component whose template holds it (none: the page's own): an
+    /// open-type button's open data from the mock, its `data-*` as the
+    /// dataset; `detail:` wins.
     async fn tap_event(
         &self,
         flow: &Flow,
@@ -154,9 +156,18 @@ impl Engine {
         detail: Option<&Value>,
         user: &str,
         produced: &mut Vec<Produced>,
-    ) -> Result<Value, (Cause, String)> {
+    ) -> Result<(Value, Option<String>), (Cause, String)> {
         let route = run.page.route();
-        let element = run.files.get(&format!("{route}.wxml")).and_then(|w| crate::client::element_for(w, handler));
+        let element_in = |file: &str| run.files.get(&format!("{file}.wxml")).and_then(|w| crate::client::element_for(w, handler));
+        let (element, component) = match element_in(&route) {
+            Some(e) => (Some(e), None),
+            None => run
+                .files
+                .uses(&route)
+                .into_iter()
+                .find_map(|u| element_in(&u.path).map(|e| (Some(e), Some(u.name))))
+                .unwrap_or_default(),
+        };
         let (open_type, dataset) = element.unwrap_or_default();
         let api = match open_type.as_deref() {
             Some("getUserInfo") => Some(WxApi::GetUserInfo),
@@ -178,7 +189,7 @@ impl Engine {
         }
         let kind = open_type.as_deref().map_or("tap".to_string(), str::to_ascii_lowercase);
         let target = json!({ "id": "", "dataset": dataset });
-        Ok(json!({ "type": kind, "detail": event_detail, "currentTarget": target, "target": target }))
+        Ok((json!({ "type": kind, "detail": event_detail, "currentTarget": target, "target": target }), component))
     }
 
     /// Completes what the page asked for, one at a time in seeded order,
