@@ -106,15 +106,32 @@ async fn parameter_errors_match_the_real_api() {
 }
 
 #[tokio::test]
-async fn params_in_a_post_body_instead_of_the_query_give_41002() {
+async fn params_in_a_post_body_form_or_json_are_read_as_in_the_query() {
     let m = mock_with(RotationPolicy::Never, 1);
+    for json in [false, true] {
+        let code = login(&m, "alice").await["code"].as_str().unwrap().to_string();
+        let (kind, body) = if json {
+            ("application/json", serde_json::json!({"appid": DEMO_APPID, "secret": DEMO_SECRET, "js_code": code, "grant_type": "authorization_code"}).to_string())
+        } else {
+            (
+                "application/x-www-form-urlencoded",
+                format!("appid={DEMO_APPID}&secret={DEMO_SECRET}&js_code={code}&grant_type=authorization_code"),
+            )
+        };
+        let req = Request::post("/sns/jscode2session").header(CONTENT_TYPE, kind).body(Body::from(body)).unwrap();
+        let resp = mock::app(m.clone()).oneshot(req).await.unwrap();
+        let body: Value =
+            serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
+        assert!(body["session_key"].is_string(), "json={json}: {body}");
+    }
+    // Without a code anywhere it is still 41008, as in the query.
     let req = Request::post("/sns/jscode2session")
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("appid={DEMO_APPID}&secret={DEMO_SECRET}&js_code=x")))
+        .body(Body::from(format!("appid={DEMO_APPID}&secret={DEMO_SECRET}")))
         .unwrap();
     let resp = mock::app(m).oneshot(req).await.unwrap();
     let body: Value = serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
-    assert_eq!(errcode(&body), 41002);
+    assert_eq!(errcode(&body), 41008);
 }
 
 #[tokio::test]

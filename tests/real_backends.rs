@@ -247,11 +247,10 @@ async fn a_backend_that_dies_is_said_once_with_the_iteration_before_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_backend_that_posts_jscode2session_params_in_a_body_is_told_so() {
+async fn a_backend_that_posts_jscode2session_as_a_form_logs_in() {
     let s = common::stack(wxflow::contract::RotationPolicy::Never, 3).await;
     let mock = s.embedded.mock_url.clone();
-    // A shop backend: jscode2session as a POST with a form body, as WeChat
-    // does not read it.
+    // As koa2-weixin-auth does: jscode2session as a POST with a form body.
     let app = axum::Router::new().route(
         "/api/login",
         post(move |body: axum::Json<Value>| {
@@ -273,8 +272,44 @@ async fn a_backend_that_posts_jscode2session_params_in_a_body_is_told_so() {
                     .json()
                     .await
                     .unwrap();
-                assert_eq!(wechat["errcode"], 41002, "WeChat reads the query only: {wechat}");
-                (StatusCode::BAD_REQUEST, axum::Json(json!({ "code": wechat["errcode"], "msg": wechat["errmsg"] })))
+                match wechat["openid"].as_str() {
+                    Some(openid) => {
+                        axum::Json(json!({ "code": 0, "data": { "token": format!("t-{openid}"), "user_id": 1 } }))
+                    }
+                    None => axum::Json(json!({ "code": wechat["errcode"], "msg": wechat["errmsg"] })),
+                }
+            }
+        }),
+    );
+    let stop = CancellationToken::new();
+    let target = wxflow::serve::spawn(app, "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let flow = std::fs::read_to_string("flows/login-first.yaml").unwrap();
+    let (code, out, _) = run(&flow, &s.embedded.mock_url, &target).await;
+    assert_eq!(code, 0, "a form POST exchanges the code: {out}");
+    stop.cancel();
+}
+
+/// A backend that retries the exchange with the same code: WeChat's 40163
+/// to it is named in the diagnosis, not only the backend's own status.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_diagnosis_names_what_wechat_answered_the_backends_exchange() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 3).await;
+    let mock = s.embedded.mock_url.clone();
+    let app = axum::Router::new().route(
+        "/api/login",
+        post(move |body: axum::Json<Value>| {
+            let mock = mock.clone();
+            async move {
+                let app = wxflow::mock::demo_app();
+                let url = format!(
+                    "{mock}/sns/jscode2session?appid={}&secret={}&js_code={}&grant_type=authorization_code",
+                    app.appid,
+                    app.secret,
+                    body["code"].as_str().unwrap_or("")
+                );
+                let _first: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+                let again: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+                (StatusCode::INTERNAL_SERVER_ERROR, format!("login failed: {}", again["errcode"]))
             }
         }),
     );
@@ -283,10 +318,40 @@ async fn a_backend_that_posts_jscode2session_params_in_a_body_is_told_so() {
     let flow = std::fs::read_to_string("flows/login-first.yaml").unwrap();
     let (code, out, report) = run(&flow, &s.embedded.mock_url, &target).await;
     assert_eq!(code, 1, "{out}");
+    let diagnosis = server_step(&report)["diagnosis"].as_str().unwrap().to_string();
+    assert!(
+        diagnosis.contains("WeChat answered the backend's jscode2session for this code with 40163 `code been used"),
+        "{diagnosis}"
+    );
+    stop.cancel();
+}
+
+/// A refusal flow that checks only the status is not met by a route that
+/// does not exist: the code never reached WeChat.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_404_is_not_credited_as_a_refusal_of_the_login() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 3).await;
+    let app = axum::Router::new().route("/other", post(|| async { "nothing here" }));
+    let stop = CancellationToken::new();
+    let target = wxflow::serve::spawn(app, "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let flow = r#"name: a spent code is refused
+steps:
+  - id: login
+    wx.login: {}
+  - id: profile
+    wx.getUserInfo: {}
+  - id: server
+    http:
+      url: "{{ target }}/api/login"
+      json: { code: "{{ login.code }}", encryptedData: "{{ profile.encryptedData }}", iv: "{{ profile.iv }}" }
+    assert:
+      status: 4xx
+"#;
+    let (code, out, report) = run(flow, &s.embedded.mock_url, &target).await;
+    assert_eq!(code, 1, "{out}");
     let server = server_step(&report);
-    assert_eq!(server["cause"], "backend_error", "{server:#}");
-    let diagnosis = server["diagnosis"].as_str().unwrap();
-    assert!(diagnosis.contains("parameters in a POST body") && diagnosis.contains("41002"), "{diagnosis}");
+    assert_eq!(server["cause"], "http_status", "{server:#}");
+    assert!(server["reason"].as_str().unwrap().contains("is not a refusal of this login"), "{server:#}");
     stop.cancel();
 }
 

@@ -201,9 +201,9 @@ pub struct CodeTruth {
     /// login reached WeChat.
     #[serde(default)]
     pub asked: bool,
-    /// How the backend misused jscode2session with it, if it did.
+    /// The errcode WeChat answered its last exchange (0: a session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub misuse: Option<String>,
+    pub answered: Option<i64>,
     pub current_generation: u32,
     pub age_ms: i64,
 }

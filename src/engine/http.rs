@@ -136,11 +136,15 @@ impl Engine {
             Err(e) => failures.push(e),
         }
         let (mut mock_unavailable, mut pending, mut truth_time) = (None, None, std::time::Duration::ZERO);
-        let mut code_misuse = None;
+        let mut never_exchanged = false;
+        let mut wechat_answered = None;
+        // A 404/405 is judged now: whether it refused this login depends on
+        // whether the code reached WeChat.
+        let no_route = matches!(answer.status, 404 | 405);
         let code_age = match carried(produced, &req) {
             // Nobody waits for the truth about a passing last step: it is
             // judged when the result is settled (`Finished::settle`).
-            Some(c) if failures.is_empty() && defer_truth => {
+            Some(c) if failures.is_empty() && defer_truth && !no_route => {
                 pending = Some(c);
                 None
             }
@@ -150,11 +154,24 @@ impl Engine {
                 truth_time = asked.elapsed();
                 mock_unavailable = c.mock_unavailable(&truths);
                 let code = r.judge(&c, &truths);
-                code_misuse = code.and_then(|t| t.misuse.clone());
+                never_exchanged = code.is_some_and(|t| !t.asked);
+                wechat_answered = code.and_then(|t| t.answered);
                 code.map(|t| t.age_ms)
             }
             None => None,
         };
+        // A refusal is credited only when the backend refused this login: a
+        // route or method that does not exist answered before the code
+        // ever reached WeChat.
+        if failures.is_empty() && no_route && never_exchanged {
+            failures.push(super::Failure::new(
+                format!(
+                    "HTTP {} is not a refusal of this login: the code it carried never reached jscode2session (no such route or method here), so the step's checks cannot credit it; check the URL",
+                    answer.status
+                ),
+                None,
+            ));
+        }
         // A restart under a passing step still leaves the iteration
         // unjudged; a lookup that found no mock only matters on a failure.
         let passed = failures.is_empty();
@@ -169,13 +186,14 @@ impl Engine {
             let (cause, diag) = match (self.own_exhaustion(&answer.text), mock_unavailable) {
                 (Some(x), _) => (Cause::TesterLimit, x.diagnosis("the embedded reference backend's call to the mock")),
                 (None, Some((_, diag))) => (Cause::MockUnavailable, diag),
-                (None, None) if let Some(how) = code_misuse => (
-                    Cause::BackendError,
-                    format!(
-                        "{how}: WeChat reads jscode2session's parameters from the query string only and answers 41002 `appid missing` (so does the mock); put appid, secret, js_code and grant_type in the URL"
-                    ),
-                ),
                 (None, None) => diagnose::classify(&r, None, json.as_ref(), Some(answer.status), code_age, contract),
+            };
+            let diag = match wechat_answered.and_then(crate::wechat::api::by_errcode).filter(|e| e.errcode != 0) {
+                Some(e) if !cause.unjudged() => format!(
+                    "{diag} (WeChat answered the backend's jscode2session for this code with {} `{}`)",
+                    e.errcode, e.errmsg
+                ),
+                _ => diag,
             };
             r = r.failed(cause, diag);
         }

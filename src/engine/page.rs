@@ -158,7 +158,8 @@ impl Engine {
         produced: &mut Vec<Produced>,
     ) -> Result<(Value, Option<String>), (Cause, String)> {
         let route = run.page.route();
-        let element_in = |file: &str| run.files.get(&format!("{file}.wxml")).and_then(|w| crate::client::element_for(w, handler));
+        let element_in =
+            |file: &str| run.files.get(&format!("{file}.wxml")).and_then(|w| crate::client::element_for(w, handler));
         let (element, component) = match element_in(&route) {
             Some(e) => (Some(e), None),
             None => run

@@ -32,8 +32,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 pub fn routes() -> Router<Mock> {
     // A wrong method gets WeChat's JSON error (43001 / 43002), not a bare 405.
     Router::new()
-        // jscode2session also takes POST: its parameters must still be in
-        // the query (in the body they give 41002, as WeChat does).
+        // jscode2session also takes POST, its parameters in the query or
+        // the body.
         .route("/sns/jscode2session", get(jscode2session).post(jscode2session_post))
         .route("/cgi-bin/token", get(token).fallback(require_get))
         .route("/cgi-bin/stable_token", post(stable_token).fallback(require_post))
@@ -89,38 +89,42 @@ fn reply<T, S: Serialize>(mock: &Mock, result: Result<T, ApiError>, ok: impl FnO
     }
 }
 
-/// A POST's parameters must still be in the query: WeChat reads nothing
-/// from the body and answers 41002 `appid missing` (EasyWeChat users met
-/// exactly that posting `{code}` as JSON). A code found in the body is
-/// noted, so the run can say why the backend's login failed.
+/// jscode2session with its parameters in a POST body (form or JSON), as
+/// public backends and the npm package koa2-weixin-auth send it, and report
+/// working logins: no source shows WeChat refusing it, so the mock reads
+/// the body's parameters after the query's (docs/mock.md has the evidence).
 async fn jscode2session_post(State(mock): State<Mock>, q: Params, body: Bytes) -> Response {
     let text = String::from_utf8_lossy(&body);
-    let from_json = serde_json::from_str::<Value>(&text)
-        .ok()
-        .and_then(|v| v["js_code"].as_str().or(v["code"].as_str()).map(String::from));
-    let from_form = || {
-        form_urlencoded::parse(text.as_bytes())
-            .find(|(k, _)| k == "js_code" || k == "code")
-            .map(|(_, v)| v.into_owned())
+    let from_body: Vec<(String, String)> = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(o)) => {
+            o.into_iter().map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), String::from))).collect()
+        }
+        _ => form_urlencoded::parse(text.as_bytes()).into_owned().collect(),
     };
-    if let Some(code) = from_json.or_else(from_form) {
-        mock.state().note_code_misuse(&code, "jscode2session was called with its parameters in a POST body");
+    let Params(mut params) = q;
+    for (k, v) in from_body {
+        if !params.iter().any(|(have, _)| *have == k) {
+            params.push((k, v));
+        }
     }
-    jscode2session(State(mock), q).await
+    jscode2session(State(mock), Params(params)).await
 }
 
 async fn jscode2session(State(mock): State<Mock>, q: Params) -> Response {
-    mock.state().note_code_asked(param(&q, "js_code"));
-    let (latency, injected) = fault(&mock, "jscode2session", param(&q, "js_code"));
-    let answer = if let Some(e) = injected {
-        error(&mock, e)
+    let js_code = param(&q, "js_code");
+    mock.state().note_code_asked(js_code);
+    let (latency, injected) = fault(&mock, "jscode2session", js_code);
+    let result = if let Some(e) = injected {
+        Err(e)
     } else if param(&q, "appid").is_some() && param(&q, "grant_type").is_some_and(|g| g != "authorization_code") {
-        error(&mock, api::INVALID_GRANT_TYPE)
+        Err(api::INVALID_GRANT_TYPE)
     } else {
-        let result = mock.state().jscode2session(param(&q, "appid"), param(&q, "secret"), param(&q, "js_code"));
-        reply(&mock, result, |r| r)
+        mock.state().jscode2session(param(&q, "appid"), param(&q, "secret"), js_code)
     };
-    after(latency, answer).await
+    // What WeChat answered this code's exchange: the run names it when the
+    // backend's login fails.
+    mock.state().note_code_answer(js_code, result.as_ref().map_or_else(|e| e.errcode, |_| 0));
+    after(latency, reply(&mock, result, |r| r)).await
 }
 
 async fn token(State(mock): State<Mock>, q: Params) -> Response {

@@ -16,6 +16,11 @@ macro_rules! errcodes {
         $(pub const $name: ApiError = ApiError { errcode: $code, errmsg: $msg };)*
         /// Every errcode the mock can send, for lookups by number.
         pub const ALL: &[ApiError] = &[$($name),*];
+
+        /// The error the mock sends with `errcode`.
+        pub fn by_errcode(errcode: i64) -> Option<ApiError> {
+            ALL.iter().find(|e| e.errcode == errcode).copied()
+        }
     };
 }
 

@@ -118,8 +118,8 @@ struct Code {
     exchanged: Option<u32>,
     /// The backend called jscode2session with it, whatever the answer.
     asked: bool,
-    /// How the backend misused the API with it (parameters in a body).
-    misuse: Option<&'static str>,
+    /// The errcode the last exchange of it was answered (0: a session).
+    answered: Option<i64>,
 }
 
 /// What the ledger keeps per sealed payload.
@@ -392,7 +392,7 @@ impl MockState {
                     generation: outcome.generation,
                     exchanged: None,
                     asked: false,
-                    misuse: None,
+                    answered: None,
                 },
             );
         }

@@ -35,11 +35,10 @@ impl MockState {
         }
     }
 
-    /// Notes that the backend sent `js_code` to jscode2session the wrong way.
-    pub fn note_code_misuse(&mut self, js_code: &str, how: &'static str) {
-        if let Some(code) = code_key(js_code).and_then(|k| self.codes.get_mut(&k)) {
-            code.asked = true;
-            code.misuse = Some(how);
+    /// Notes the errcode jscode2session answered for `js_code` (0: a session).
+    pub fn note_code_answer(&mut self, js_code: Option<&str>, errcode: i64) {
+        if let Some(code) = js_code.and_then(code_key).and_then(|k| self.codes.get_mut(&k)) {
+            code.answered = Some(errcode);
         }
     }
 

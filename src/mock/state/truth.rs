@@ -32,7 +32,7 @@ impl MockState {
             issued_generation: c.generation,
             exchanged_generation: c.exchanged,
             asked: c.asked,
-            misuse: c.misuse.map(String::from),
+            answered: c.answered,
             current_generation: u.generation,
             age_ms: self.user_now_ms(&c.user) - c.issued_ms,
         })
