@@ -658,3 +658,42 @@ steps:
     }
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_probe_reports_a_leak_and_goes_on_and_says_what_the_mock_answered_the_exchange() {
+    let stop = CancellationToken::new();
+    let bug = Some(wxflow::backend::Bug::SessionKeyInToken);
+    let servers =
+        wxflow::serve::embedded_with_bug(wxflow::mock::MockConfig::default(), bug, stop.clone()).await.unwrap();
+    let dir = tempdir();
+    let login = format!("{}/api/login", servers.backend_url);
+    let (code, out, err) =
+        wxflow(&["init", dir.path().to_str().unwrap(), "--probe", &login, "--mock", &servers.mock_url]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("warning: the login's answer carries the session_key"), "{out}");
+    assert!(!out.contains("eyJhbGci"), "the leaked JWT is masked: {out}");
+    // A backend that logs in to another app: the mock refuses its exchange.
+    let mock = servers.mock_url.clone();
+    let app = axum::Router::new().route(
+        "/api/login",
+        post(move |body: axum::Json<Value>| {
+            let mock = mock.clone();
+            async move {
+                let url = format!(
+                    "{mock}/sns/jscode2session?appid=wx0000000000000000&secret=nope&js_code={}&grant_type=authorization_code",
+                    body["code"].as_str().unwrap_or("")
+                );
+                let wechat: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(wechat))
+            }
+        }),
+    );
+    let other = wxflow::serve::spawn(app, "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let dir = tempdir();
+    let login = format!("{other}/api/login");
+    let (code, out, err) =
+        wxflow(&["init", dir.path().to_str().unwrap(), "--probe", &login, "--mock", &servers.mock_url]).await;
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("after the mock refused its code exchange with 40013"), "{err}");
+    stop.cancel();
+}

@@ -172,6 +172,7 @@ impl Engine {
                 None,
             ));
         }
+        r.wechat_answered = wechat_answered;
         // A restart under a passing step still leaves the iteration
         // unjudged; a lookup that found no mock only matters on a failure.
         let passed = failures.is_empty();

@@ -221,6 +221,10 @@ pub struct StepResult {
     /// is shown.
     #[serde(skip, default)]
     pub secrets: Vec<String>,
+    /// The errcode WeChat (the mock) answered the backend's exchange of
+    /// the code this step carried (0: a session), when it was asked.
+    #[serde(skip, default)]
+    pub wechat_answered: Option<i64>,
 }
 
 impl StepResult {
@@ -290,6 +294,7 @@ impl StepResult {
             captures: BTreeMap::new(),
             secrets: vec![],
             requests: vec![],
+            wechat_answered: None,
             exchange: None,
             note: None,
             http_requests: 0,

@@ -137,6 +137,11 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
     if let Some(why) = probed.as_ref().and_then(|p| p.no_code) {
         crate::outln!("  no result code learned ({why}): pass --error-code if your answers carry one");
     }
+    if let Some(leak) = probed.as_ref().and_then(|p| p.leak.as_deref()) {
+        crate::outln!(
+            "  warning: the login's answer carries the session_key; every flow fails as session_key_leaked until it stops: {leak}"
+        );
+    }
     // Flows in another backend's shape are for that backend, not the
     // embedded reference one.
     let run = match (&probe, &contract) {

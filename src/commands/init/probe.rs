@@ -20,6 +20,8 @@ pub struct Probed {
     pub statuses: (u16, u16),
     /// Why no result code was learned, when none was.
     pub no_code: Option<&'static str>,
+    /// Where the login's answer carried the session_key, if it did.
+    pub leak: Option<String>,
 }
 
 /// One answer: its status and, when it is JSON, its body.
@@ -43,7 +45,11 @@ pub async fn probe(
     crate::serve::check_mock(mock, tls, mock_wait).await?;
     let (_, text) = FLOWS.iter().find(|(name, _)| *name == "reused-code.yaml").ok_or("no probe flow")?;
     let text = shape(text, &Paths { login, phone: "/", token: None, fields, form }, None);
-    let flow = crate::flow::check("reused-code.yaml", &text).map_err(|_| "the probe flow does not check")?;
+    let mut flow = crate::flow::check("reused-code.yaml", &text).map_err(|_| "the probe flow does not check")?;
+    // A leaking first answer is reported, not a reason to stop.
+    for s in &mut flow.steps {
+        s.continue_on_error = true;
+    }
     let engine = Engine::new(mock, target, 0, None, false).with_client_tls(tls);
     let done = engine.run(&flow, 0, "wxflow-probe", None).await;
     let (masked, steps) = (done.masked().steps, &done.counts().steps);
@@ -54,17 +60,24 @@ pub async fn probe(
     let first = answer(&steps[i]).ok_or_else(|| unanswered(&url, &masked[i]))?;
     if steps[i].code_never_exchanged() || !(200..300).contains(&first.status) {
         let said = masked[i].exchange.as_ref().map(|x| excerpt(&x.response_body)).unwrap_or_default();
-        let why = if steps[i].code_never_exchanged() {
-            format!(
+        let why = match steps[i].wechat_answered.filter(|_| !steps[i].code_never_exchanged()) {
+            None => format!(
                 "without taking the code to jscode2session at the mock ({mock}): check the login path (--login-path, or the URL's path), the request's field names and body (--field code=js_code, --body form), and that your backend calls that mock as its WeChat API"
-            )
-        } else {
-            "although it exchanged the code: check the login path (--login-path, or the URL's path) and that the backend logs in to the mock's demo app".into()
+            ),
+            Some(0) => "although the mock exchanged its code for a session: check the login path (--login-path, or the URL's path) and what the backend does after the exchange".into(),
+            Some(errcode) => {
+                let meaning = crate::wechat::api::by_errcode(errcode).map_or("", |e| e.errmsg);
+                format!(
+                    "after the mock refused its code exchange with {errcode} `{meaning}`: the backend must log in to the mock's demo app (its appid and secret, `wxflow mock --help`)"
+                )
+            }
         };
         return Err(format!("the correct login to {url} was not a success: HTTP {}{said} {why}", first.status));
     }
     let again = answer(&steps[j]).ok_or_else(|| unanswered(&url, &masked[j]))?;
-    infer(&first, &again)
+    let leak = (steps[i].cause == Some(crate::flow::Cause::SessionKeyLeaked))
+        .then(|| masked[i].diagnosis.clone().unwrap_or_default());
+    Ok(Probed { leak, ..infer(&first, &again)? })
 }
 
 fn answer(step: &StepResult) -> Option<Answer> {
@@ -131,7 +144,7 @@ pub fn infer(ok: &Answer, refused: &Answer) -> Result<Probed, String> {
         error_code: code.as_ref().map(|(p, _)| p.clone()),
         fields: code.into_iter().collect(),
     };
-    Ok(Probed { contract, token, statuses: (ok.status, refused.status), no_code })
+    Ok(Probed { contract, token, statuses: (ok.status, refused.status), no_code, leak: None })
 }
 
 fn scalar(v: &Value) -> bool {
