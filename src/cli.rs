@@ -473,10 +473,11 @@ fn run_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `--rate`: iterations per second, from one every 1,000 s to a million.
 fn rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
-        _ => Err("must be a positive number of iterations per second".into()),
+        Ok(r) if (0.001..=1_000_000.0).contains(&r) => Ok(r),
+        _ => Err("must be iterations per second from 0.001 (one every 1,000 s) to 1000000".into()),
     }
 }
 

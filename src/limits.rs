@@ -212,6 +212,33 @@ impl Budget {
     }
 }
 
+/// The largest PEM file, variables file or flow read: real ones are KiB.
+pub const MAX_INPUT_BYTES: u64 = 1024 * 1024;
+
+/// The largest shard report `merge` reads.
+pub const MAX_SHARD_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a regular file of at most `max` bytes. A FIFO or a device is
+/// refused (it could be read forever), and a file is never read past
+/// `max`, whatever its size claims.
+pub fn read_bounded(path: &std::path::Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file (a FIFO, a device or a socket)".into());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let mut bytes = vec![];
+    options.open(path).and_then(|f| f.take(max + 1).read_to_end(&mut bytes)).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

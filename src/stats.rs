@@ -344,6 +344,30 @@ impl FlowStats {
     }
 
     /// Merges another fold of the same flow (e.g. from another worker).
+    /// Why these counts cannot come from one run, if they cannot (a report
+    /// edited or cut): more iterations than a run holds, or parts that add
+    /// up to more than the whole.
+    pub fn impossible(&self) -> Option<String> {
+        const MOST: u64 = 1 << 40;
+        let n = self.iterations;
+        let causes = self.causes.values().try_fold(0u64, |a, b| a.checked_add(*b));
+        let parts = [
+            ("passed + failed", self.passed.checked_add(self.failed)),
+            ("unjudged", Some(self.unjudged)),
+            ("met", Some(self.met)),
+            ("the causes' counts", causes),
+            ("stale_failures", Some(self.stale_failures)),
+        ];
+        if n > MOST {
+            return Some(format!("{n} iterations, more than one run holds ({MOST})"));
+        }
+        parts.iter().find_map(|(what, count)| match count {
+            Some(c) if *c <= n => None,
+            Some(c) => Some(format!("{what} is {c}, more than its {n} iterations")),
+            None => Some(format!("{what} overflows")),
+        })
+    }
+
     pub fn merge(&mut self, o: &FlowStats) {
         self.iterations += o.iterations;
         self.interrupted |= o.interrupted;

@@ -27,7 +27,8 @@ impl ClientTls {
     pub fn load(paths: &[PathBuf], insecure: bool) -> Result<ClientTls, String> {
         let mut ca_certs = vec![];
         for p in paths {
-            let pem = std::fs::read(p).map_err(|e| format!("--ca-cert {}: {e}", p.display()))?;
+            let pem = crate::limits::read_bounded(p, crate::limits::MAX_INPUT_BYTES)
+                .map_err(|e| format!("--ca-cert {}: {e}", p.display()))?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| format!("--ca-cert {}: not a PEM certificate: {e}", p.display()))?;
             if certs.is_empty() {
@@ -56,13 +57,18 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     install_provider();
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(Iterator::collect)
+    let read = |flag: &str, p: &Path| {
+        crate::limits::read_bounded(p, crate::limits::MAX_INPUT_BYTES)
+            .map_err(|e| format!("{flag} {}: {e}", p.display()))
+    };
+    let (cert_pem, key_pem) = (read("--tls-cert", cert)?, read("--tls-key", key)?);
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<_, _>>()
         .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
     if chain.is_empty() {
         return Err(format!("--tls-cert {}: no certificate in it", cert.display()));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
     let mut config = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(chain, key)

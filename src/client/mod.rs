@@ -9,9 +9,9 @@
 //! asked for one at a time, in an order drawn from the run's seed, and
 //! fires virtual timers, until nothing is pending (idle).
 
+mod bytecode;
 mod modules;
 
-use rquickjs::context::EvalOptions;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -23,8 +23,8 @@ const RUNTIME_JS: &str = include_str!("runtime.js");
 /// Files read from an app's folder at most, and the bytes of one.
 const MAX_FILES: usize = 20_000;
 const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
-/// One context's heap.
-const MEMORY_LIMIT: usize = 64 * 1024 * 1024;
+/// The JS heap of one thread's runtime, shared by the pages it runs.
+const MEMORY_LIMIT: usize = 512 * 1024 * 1024;
 /// Real time one call into the page may take before it is interrupted (a
 /// loop that never ends).
 const CALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -35,6 +35,9 @@ const CALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct AppFiles {
     pub root: PathBuf,
     files: HashMap<String, String>,
+    /// Each script's bytecode, compiled the first time a page loads it:
+    /// parsing was two thirds of a page run.
+    compiled: Mutex<HashMap<String, Arc<[u8]>>>,
 }
 
 /// Why a page could not run as asked: its app, or its own code.
@@ -91,7 +94,7 @@ impl AppFiles {
                 }
             }
         }
-        Ok(AppFiles { root: root.to_path_buf(), files })
+        Ok(AppFiles { root: root.to_path_buf(), files, compiled: Mutex::default() })
     }
 
     pub fn get(&self, rel: &str) -> Option<&str> {
@@ -134,14 +137,7 @@ impl Page {
     /// through `require`.
     pub fn new(files: Arc<AppFiles>) -> Result<Page, ClientError> {
         let fail = |e: rquickjs::Error| ClientError::App(format!("cannot start the JS engine: {e}"));
-        let runtime = Runtime::new().map_err(fail)?;
-        runtime.set_memory_limit(MEMORY_LIMIT);
-        runtime.set_max_stack_size(1024 * 1024);
-        let deadline = Arc::new(Mutex::new(std::time::Instant::now() + CALL_LIMIT));
-        let d = deadline.clone();
-        runtime.set_interrupt_handler(Some(Box::new(move || {
-            std::time::Instant::now() > *d.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-        })));
+        let (runtime, deadline) = thread_runtime().map_err(fail)?;
         let context = Context::full(&runtime).map_err(fail)?;
         let host = Arc::new(Mutex::new(Host::default()));
         let page = Page { context, _runtime: runtime, host, deadline };
@@ -239,6 +235,33 @@ impl Page {
     }
 }
 
+thread_local! {
+    /// This thread's JS runtime and the deadline its interrupt handler
+    /// reads. Each page gets a context of its own (no state is shared
+    /// between them); a runtime per page cost a third of a page run in
+    /// creating and tearing down its heap.
+    static RUNTIME: std::cell::RefCell<Option<(Runtime, Arc<Mutex<std::time::Instant>>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn thread_runtime() -> rquickjs::Result<(Runtime, Arc<Mutex<std::time::Instant>>)> {
+    RUNTIME.with(|slot| {
+        if let Some(r) = &*slot.borrow() {
+            return Ok(r.clone());
+        }
+        let runtime = Runtime::new()?;
+        runtime.set_memory_limit(MEMORY_LIMIT);
+        runtime.set_max_stack_size(1024 * 1024);
+        let deadline = Arc::new(Mutex::new(std::time::Instant::now() + CALL_LIMIT));
+        let d = deadline.clone();
+        runtime.set_interrupt_handler(Some(Box::new(move || {
+            std::time::Instant::now() > *d.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        })));
+        *slot.borrow_mut() = Some((runtime.clone(), deadline.clone()));
+        Ok((runtime, deadline))
+    })
+}
+
 /// An exception as plain data: its message, and its stack in app paths.
 fn caught(e: CaughtError<'_>) -> ClientError {
     match e {
@@ -257,6 +280,9 @@ fn caught(e: CaughtError<'_>) -> ClientError {
     }
 }
 
+/// `runtime.js` compiled, once per process.
+static RUNTIME_BYTECODE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
 /// The host functions (`__host`) and the runtime.
 fn install<'js>(ctx: &Ctx<'js>, files: &Arc<AppFiles>, host: &Arc<Mutex<Host>>) -> rquickjs::Result<()> {
     let api = Object::new(ctx.clone())?;
@@ -268,14 +294,19 @@ fn install<'js>(ctx: &Ctx<'js>, files: &Arc<AppFiles>, host: &Arc<Mutex<Host>>) 
     api.set(
         "load",
         Function::new(ctx.clone(), move |ctx: Ctx<'js>, path: String| -> rquickjs::Result<Function<'js>> {
-            let source = f.get(&path).unwrap_or_default();
-            // One line of wrapper before the source's first character: line
-            // numbers in stacks are the file's own.
-            let wrapped = format!("(function (exports, require, module, __filename, __dirname) {{{source}\n}})");
-            let mut options = EvalOptions::default();
-            options.filename = Some(path);
-            options.strict = false;
-            ctx.eval_with_options(wrapped, options)
+            let cached = f.compiled.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&path).cloned();
+            let bytecode = if let Some(b) = cached {
+                b
+            } else {
+                let source = f.get(&path).unwrap_or_default();
+                // The wrapper opens on the source's first line: line
+                // numbers in stacks are the file's own.
+                let wrapped = format!("(function (exports, require, module, __filename, __dirname) {{{source}\n}})");
+                let b: Arc<[u8]> = bytecode::compile(&ctx, &wrapped, &path)?.into();
+                f.compiled.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(path, b.clone());
+                b
+            };
+            bytecode::run(&ctx, &bytecode)?.get()
         })?,
     )?;
     let h = host.clone();
@@ -302,10 +333,13 @@ fn install<'js>(ctx: &Ctx<'js>, files: &Arc<AppFiles>, host: &Arc<Mutex<Host>>) 
         })?,
     )?;
     ctx.globals().set("__host", api)?;
-    let mut options = EvalOptions::default();
-    options.filename = Some("wxflow:runtime".into());
-    options.strict = false;
-    ctx.eval_with_options::<(), _>(RUNTIME_JS, options)
+    let runtime = if let Some(b) = RUNTIME_BYTECODE.get() {
+        b
+    } else {
+        let b = bytecode::compile(ctx, RUNTIME_JS, "wxflow:runtime")?;
+        RUNTIME_BYTECODE.get_or_init(|| b)
+    };
+    bytecode::run(ctx, runtime).map(drop)
 }
 
 /// The frames of a JS stack in the app's own files:
@@ -378,36 +412,50 @@ fn normalize(path: &str) -> String {
     out.join("/")
 }
 
+/// The event bindings of a template (`bindtap="go"`, `bind:got="onPhone"`,
+/// `catchgetuserinfo='x'`), and the attributes (`open-type`, `data-*`).
+fn patterns() -> &'static (regex::Regex, regex::Regex) {
+    static RE: std::sync::OnceLock<(regex::Regex, regex::Regex)> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        (
+            regex::Regex::new(
+                r#"(?:capture-bind|capture-catch|mut-bind|bind|catch):?([A-Za-z][\w-]*)\s*=\s*["']\s*([\w$]+)\s*["']"#,
+            )
+            .expect("valid regex"),
+            regex::Regex::new(r#"([A-Za-z][\w:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex"),
+        )
+    })
+}
+
+/// The text of every `<tag …>` opening tag in a template.
+fn tags<'w>(wxml: &'w str, tag: &str) -> Vec<&'w str> {
+    let open = format!("<{tag}");
+    wxml.match_indices(&open)
+        .filter_map(|(at, _)| {
+            let rest = &wxml[at + open.len()..];
+            let next = rest.chars().next()?;
+            (next.is_whitespace() || next == '/' || next == '>').then(|| &rest[..rest.find('>').unwrap_or(rest.len())])
+        })
+        .collect()
+}
+
 /// Event → handler on every `<tag …>` of a template: `bind:got="onPhone"`.
 fn tag_events(wxml: &str, tag: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let (Ok(tags), Ok(attr)) = (
-        regex::Regex::new(&format!(r"<{}[\s/>][^>]*", regex::escape(tag))),
-        regex::Regex::new(r#"(?:bind|catch):?([A-Za-z][\w-]*)\s*=\s*["']\s*([\w$]+)\s*["']"#),
-    ) else {
-        return out;
-    };
-    for t in tags.find_iter(wxml) {
-        for c in attr.captures_iter(t.as_str()) {
-            out.insert(c[1].to_string(), c[2].to_string());
-        }
-    }
-    out
+    let (binding, _) = patterns();
+    tags(wxml, tag)
+        .into_iter()
+        .flat_map(|t| binding.captures_iter(t).map(|c| (c[1].to_string(), c[2].to_string())).collect::<Vec<_>>())
+        .collect()
 }
 
 /// The attributes of the WXML element that binds `handler`, if the page's
 /// template has one: its `open-type` and its `data-*` (the dataset).
 pub fn element_for(wxml: &str, handler: &str) -> Option<(Option<String>, serde_json::Map<String, serde_json::Value>)> {
-    let attr = regex::Regex::new(&format!(
-        r#"(?:bind|catch|capture-bind|capture-catch|mut-bind):?[A-Za-z]+\s*=\s*["']\s*{}\s*["']"#,
-        regex::escape(handler)
-    ))
-    .ok()?;
-    let at = attr.find(wxml)?.start();
+    let (binding, pairs) = patterns();
+    let at = binding.captures_iter(wxml).find(|c| &c[2] == handler)?.get(0)?.start();
     let start = wxml[..at].rfind('<')?;
     let end = at + wxml[at..].find('>')?;
     let tag = &wxml[start..end];
-    let pairs = regex::Regex::new(r#"([A-Za-z][\w:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).ok()?;
     let mut open_type = None;
     let mut dataset = serde_json::Map::new();
     for c in pairs.captures_iter(tag) {

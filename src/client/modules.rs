@@ -80,7 +80,7 @@ pub fn to_commonjs(source: &str) -> String {
             }
             Statement::ExportNamedDeclaration(e) => {
                 for sp in &e.specifiers {
-                    let _ = write!(tail, "\nexports[{}] = {};", quoted(sp.exported.name().as_str()), sp.local.name());
+                    let _ = writeln!(tail, "exports[{}] = {};", quoted(sp.exported.name().as_str()), sp.local.name());
                 }
                 String::new()
             }
@@ -125,6 +125,9 @@ pub fn to_commonjs(source: &str) -> String {
         out.extend(std::iter::repeat_n('\n', breaks));
     }
     out.push_str(&source[copied..]);
+    if !tail.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
     out.push_str(&tail);
     out
 }
@@ -162,7 +165,7 @@ mod tests {
         assert!(out.contains(r#"var __wxflow_m1 = require("./api"); var wx2 = __wxflowDefault(__wxflow_m1); var send = __wxflow_m1["post"]; var get = __wxflow_m1["get"];"#), "{out}");
         assert!(out.contains(r#"const a = 1, b = 2; exports["a"] = a; exports["b"] = b;"#), "{out}");
         assert!(out.contains("exports.default = ({\n  x: 1\n});"), "{out}");
-        assert!(out.ends_with("exports[\"fetch\"] = get;"), "{out}");
+        assert!(out.ends_with("foo()\nexports[\"fetch\"] = get;\n"), "{out}");
         let plain = "const x = require('y')\nmodule.exports = x\n";
         assert_eq!(to_commonjs(plain), plain);
     }

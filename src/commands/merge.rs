@@ -28,7 +28,8 @@ struct ShardReport {
 fn read(path: &Path) -> Result<ShardReport, InvalidInput> {
     let shown = path.display().to_string();
     let bad = |why: String| InvalidInput(format!("{shown}: {why}"));
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let bytes = crate::limits::read_bounded(path, crate::limits::MAX_SHARD_BYTES).map_err(bad)?;
+    let text = String::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8 text: {e}")))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not a JSON report: {e}")))?;
     if value["report_version"] != crate::report::json::REPORT_VERSION {
         return Err(bad(format!(
@@ -88,6 +89,11 @@ fn check(reports: &[ShardReport]) -> Result<u64, InvalidInput> {
     }
     let missing: Vec<String> =
         (0..count).filter(|i| seen[*i as usize].is_empty()).map(|i| format!("{i}/{count}")).collect();
+    // A long list is cut: the first few say enough.
+    let shown = |list: &[String]| match list.len() {
+        n if n > 10 => format!("{} and {} more", list[..10].join(", "), n - 10),
+        _ => list.join(", "),
+    };
     let twice: Vec<String> = seen
         .iter()
         .enumerate()
@@ -97,10 +103,10 @@ fn check(reports: &[ShardReport]) -> Result<u64, InvalidInput> {
     if !missing.is_empty() || !twice.is_empty() {
         let mut why = vec![];
         if !missing.is_empty() {
-            why.push(format!("missing shards: {}", missing.join(", ")));
+            why.push(format!("missing shards: {}", shown(&missing)));
         }
         if !twice.is_empty() {
-            why.push(format!("shards given twice: {}", twice.join("; ")));
+            why.push(format!("shards given twice: {}", shown(&twice)));
         }
         return Err(InvalidInput(why.join("; ")));
     }
@@ -127,6 +133,9 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
             let v = r.value["flows"].as_array().into_iter().flatten().find(|f| f["flow"] == id.as_str());
             let stats = crate::report::json::flow_stats(v.unwrap_or(&Value::Null))
                 .map_err(|e| InvalidInput(format!("{}: flow {id}: {e}", r.path)))?;
+            if let Some(why) = stats.impossible() {
+                return Err(InvalidInput(format!("{}: flow {id}: not a report of a run: {why}", r.path)));
+            }
             match &mut merged {
                 Some(m) => m.merge(&stats),
                 None => merged = Some(stats),

@@ -147,7 +147,9 @@ impl Outside {
 /// A `--vars-file`: a YAML or JSON map of names to values, types kept.
 fn read_file(path: &Path) -> Result<Vec<(String, Value)>, String> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--vars-file {shown}: cannot read it: {e}"))?;
+    let bytes = crate::limits::read_bounded(path, crate::limits::MAX_INPUT_BYTES)
+        .map_err(|e| format!("--vars-file {shown}: cannot read it: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|e| format!("--vars-file {shown}: not UTF-8 text: {e}"))?;
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
         let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
         let message = e.to_string();

@@ -113,9 +113,24 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
+/// A relative path as a URI reference: every byte but the unreserved ones
+/// and `/` percent-encoded, so `#`, `?`, `%` or a space in a folder name
+/// stays part of the path.
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
 fn sarif_location(file: &str, line: usize, column: usize) -> Value {
     json!({"physicalLocation": {
-        "artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"},
+        "artifactLocation": {"uri": uri(file), "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": line, "startColumn": column},
     }})
 }
@@ -171,4 +186,12 @@ pub fn sarif(r: &Report) -> Value {
             "results": results,
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sarif_uris_are_percent_encoded() {
+        assert_eq!(super::uri("a #1/页 b?.js"), "a%20%231/%E9%A1%B5%20b%3F.js");
+    }
 }

@@ -81,5 +81,26 @@ pub fn to_string(r: &RunReport) -> Result<String, quick_junit::SerializeError> {
         suite.add_test_case(case);
     }
     report.add_test_suite(suite);
-    report.to_string()
+    report.to_string().map(|xml| xml_safe(&xml))
+}
+
+/// `xml` with every character XML 1.0 forbids (control characters other
+/// than tab and line ends, U+FFFE, U+FFFF), which a backend's answer may
+/// carry into a diagnosis, replaced by U+FFFD: a JUnit reader refuses the
+/// whole file otherwise.
+fn xml_safe(xml: &str) -> String {
+    let allowed =
+        |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+    if xml.chars().all(allowed) {
+        return xml.to_string();
+    }
+    xml.chars().map(|c| if allowed(c) { c } else { '\u{FFFD}' }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn characters_xml_forbids_are_replaced() {
+        assert_eq!(super::xml_safe("a\u{FFFE}b\u{1}c\td"), "a\u{FFFD}b\u{FFFD}c\td");
+    }
 }
