@@ -168,6 +168,8 @@ pub struct FlowStats {
     pub first_failures: BTreeMap<Cause, FlowResult>,
     /// The lowest iteration that did not show what the flow expects.
     pub first_unmet: Option<u64>,
+    /// The command that replays [`FlowStats::first_unmet`] alone.
+    pub reproduce_unmet: Option<String>,
     /// The first iteration, in full.
     pub example: Option<FlowResult>,
     /// Wall time this flow ran, for its throughput.
@@ -270,6 +272,7 @@ impl FlowStats {
                 .collect(),
             first_failures: BTreeMap::new(),
             first_unmet: None,
+            reproduce_unmet: None,
             example: None,
             elapsed: std::time::Duration::ZERO,
             reproduce: BTreeMap::new(),
@@ -432,6 +435,7 @@ impl FlowStats {
             && self.first_unmet.is_none_or(|mine| i < mine)
         {
             self.first_unmet = Some(i);
+            self.reproduce_unmet.clone_from(&o.reproduce_unmet);
         }
         if self.example.as_ref().is_none_or(|e| o.example.as_ref().is_some_and(|x| x.iteration < e.iteration)) {
             self.example.clone_from(&o.example);

@@ -245,6 +245,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
         stats.reproduce =
             stats.first_failures.iter().map(|(c, r)| (*c, s.reproduce(&stats.file, r.seed, r.iteration))).collect();
         stats.reproduce_whole_load = s.plan.users.is_some();
+        stats.reproduce_unmet = stats.first_unmet.map(|i| s.reproduce(&stats.file, s.seed, i));
         if let Some(before) = &instance
             && let Ok(now) = crate::serve::check_mock(&mock_url, &tls, Duration::ZERO).await
             && now.instance != *before

@@ -58,6 +58,7 @@ fn flow(f: &FlowStats) -> Value {
         "tester_lag": late(&f.tester_lag),
         "reproduce": f.reproduce.iter().map(|(c, cmd)| (c.as_str().to_string(), json!(cmd))).collect::<serde_json::Map<_, _>>(),
         "first_unmet": f.first_unmet,
+        "reproduce_unmet": f.reproduce_unmet,
         "interrupted": f.interrupted,
         "first_failures": f.first_failures.iter().map(|(c, r)| (c.as_str().to_string(), json!(r))).collect::<serde_json::Map<_, _>>(),
         "example": f.example,
@@ -204,6 +205,7 @@ pub fn flow_stats(v: &Value) -> Result<FlowStats, String> {
             .map(|(k, r)| Ok((cause(k)?, parse(r)?)))
             .collect::<Result<_, String>>()?,
         first_unmet: field("first_unmet")?.as_u64(),
+        reproduce_unmet: v["reproduce_unmet"].as_str().map(String::from),
         example: parse(field("example")?)?,
         elapsed: std::time::Duration::from_secs_f64(field("elapsed_ms")?.as_f64().unwrap_or(0.0) / 1e3),
         reproduce: map("reproduce")?.iter().map(|(k, c)| Ok((cause(k)?, text(c)?))).collect::<Result<_, String>>()?,

@@ -47,7 +47,13 @@ pub fn to_string(r: &RunReport) -> Result<String, quick_junit::SerializeError> {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             let first = f.first_failures.values().next();
             let at = first.and_then(|x| x.failure_location()).map(|l| format!("{l}: ")).unwrap_or_default();
-            s.set_message(format!("{at}expected {}: {summary}", f.expected));
+            // The iteration that broke the expectation, and how to replay it.
+            let unmet = match (f.first_unmet, &f.reproduce_unmet) {
+                (Some(i), Some(cmd)) => format!("; first iteration that broke it: {i} (reproduce: {cmd})"),
+                (Some(i), None) => format!("; first iteration that broke it: {i}"),
+                _ => String::new(),
+            };
+            s.set_message(format!("{at}expected {}: {summary}{unmet}", f.expected));
             let checks = first
                 .and_then(|x| x.failed_step())
                 .map(|step| step.failures.iter().map(crate::engine::Failure::headline).collect::<Vec<_>>().join("\n"));

@@ -226,6 +226,12 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
     } else {
         "reproduce"
     };
+    // What broke the expectation comes first: in a flaky flow that expects a
+    // failure, that is an iteration that passed.
+    if let (false, Some(i)) = (f.expectation_met(), f.first_unmet) {
+        let repro = f.reproduce_unmet.as_ref().map(|c| format!(" · {how}: {c}")).unwrap_or_default();
+        let _ = writeln!(out, "  first iteration that broke the expectation: {i}{repro}");
+    }
     for (cause, r) in &f.first_failures {
         let repro = f.reproduce.get(cause).map(|c| format!(" · {how}: {c}")).unwrap_or_default();
         let _ = writeln!(out, "  first {}: iteration {}{repro}", cause.as_str(), r.iteration);

@@ -365,12 +365,17 @@ impl App {
             return None;
         }
         let flow = self.selected;
+        let run_seed = self.load.seed;
         let f = self.flows.get_mut(flow)?;
-        let Some(first) = f.stats.as_ref().and_then(|s| s.first_failures.values().next()) else {
+        // The first iteration that broke the expectation (in a flaky flow
+        // expecting a failure, one that passed), else the first failure.
+        let stats = f.stats.as_ref();
+        let unmet = stats.filter(|s| !s.expectation_met()).and_then(|s| s.first_unmet).map(|i| (run_seed, i));
+        let first = stats.and_then(|s| s.first_failures.values().next()).map(|r| (r.seed, r.iteration));
+        let Some((seed, iteration)) = unmet.or(first) else {
             self.status = format!("{} has no failure to replay yet", f.id);
             return None;
         };
-        let (seed, iteration) = (first.seed, first.iteration);
         f.running = true;
         f.live.clear();
         self.running = Some(Running { flow, load: false, total: 1 });

@@ -1,0 +1,61 @@
+//! Hostile input, second round: readers of outside input are bounded, and
+//! `merge` believes no impossible shard.
+
+mod common;
+use common::{tempdir, wxflow_blocking};
+use std::time::{Duration, Instant};
+
+fn wxflow(args: &[&str]) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+    wxflow_blocking(&args)
+}
+
+#[test]
+fn endless_files_given_as_inputs_are_refused_at_once() {
+    for args in [
+        vec!["run", "flows/login-first.yaml", "--vars-file", "/dev/zero"],
+        vec!["run", "flows/login-first.yaml", "--ca-cert", "/dev/zero"],
+        vec!["merge", "/dev/zero", "/dev/zero"],
+    ] {
+        let t = Instant::now();
+        let (code, _, err) = wxflow(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("larger than"), "{args:?}: {err}");
+        assert!(t.elapsed() < Duration::from_secs(10), "{args:?} read on and on");
+    }
+    let (code, _, err) = wxflow(&["run", "flows/login-first.yaml", "--rate", "1e-300", "--duration", "1s"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("0.001"), "{err}");
+}
+
+#[test]
+fn merge_refuses_shards_whose_counts_cannot_be() {
+    let dir = tempdir();
+    let shard = |i: u64| {
+        let path = dir.path().join(format!("s{i}.json"));
+        let rp = format!("json={}", path.display());
+        let sh = format!("{i}/2");
+        let (code, _, err) =
+            wxflow(&["run", "flows/login-first.yaml", "--repeat", "4", "--report", &rp, "--shard", &sh]);
+        assert_eq!(code, 0, "{err}");
+        path
+    };
+    let (a, b) = (shard(0), shard(1));
+    let text = std::fs::read_to_string(&b).unwrap();
+    let mut report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for (field, value) in [("iterations", serde_json::json!(u64::MAX)), ("passed", serde_json::json!(1000))] {
+        let mut bad = report.clone();
+        bad["flows"][0][field] = value;
+        std::fs::write(&b, bad.to_string()).unwrap();
+        let (code, _, err) = wxflow(&["merge", a.to_str().unwrap(), b.to_str().unwrap()]);
+        assert_eq!(code, 2, "{field}: {err}");
+        assert!(err.contains(b.to_str().unwrap()) && err.contains("not a report of a run"), "{field}: {err}");
+        assert!(err.len() < 500, "a short message: {err}");
+    }
+    // A shard claiming 100,000 parts: the missing ones are not all listed.
+    report["plan"]["shard"] = serde_json::json!({"index": 1, "count": 100_000});
+    std::fs::write(&b, report.to_string()).unwrap();
+    let (code, _, err) = wxflow(&["merge", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.len() < 2000, "{} bytes of error", err.len());
+}
