@@ -12,12 +12,14 @@ LONG=${3:-100000}
 cargo build --release -q
 out=target/bench-pages
 mkdir -p "$out"
+declare -A peak_of
 for flow in tests/seed-app/flows/seed-page.yaml flows/userinfo-first.yaml; do
   name=$(basename "$flow" .yaml)
   /usr/bin/time -v ./target/release/wxflow run "$flow" --repeat "$N" --concurrency "$C" --rotation 0.3 \
     >"$out/$name.log" 2>"$out/$name.time" || true
   rate=$(grep -o 'throughput [0-9.]* flows/s' "$out/$name.log" | head -1)
   rss=$(awk '/Maximum resident/{print $6}' "$out/$name.time")
+  peak_of[$name]=$rss
   echo "$name: $N iterations at C=$C: $rate, peak RSS $((rss / 1024)) MB"
 done
 ./target/release/wxflow run tests/seed-app/flows/seed-page.yaml --repeat "$LONG" --concurrency "$C" \
@@ -34,5 +36,6 @@ while kill -0 "$pid" 2>/dev/null; do
   sleep 5
 done
 wait "$pid" || true
-echo "seed-page, $LONG iterations at C=$C: peak RSS $((peak / 1024)) MB ($((peak / 1024 / C)) MB per virtual user at most)"
+extra=$(( (peak - ${peak_of[userinfo-first]}) / C ))
+echo "seed-page, $LONG iterations at C=$C: peak RSS $((peak / 1024)) MB; over the modelled flow's peak, $((extra / 1024)).$(( (extra % 1024) * 10 / 1024 )) MB per virtual user"
 grep -E 'throughput' "$out/long.log" | head -1

@@ -200,10 +200,10 @@ pub struct MockArgs {
     /// The app's secret.
     #[arg(long, requires = "appid")]
     pub secret: Option<String>,
-    /// Print secrets in full instead of masked.
     /// Print one line per request to stderr: method, path and query (secrets masked), status, time.
     #[arg(long)]
     pub log: bool,
+    /// Print secrets in full instead of masked.
     #[arg(long)]
     pub reveal_secrets: bool,
     #[command(flatten)]

@@ -191,3 +191,20 @@ fn a_phone_button_inside_a_custom_component_reaches_the_pages_handler() {
     assert!(tap["payloads"][0]["from_step"].as_str().unwrap().starts_with("wx.getPhoneNumber#"), "{tap:#}");
     assert!(tap["requests"][0]["at"].as_str().unwrap().starts_with("pages/phone/phone.js:"), "{tap:#}");
 }
+
+#[test]
+fn a_typescript_page_runs_with_its_own_lines() {
+    let dir = tempdir();
+    let flow = shapes_flow(dir.path(), "typed", "onGetUserInfo", "always", "{ outcome: fail, cause: stale_iv }");
+    let (code, out, report) = run(&[&flow]);
+    assert_eq!(code, 0, "{out}");
+    let tap = tap_step(&report, 0);
+    let line = std::fs::read_to_string("tests/page-apps/shapes/pages/typed/typed.ts")
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("await post("))
+        .unwrap()
+        + 1;
+    let at = tap["requests"][0]["at"].as_str().unwrap();
+    assert!(at.starts_with(&format!("pages/typed/typed.ts:{line}:")), "{at}");
+}

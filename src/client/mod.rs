@@ -11,6 +11,7 @@
 
 mod bytecode;
 mod modules;
+mod typescript;
 
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Runtime};
 use std::collections::{BTreeMap, HashMap};
@@ -79,10 +80,17 @@ impl AppFiles {
                     dirs.push(path);
                 } else if meta.is_file()
                     && meta.len() <= MAX_FILE_BYTES
-                    && [".js", ".json", ".wxml"].iter().any(|e| name.ends_with(e))
+                    && [".js", ".ts", ".json", ".wxml"].iter().any(|e| name.ends_with(e))
+                    && !name.ends_with(".d.ts")
                     && let Ok(mut text) = std::fs::read_to_string(&path)
                 {
-                    if path.extension().is_some_and(|e| e == "js") {
+                    if path.extension().is_some_and(|e| e == "ts") {
+                        // A file that cannot run throws its reason where it is required.
+                        text = typescript::strip(&text).unwrap_or_else(|e| {
+                            format!("throw new SyntaxError({});", serde_json::to_string(&e).unwrap_or_default())
+                        });
+                    }
+                    if path.extension().is_some_and(|e| e == "js" || e == "ts") {
                         text = modules::to_commonjs(&text);
                     }
                     let rel = path.strip_prefix(root).unwrap_or(&path);
@@ -350,7 +358,8 @@ fn app_frames(stack: &str) -> Vec<String> {
         .filter_map(|line| {
             let inner = line.trim().strip_prefix("at ")?;
             let place = inner.rsplit_once('(').map_or(inner, |(_, p)| p).trim_end_matches(')');
-            (!place.starts_with("wxflow:") && place.contains(".js:")).then(|| place.to_string())
+            (!place.starts_with("wxflow:") && (place.contains(".js:") || place.contains(".ts:")))
+                .then(|| place.to_string())
         })
         .collect()
 }
@@ -359,8 +368,8 @@ impl Op {
     /// Where in the app this was asked: the innermost frame in the page's
     /// own file `route` (through wrapper modules), else the innermost.
     pub fn location(&self, route: &str) -> Option<String> {
-        let page = format!("{route}.js:");
-        self.frames.iter().find(|f| f.starts_with(&page)).or(self.frames.first()).cloned()
+        let in_page = |f: &&String| [".js:", ".ts:"].iter().any(|e| f.starts_with(&format!("{route}{e}")));
+        self.frames.iter().find(in_page).or(self.frames.first()).cloned()
     }
 }
 
@@ -371,6 +380,8 @@ pub struct Use {
     pub name: String,
     pub path: String,
     pub events: BTreeMap<String, String>,
+    /// The tag's static attributes (`label="登录"`), by property name.
+    pub props: BTreeMap<String, String>,
 }
 
 impl AppFiles {
@@ -387,10 +398,11 @@ impl AppFiles {
                 let Some(path) = path.as_str().filter(|p| !p.starts_with("plugin://")) else { continue };
                 let joined = if path.starts_with('/') { path.to_string() } else { format!("{base}/{path}") };
                 let path = normalize(&joined);
-                if out.iter().any(|u: &Use| u.name == name) {
+                // WeChat makes only the components a page's template uses.
+                if out.iter().any(|u: &Use| u.name == name) || tags(wxml, &name).is_empty() {
                     continue;
                 }
-                out.push(Use { events: tag_events(wxml, &name), name, path });
+                out.push(Use { events: tag_events(wxml, &name), props: tag_props(wxml, &name), name, path });
             }
         }
         out
@@ -439,6 +451,36 @@ fn tags<'w>(wxml: &'w str, tag: &str) -> Vec<&'w str> {
         .collect()
 }
 
+/// The static attributes of the first `<tag …>` (not bindings, not `{{…}}`),
+/// named as properties: `open-type` → `openType`.
+fn tag_props(wxml: &str, tag: &str) -> BTreeMap<String, String> {
+    let (binding, pairs) = patterns();
+    let Some(first) = tags(wxml, tag).into_iter().next() else { return BTreeMap::new() };
+    pairs
+        .captures_iter(first)
+        .filter(|c| !binding.is_match(&c[0]) && !c[1].starts_with("wx:") && !c[1].starts_with("data-"))
+        .filter_map(|c| {
+            let value = c.get(2).or_else(|| c.get(3)).map_or("", |m| m.as_str());
+            (!value.contains("{{")).then(|| (camel(&c[1]), value.to_string()))
+        })
+        .collect()
+}
+
+/// `user-id` → `userId`, as WeChat names datasets and properties.
+fn camel(name: &str) -> String {
+    let mut out = String::new();
+    let mut up = false;
+    for ch in name.chars() {
+        if ch == '-' {
+            up = true;
+        } else {
+            out.push(if up { ch.to_ascii_uppercase() } else { ch });
+            up = false;
+        }
+    }
+    out
+}
+
 /// Event → handler on every `<tag …>` of a template: `bind:got="onPhone"`.
 fn tag_events(wxml: &str, tag: &str) -> BTreeMap<String, String> {
     let (binding, _) = patterns();
@@ -463,18 +505,7 @@ pub fn element_for(wxml: &str, handler: &str) -> Option<(Option<String>, serde_j
         if &c[1] == "open-type" {
             open_type = Some(value.to_string());
         } else if let Some(key) = c[1].strip_prefix("data-") {
-            // data-user-id → userId, as WeChat's dataset does.
-            let mut camel = String::new();
-            let mut up = false;
-            for ch in key.chars() {
-                if ch == '-' {
-                    up = true;
-                } else {
-                    camel.push(if up { ch.to_ascii_uppercase() } else { ch });
-                    up = false;
-                }
-            }
-            dataset.insert(camel, serde_json::Value::String(value.into()));
+            dataset.insert(camel(key), serde_json::Value::String(value.into()));
         }
     }
     Some((open_type, dataset))

@@ -46,7 +46,7 @@
       }
     }
     for (const b of bases) {
-      for (const c of [b, b + '.js', b + '.json', b + '/index.js']) {
+      for (const c of [b, b + '.js', b + '.ts', b + '.json', b + '/index.js', b + '/index.ts']) {
         if (host.exists(c)) return c;
       }
     }
@@ -72,7 +72,7 @@
       return module.exports;
     }
     const before = defining;
-    defining = path.replace(/\.js$/, '');
+    defining = path.replace(/\.[jt]s$/, '');
     try {
       host.load(path).call(module.exports, module.exports, requireFrom(path), module, path, dirname(path));
     } finally {
@@ -214,12 +214,19 @@
       op('request', { url: 'cloud://' + o.name, method: 'POST', data: o.data || {}, header: {}, cloud: true }, o);
     },
   };
+  // Whatever an object-returning API not modelled gives: every property
+  // and call of it gives it again (`createSelectorQuery().select(…).exec()`).
+  const inert = new Proxy(function () {}, {
+    get: function (t, k) { return k === 'then' || typeof k === 'symbol' ? undefined : inert; },
+    apply: function () { return inert; },
+  });
   // Any other API answers ok, and is counted as called but not modelled.
   global.wx = new Proxy(wx, {
     get: function (t, k) {
       if (k in t || typeof k !== 'string') return t[k];
       host.unmodelled(k);
-      if (k.endsWith('Sync')) return function () { return undefined; };
+      if (k.endsWith('Sync') || /^(on|off)[A-Z]/.test(k)) return function () { return undefined; };
+      if (/^create[A-Z]|Manager$|Context$/.test(k)) return function () { return inert; };
       return local(k);
     },
   });
@@ -308,6 +315,12 @@
     const def = definitions[use.path];
     if (!def) return null;
     const c = fromComponent(def.options);
+    for (const [k, v] of Object.entries(use.props || {})) {
+      const declared = (def.options.properties || {})[k];
+      if (declared === undefined) continue;
+      const type = typeof declared === 'function' ? declared : declared && declared.type;
+      c.data[k] = type === Number ? Number(v) : type === Boolean ? v !== 'false' : v;
+    }
     const inst = { is: use.path, data: c.data, properties: c.data, setData: setData };
     Object.assign(inst, c.methods);
     inst.triggerEvent = function (name, detail) {
@@ -331,7 +344,7 @@
       }
     }
     const file = resolve('', '/' + route);
-    if (file === null) throw new Error('no page at ' + route + ' (looked for ' + route + '.js)');
+    if (file === null) throw new Error('no page at ' + route + ' (looked for ' + route + '.js and .ts)');
     load(file);
     const def = definitions[route];
     if (!def) throw new Error(route + '.js did not call Page() or Component()');

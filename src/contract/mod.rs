@@ -90,6 +90,10 @@ pub struct ClientRequest {
     /// `getPhoneNumber`: `encrypted` (default) or `code`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<PhoneMode>,
+    /// Open data: guarantee a `+` in the iv or encryptedData (flows whose
+    /// premise is one: form decoding turns it into a space).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ensure_plus: bool,
     /// Ground truth the runner's other iterations wait for, asked along
     /// (answered under `wxflow.truths`, as of before this call).
     #[serde(default, skip_serializing_if = "Option::is_none")]

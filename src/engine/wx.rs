@@ -45,6 +45,7 @@ impl Engine {
             faults: if login { flow.mock.faults.clone() } else { None },
             watermark_appid: args.watermark_appid.clone(),
             mode: args.mode,
+            ensure_plus: args.ensure_plus,
             truth: None,
         };
         let path = format!("{CLIENT_PREFIX}/client/{}", api.route());

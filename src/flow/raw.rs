@@ -224,6 +224,9 @@ pub struct WxArgs {
     /// `wx.getPhoneNumber`: `encrypted` (default) or `code`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<PhoneMode>,
+    /// The mock guarantees a `+` in the iv or encryptedData.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ensure_plus: bool,
 }
 
 /// An HTTP call to the backend under test.

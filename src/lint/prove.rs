@@ -40,9 +40,10 @@ pub fn prove(findings: &mut [Finding]) -> Result<(), String> {
             .with_own_servers(true);
         let dir = tempfile_dir()?;
         for f in findings.iter_mut() {
-            f.proof = Some(match &f.page {
-                None => Proof::not("its handler is not a page's in a native Mini Program (no app.json above the page, or not a button's handler), so it cannot be run"),
-                Some(_) => run_one(&engine, f, &dir).await,
+            f.proof = Some(match (&f.replay, &f.page) {
+                (None, _) => Proof::not(format!("--prove runs stale-open-data findings; this one is {}", f.rule)),
+                (Some(_), None) => Proof::not("its handler is not a page's in a native Mini Program (no app.json above the page, or not a button's handler), so it cannot be run"),
+                (Some(_), Some(_)) => run_one(&engine, f, &dir).await,
             });
         }
         let _ = std::fs::remove_dir_all(&dir);

@@ -132,7 +132,7 @@ async fn client(State(mock): State<Mock>, Path(api): Path<String>, body: Bytes) 
                 ClientAnswer { code: Some(code), err_msg: "getPhoneNumber:ok".into(), ..ClientAnswer::default() }
             }),
             other => match OPEN_DATA_APIS.iter().find(|a| **a == other) {
-                Some(api) => open_data(&mut s, &appid, user, api, req.watermark_appid.as_deref()),
+                Some(api) => open_data(&mut s, &appid, user, api, req.watermark_appid.as_deref(), req.ensure_plus),
                 None => Err(format!(
                     "unknown client API `{other}`: expected login, checkSession or {}",
                     OPEN_DATA_APIS.join(", ")
@@ -159,6 +159,7 @@ fn open_data(
     user: &str,
     api: &'static str,
     watermark_appid: Option<&str>,
+    ensure_plus: bool,
 ) -> Result<ClientAnswer, String> {
     let (openid, unionid) = s.identity(appid, user)?;
     let unionid_bound = s.app(appid).is_some_and(|a| a.unionid);
@@ -182,7 +183,7 @@ fn open_data(
             json!({ "phoneNumber": number, "purePhoneNumber": number, "countryCode": "86" })
         }
     };
-    let sealed = s.seal(appid, user, api, plaintext, watermark_appid)?;
+    let sealed = s.seal(appid, user, api, plaintext, watermark_appid, ensure_plus)?;
     let mut answer = ClientAnswer {
         encrypted_data: Some(sealed.encrypted_data),
         iv: Some(sealed.iv),

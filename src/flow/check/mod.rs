@@ -332,6 +332,14 @@ fn check_step(
                 None,
             );
         }
+        if args.ensure_plus && matches!(api, WxApi::Login | WxApi::CheckSession) {
+            c.at_key(
+                &format!("{path}.{name}"),
+                "ensure_plus",
+                format!("{name} seals no data: `ensure_plus` does not apply"),
+                None,
+            );
+        }
         kinds.push((name, Some(StepKind::Wx { api, args })));
     }
     if let Some(spec) = rs.http.take() {

@@ -401,6 +401,8 @@ impl MockState {
 
     /// Client side: seals `plaintext` (a watermark is added) with the user's
     /// current session_key and a fresh iv, and records the ground truth.
+    /// With `ensure_plus` the iv is drawn again (from the same seeded
+    /// stream) until the iv or the ciphertext holds a `+`.
     pub fn seal(
         &mut self,
         appid: &str,
@@ -408,6 +410,7 @@ impl MockState {
         api: &'static str,
         mut plaintext: serde_json::Value,
         watermark_appid: Option<&str>,
+        ensure_plus: bool,
     ) -> Result<Sealed, String> {
         let key = self.user(appid, user)?;
         let now = self.user_now_ms(&key);
@@ -417,16 +420,22 @@ impl MockState {
             "timestamp": now / 1000,
             "appid": watermark_appid.unwrap_or(appid),
         });
-        let iv: IvKey = rng.random();
         let body = serde_json::to_vec(&plaintext).expect("JSON values serialize");
         let (generation, session_key) = (u.generation, u.session_key);
+        // Without a `+` one draw in about 5,000 (22 base64 characters of iv,
+        // ~540 of ciphertext); 64 draws leave none in practice.
+        let (mut iv, mut encrypted_data): (IvKey, String);
+        let mut draws = 0;
+        loop {
+            iv = rng.random();
+            encrypted_data = crate::wechat::seal(&session_key, &iv, &body);
+            draws += 1;
+            if !ensure_plus || draws >= 64 || encrypted_data.contains('+') || b64(&iv).contains('+') {
+                break;
+            }
+        }
         self.payloads.insert(iv, Sealing { user: key, api, generation, sealed_ms: now });
-        Ok(Sealed {
-            encrypted_data: crate::wechat::seal(&session_key, &iv, &body),
-            iv: b64(&iv),
-            session_key: b64(&session_key),
-            generation,
-        })
+        Ok(Sealed { encrypted_data, iv: b64(&iv), session_key: b64(&session_key), generation })
     }
 
     /// The user's openid and unionid, for building plaintexts before sealing.

@@ -1,0 +1,4 @@
+export interface Profile {
+  encryptedData: string
+  iv: string
+}
