@@ -697,3 +697,43 @@ async fn init_probe_reports_a_leak_and_goes_on_and_says_what_the_mock_answered_t
     assert!(err.contains("after the mock refused its code exchange with 40013"), "{err}");
     stop.cancel();
 }
+
+/// A Flask-style backend that hands the app's access_token to the client in
+/// every login answer: the mock knows it issued that token.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_access_token_handed_to_the_client_is_access_token_leaked_and_masked() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 5).await;
+    let mock = s.embedded.mock_url.clone();
+    let given = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let kept = given.clone();
+    let app = axum::Router::new().route(
+        "/api/login",
+        post(move |body: axum::Json<Value>| {
+            let (mock, kept) = (mock.clone(), kept.clone());
+            async move {
+                let demo = wxflow::mock::demo_app();
+                let base = format!("{mock}/sns/jscode2session?appid={}&secret={}", demo.appid, demo.secret);
+                let url = format!("{base}&js_code={}&grant_type=authorization_code", body["code"].as_str().unwrap());
+                let _session: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                let token_url = format!(
+                    "{mock}/cgi-bin/token?grant_type=client_credential&appid={}&secret={}",
+                    demo.appid, demo.secret
+                );
+                let token: Value = reqwest::get(token_url).await.unwrap().json().await.unwrap();
+                let token = token["access_token"].as_str().unwrap().to_string();
+                *kept.lock().unwrap() = token.clone();
+                axum::Json(json!({ "code": 0, "data": { "token": "t-1", "user_id": 1, "wx": { "at": token } } }))
+            }
+        }),
+    );
+    let stop = CancellationToken::new();
+    let target = wxflow::serve::spawn(app, "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let flow = std::fs::read_to_string("flows/login-first.yaml").unwrap();
+    let (code, out, report) = run(&flow, &s.embedded.mock_url, &target).await;
+    assert_eq!(code, 1, "{out}");
+    let server = server_step(&report);
+    assert_eq!(server["cause"], "access_token_leaked", "{server:#}");
+    let token = given.lock().unwrap().clone();
+    assert!(!format!("{out}{report}").contains(&token), "the token is masked");
+    stop.cancel();
+}

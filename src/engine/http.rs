@@ -198,19 +198,32 @@ impl Engine {
             };
             r = r.failed(cause, diag);
         }
-        // A leaked session_key fails the step whatever else it showed.
+        // A leaked session_key or access_token fails the step whatever else
+        // it showed.
         if let Some(leak) = &leaked
             && r.cause.is_none_or(|c| !c.unjudged())
         {
-            let why = "the answer carries a session_key".to_string();
-            r.reason = Some(r.reason.map_or(why.clone(), |other| format!("{other}; {why}")));
-            r = r.failed(
-                Cause::SessionKeyLeaked,
-                format!(
-                    "the backend's answer carries the session_key WeChat's jscode2session gave it ({}): a session_key must never leave the backend; whoever holds it can forge signatures and read the user's encrypted data. Keep it server-side and give the client a token of your own",
-                    leak.place
+            let (cause, what, why) = match leak.secret {
+                leak::Secret::SessionKey => (
+                    Cause::SessionKeyLeaked,
+                    "a session_key",
+                    format!(
+                        "the backend's answer carries the session_key WeChat's jscode2session gave it ({}): a session_key must never leave the backend; whoever holds it can forge signatures and read the user's encrypted data. Keep it server-side and give the client a token of your own",
+                        leak.place
+                    ),
                 ),
-            );
+                leak::Secret::AccessToken => (
+                    Cause::AccessTokenLeaked,
+                    "the app's access_token",
+                    format!(
+                        "the backend's answer carries the app's access_token that WeChat's /cgi-bin/token issued to it ({}): whoever holds it calls WeChat's server APIs as the app (user data, messages, phone numbers) until it expires. Keep it server-side",
+                        leak.place
+                    ),
+                ),
+            };
+            let said = format!("the answer carries {what}");
+            r.reason = Some(r.reason.map_or(said.clone(), |other| format!("{other}; {said}")));
+            r = r.failed(cause, why);
         }
         // Masked where results leave the process, never here: later steps
         // send what this one captured, in clear.

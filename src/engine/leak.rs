@@ -11,9 +11,20 @@ use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-/// Text that may be a session_key, and where the answer carried it.
+/// What a leaked secret is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    /// A user's session_key from jscode2session (base64 of 16 bytes).
+    SessionKey,
+    /// The app's access_token from `/cgi-bin/token` or `stable_token`.
+    AccessToken,
+}
+
+/// Text that may be a session_key or an access_token, and where the
+/// answer carried it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
+    pub secret: Secret,
     pub value: String,
     /// `the body`, `header set-cookie`, `a JWT's payload in the body`.
     pub place: String,
@@ -24,13 +35,16 @@ pub struct Candidate {
 /// The most candidates asked about for one answer.
 const MOST: usize = 64;
 
-fn patterns() -> &'static (Regex, Regex) {
-    static RE: OnceLock<(Regex, Regex)> = OnceLock::new();
+fn patterns() -> &'static (Regex, Regex, Regex) {
+    static RE: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
     RE.get_or_init(|| {
         (
             // Base64 of 16 bytes, not part of a longer base64 run.
             Regex::new(r"(?:^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{22}==)(?:$|[^A-Za-z0-9+/=])").expect("valid regex"),
             Regex::new(r"eyJ[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*").expect("valid regex"),
+            // An access_token: a long run of URL-safe characters (WeChat's
+            // are 100 to 200; the mock's 100-odd), not part of a longer one.
+            Regex::new(r"(?:^|[^A-Za-z0-9_-])([A-Za-z0-9_-]{64,512})(?:$|[^A-Za-z0-9_-])").expect("valid regex"),
         )
     })
 }
@@ -47,10 +61,15 @@ pub fn candidates(body: &str, headers: &BTreeMap<String, String>) -> Vec<Candida
 }
 
 fn scan(text: &str, place: &str, out: &mut Vec<Candidate>) {
-    let (key, jwt) = patterns();
+    let (key, jwt, token) = patterns();
     let mut push = |value: &str, place: String, jwt: Option<&str>| {
         if !out.iter().any(|c| c.value == value) {
-            out.push(Candidate { value: value.to_string(), place, jwt: jwt.map(String::from) });
+            out.push(Candidate {
+                secret: Secret::SessionKey,
+                value: value.to_string(),
+                place,
+                jwt: jwt.map(String::from),
+            });
         }
     };
     for c in key.captures_iter(text) {
@@ -77,6 +96,18 @@ fn scan(text: &str, place: &str, out: &mut Vec<Candidate>) {
             form_urlencoded::parse(text.as_bytes()).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
         for c in key.captures_iter(&decoded) {
             push(&c[1], format!("{place}, percent-encoded"), None);
+        }
+    }
+    // Session keys first: the list asked about is cut at MOST.
+    for c in token.captures_iter(text) {
+        // A JWT's parts are runs of the same characters: they are not tokens.
+        if !c[1].starts_with("eyJ") && !out.iter().any(|o| o.value == c[1]) {
+            out.push(Candidate {
+                secret: Secret::AccessToken,
+                value: c[1].to_string(),
+                place: place.to_string(),
+                jwt: None,
+            });
         }
     }
 }

@@ -137,6 +137,9 @@ pub enum Cause {
     /// The backend's answer to its client carried a session_key WeChat
     /// handed it: a failure even when everything else passed.
     SessionKeyLeaked,
+    /// The backend's answer to its client carried the app's access_token
+    /// the mock issued it.
+    AccessTokenLeaked,
     /// The Mini Program's own code failed when a page step ran it: an
     /// exception, a page that did not load, a page never idle.
     ClientError,
@@ -163,6 +166,7 @@ impl Cause {
             Cause::MockUnavailable => "mock_unavailable",
             Cause::SessionKeyLeaked => "session_key_leaked",
             Cause::ClientError => "client_error",
+            Cause::AccessTokenLeaked => "access_token_leaked",
         }
     }
 
