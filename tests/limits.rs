@@ -16,7 +16,11 @@ fn healthz() -> axum::Router {
 #[tokio::test(flavor = "multi_thread")]
 async fn idle_connections_are_closed_and_their_number_is_bounded() {
     let stop = CancellationToken::new();
-    let limits = wxflow::serve::Limits { header_read_timeout: Duration::from_millis(300), max_connections: 2 };
+    let limits = wxflow::serve::Limits {
+        header_read_timeout: Duration::from_millis(300),
+        max_connections: 2,
+        ..wxflow::serve::Limits::default()
+    };
     let s = wxflow::serve::spawn_with(healthz(), "127.0.0.1:0", stop.clone(), limits, None).await.unwrap();
     let addr = s.addr;
     let answer = tokio::task::spawn_blocking(move || {
@@ -43,6 +47,37 @@ async fn idle_connections_are_closed_and_their_number_is_bounded() {
     assert!(text.starts_with("HTTP/1.1 200") && text.ends_with("ok"), "{text}");
     assert!(waited >= Duration::from_millis(150), "the third waited for a slot: {waited:?}");
     assert!(closed, "idle connections are closed after the header timeout");
+    stop.cancel();
+}
+
+/// A client that sends its headers and half a body, then nothing, is
+/// answered 408 after the body timeout, and others are answered meanwhile.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_stops_half_way_is_timed_out_and_others_are_served() {
+    let stop = CancellationToken::new();
+    let limits =
+        wxflow::serve::Limits { body_read_timeout: Duration::from_millis(500), ..wxflow::serve::Limits::default() };
+    let app = axum::Router::new().route("/echo", axum::routing::post(|body: String| async move { body }));
+    let s = wxflow::serve::spawn_with(app, "127.0.0.1:0", stop.clone(), limits, None).await.unwrap();
+    let addr = s.addr;
+    let (slow, fast) = tokio::task::spawn_blocking(move || {
+        let mut slow = std::net::TcpStream::connect(addr).unwrap();
+        slow.write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nhalf a body").unwrap();
+        let mut fast = std::net::TcpStream::connect(addr).unwrap();
+        fast.write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").unwrap();
+        let mut fast_text = String::new();
+        fast.read_to_string(&mut fast_text).unwrap();
+        let t = Instant::now();
+        slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut head = [0u8; 12];
+        slow.read_exact(&mut head).unwrap();
+        ((String::from_utf8_lossy(&head).into_owned(), t.elapsed()), fast_text)
+    })
+    .await
+    .unwrap();
+    assert!(fast.starts_with("HTTP/1.1 200") && fast.ends_with("ok"), "{fast}");
+    assert_eq!(slow.0, "HTTP/1.1 408", "the stalled body is timed out");
+    assert!(slow.1 < Duration::from_secs(3), "{:?}", slow.1);
     stop.cancel();
 }
 
