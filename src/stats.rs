@@ -150,6 +150,9 @@ pub struct FlowStats {
     /// The iteration the backend answered last (its seed and cause), for
     /// [`BackendDied`]; not reported.
     pub last_answered: Option<(u64, u64, Option<Cause>)>,
+    /// The first iteration since the last answer whose request the backend
+    /// cut (iteration, seed, cause, stale); not reported.
+    pub cut: Option<(u64, u64, Option<Cause>, bool)>,
     /// Timer wake-ups of the tester's own runtimes later than
     /// [`crate::load::LAG_MS`]: the tester was saturated, and latency
     /// includes its own queueing.
@@ -196,17 +199,31 @@ pub const TIMELINE_POINTS: usize = 720;
 /// after its due time: the run did not keep its `--rate`.
 pub const LATE_MS: f64 = 1.0;
 
-/// The backend stopped accepting connections after it had answered: said
-/// once, instead of as many connection errors as iterations followed.
+/// The backend stopped accepting connections: said once, instead of as
+/// many connection errors as iterations followed. A connection cut once
+/// while others are answered is no death; an answer after it withdraws it.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BackendDied {
-    /// The second of the flow's run in which the first connection failed.
+    /// The second of the flow's run in which a connection was first refused.
     pub second: u64,
-    /// The iteration the backend answered last before: the likely trigger.
-    pub after_iteration: u64,
-    pub after_seed: u64,
-    /// That iteration's cause, if it failed.
-    pub after_cause: Option<Cause>,
+    /// The likely trigger: the iteration whose request the backend cut
+    /// (reached, then no answer) just before it refused connections, else
+    /// the first iteration it refused.
+    pub trigger_iteration: u64,
+    pub trigger_seed: u64,
+    /// That iteration's cause.
+    pub trigger_cause: Option<Cause>,
+    /// The trigger's request carried a stale payload (the seed's bug can
+    /// crash a backend that does not expect a decrypt to fail).
+    pub trigger_stale: bool,
+    /// It was in flight when the backend died (not refused).
+    pub in_flight: bool,
+    /// The backend answered nothing of this flow before (it died earlier,
+    /// or never ran).
+    pub never_answered: bool,
+    /// The command that runs the trigger alone against the same servers.
+    #[serde(default)]
+    pub reproduce: Option<String>,
     /// Iterations that met no backend since.
     pub refused: u64,
 }
@@ -251,6 +268,7 @@ impl FlowStats {
             mock_restart: None,
             backend_died: None,
             last_answered: None,
+            cut: None,
             tester_lag: Late::default(),
             met: 0,
             causes: BTreeMap::new(),
@@ -460,24 +478,44 @@ impl FlowStats {
     }
 
     /// Follows whether the backend still answers: an iteration that got an
-    /// HTTP answer, or one that could not connect after others had.
+    /// HTTP answer, one whose request it cut, one it refused.
     fn note_backend(&mut self, r: &FlowResult) {
         let http = |s: &&crate::engine::StepResult| s.kind.starts_with("http");
         if r.steps.iter().filter(http).any(|s| s.exchange.as_ref().is_some_and(|x| x.status.is_some())) {
             self.last_answered = Some((r.iteration, r.seed, r.cause));
-        } else if r.cause == Some(Cause::Connection) {
-            match (&mut self.backend_died, self.last_answered) {
-                (Some(died), _) => died.refused += 1,
-                (None, Some((after_iteration, after_seed, after_cause))) => {
-                    self.backend_died = Some(BackendDied {
-                        second: self.seconds,
-                        after_iteration,
-                        after_seed,
-                        after_cause,
-                        refused: 1,
-                    });
-                }
-                (None, None) => {}
+            // It answers: whatever was cut or refused before was no death.
+            self.cut = None;
+            self.backend_died = None;
+            return;
+        }
+        if r.cause != Some(Cause::Connection) {
+            return;
+        }
+        let stale = r
+            .steps
+            .iter()
+            .any(|s| s.payloads.iter().any(|p| matches!(p.freshness, crate::engine::Freshness::Stale { .. })));
+        if !r.steps.iter().any(|s| s.refused) {
+            // Reached and cut: a death only once connections are refused.
+            self.cut.get_or_insert((r.iteration, r.seed, r.cause, stale));
+            return;
+        }
+        match &mut self.backend_died {
+            Some(died) => died.refused += 1,
+            None => {
+                let (trigger_iteration, trigger_seed, trigger_cause, trigger_stale) =
+                    self.cut.unwrap_or((r.iteration, r.seed, r.cause, stale));
+                self.backend_died = Some(BackendDied {
+                    second: self.seconds,
+                    trigger_iteration,
+                    trigger_seed,
+                    trigger_cause,
+                    trigger_stale,
+                    in_flight: self.cut.is_some(),
+                    never_answered: self.last_answered.is_none(),
+                    reproduce: None,
+                    refused: 1,
+                });
             }
         }
     }
@@ -591,13 +629,54 @@ mod tests {
         assert!((whole.failure_rate() - 0.34).abs() < 1e-9);
     }
 
+    /// An iteration whose http step was answered, cut, or refused.
+    fn met_backend(iteration: u64, how: &str) -> Finished {
+        let mut step = crate::engine::StepResult::new("server", "http POST".into());
+        let cause = match how {
+            "answered" => {
+                step.exchange = Some(crate::engine::Exchange { status: Some(200), ..Default::default() });
+                None
+            }
+            refused => {
+                step.refused = refused == "refused";
+                Some(Cause::Connection)
+            }
+        };
+        Finished::from(FlowResult { steps: vec![step], ..result(iteration, cause.is_none(), cause, 1.0) })
+    }
+
+    #[test]
+    fn a_cut_connection_is_no_death_until_connections_are_refused_and_an_answer_withdraws_it() {
+        let mut s = empty();
+        for (i, how) in ["answered", "cut", "answered", "refused", "answered"].iter().enumerate() {
+            s.add(&met_backend(i as u64, how));
+        }
+        assert_eq!(s.backend_died, None, "it went on answering");
+        let mut s = empty();
+        for (i, how) in ["answered", "cut", "refused", "refused"].iter().enumerate() {
+            s.add(&met_backend(i as u64, how));
+        }
+        let d = s.backend_died.clone().unwrap();
+        assert_eq!((d.trigger_iteration, d.in_flight, d.refused), (1, true, 2), "{d:?}");
+        let mut s = empty();
+        for i in 0..3 {
+            s.add(&met_backend(i, "refused"));
+        }
+        let d = s.backend_died.unwrap();
+        assert!(d.never_answered && !d.in_flight && d.trigger_iteration == 0, "{d:?}");
+    }
+
     #[test]
     fn merged_parts_keep_the_first_backend_death_and_every_refusal() {
-        let died = |second, after_iteration, refused| BackendDied {
+        let died = |second, trigger_iteration, refused| BackendDied {
             second,
-            after_iteration,
-            after_seed: 1,
-            after_cause: None,
+            trigger_iteration,
+            trigger_seed: 1,
+            trigger_cause: None,
+            trigger_stale: false,
+            in_flight: true,
+            never_answered: false,
+            reproduce: None,
             refused,
         };
         let (mut a, mut b, c) = (empty(), empty(), empty());
@@ -606,7 +685,7 @@ mod tests {
         a.merge(&b);
         a.merge(&c);
         let d = a.backend_died.unwrap();
-        assert_eq!((d.second, d.after_iteration, d.refused), (3, 12, 12));
+        assert_eq!((d.second, d.trigger_iteration, d.refused), (3, 12, 12));
     }
 
     #[test]

@@ -192,7 +192,7 @@ async fn a_session_key_in_the_token_fails_a_flow_that_otherwise_passes_and_stays
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_backend_that_dies_is_said_once_with_the_iteration_before_it() {
+async fn a_backend_that_dies_is_said_once_with_the_request_in_flight_and_a_replay_on_the_same_servers() {
     let s = common::stack(wxflow::contract::RotationPolicy::Never, 3).await;
     let backend = s.embedded.backend_url.clone();
     // Answers three logins through the reference backend, then its process
@@ -205,8 +205,11 @@ async fn a_backend_that_dies_is_said_once_with_the_iteration_before_it() {
         post(move |body: String| {
             let (backend, dies, count) = (backend.clone(), dies.clone(), count.clone());
             async move {
+                // The third login crashes it: the listener stops and the
+                // request in flight gets no answer (its task dies).
                 if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
                     dies.cancel();
+                    panic!("the backend crashes on this request");
                 }
                 let answer = reqwest::Client::new()
                     .post(format!("{backend}/api/login"))
@@ -238,12 +241,15 @@ async fn a_backend_that_dies_is_said_once_with_the_iteration_before_it() {
     assert_eq!(code, 1, "{out}{err}");
     let said: Vec<&str> = out.lines().filter(|l| l.contains("stopped accepting connections")).collect();
     assert_eq!(said.len(), 1, "said once: {out}");
-    assert!(said[0].contains("after it had answered: 9 iterations met no backend since"), "{out}");
-    assert!(said[0].contains("--replay 0:2"), "the third login, the last answered: {out}");
+    assert!(said[0].contains(": 9 iterations met no backend since"), "{out}");
+    assert!(said[0].contains("iteration 2 (its request was cut, in flight when the backend died)"), "{out}");
+    // The replay runs against the same servers, not the built-in backend.
+    assert!(said[0].contains("--replay 0:2") && said[0].contains(&format!("--target {target}")), "{out}");
     let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_valid_report(&report);
     let died = &report["flows"][0]["backend_died"];
-    assert_eq!((died["after_iteration"].as_u64(), died["refused"].as_u64()), (Some(2), Some(9)), "{died:#}");
+    assert_eq!((died["trigger_iteration"].as_u64(), died["refused"].as_u64()), (Some(2), Some(9)), "{died:#}");
+    assert_eq!(died["in_flight"], true, "{died:#}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

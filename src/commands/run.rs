@@ -246,6 +246,9 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
             stats.first_failures.iter().map(|(c, r)| (*c, s.reproduce(&stats.file, r.seed, r.iteration))).collect();
         stats.reproduce_whole_load = s.plan.users.is_some();
         stats.reproduce_unmet = stats.first_unmet.map(|i| s.reproduce(&stats.file, s.seed, i));
+        if let Some(d) = &mut stats.backend_died {
+            d.reproduce = Some(s.reproduce(&stats.file, d.trigger_seed, d.trigger_iteration));
+        }
         if let Some(before) = &instance
             && let Ok(now) = crate::serve::check_mock(&mock_url, &tls, Duration::ZERO).await
             && now.instance != *before

@@ -93,6 +93,13 @@ impl Engine {
             Err(t) => {
                 r.exchange = Some(exchange);
                 r.reason = Some(t.detail().to_string());
+                r.refused = matches!(t, super::send::Transport::Connect(_));
+                // What the request carried is judged all the same: a
+                // request that crashed the backend may have carried stale data.
+                if let Some(c) = carried(produced, &req) {
+                    let truths = self.truth.lookup(&c.query).await;
+                    r.judge(&c, &truths);
+                }
                 let (cause, diag) = match diagnose::classify(&r, Some(&t), None, None, None, contract) {
                     // No answer from a server of this process while its
                     // accept loop was out of descriptors: the tester's doing.

@@ -225,6 +225,10 @@ pub struct StepResult {
     /// the code this step carried (0: a session), when it was asked.
     #[serde(skip, default)]
     pub wechat_answered: Option<i64>,
+    /// The backend refused the connection (nothing listens), as opposed to
+    /// cutting one it had accepted.
+    #[serde(skip, default)]
+    pub refused: bool,
 }
 
 impl StepResult {
@@ -295,6 +299,7 @@ impl StepResult {
             secrets: vec![],
             requests: vec![],
             wechat_answered: None,
+            refused: false,
             exchange: None,
             note: None,
             http_requests: 0,

@@ -186,6 +186,7 @@ pub fn flow_stats(v: &Value) -> Result<FlowStats, String> {
         mock_restart: v["mock_restart"].as_str().map(String::from),
         backend_died: serde_json::from_value(v["backend_died"].clone()).ok().flatten(),
         last_answered: None,
+        cut: None,
         tester_lag: read_late(&v["tester_lag"]),
         met: num("met")?,
         causes: map("causes")?

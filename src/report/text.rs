@@ -167,11 +167,26 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
         let _ = writeln!(out, "  {}", st.yellow(&line));
     }
     if let Some(d) = &f.backend_died {
-        let cause = d.after_cause.map(|c| format!(", which failed as {}", c.as_str())).unwrap_or_default();
-        let line = format!(
-            "the backend stopped accepting connections in second {} of the run, after it had answered: {} iterations met no backend since. The likely trigger is iteration {} (the last it answered{cause}): wxflow run {} --replay {}:{}",
-            d.second, d.refused, d.after_iteration, f.file, d.after_seed, d.after_iteration
-        );
+        let line = if d.never_answered && !d.in_flight {
+            format!(
+                "the backend refused every connection of this flow from its first request ({} iterations): it is down, or died in an earlier flow",
+                d.refused
+            )
+        } else {
+            let how = if d.in_flight {
+                "its request was cut, in flight when the backend died"
+            } else {
+                "the first it refused"
+            };
+            let stale = if d.trigger_stale { ", and it carried a stale payload" } else { "" };
+            let replay = d.reproduce.clone().unwrap_or_else(|| {
+                format!("wxflow run {} --replay {}:{}", f.file, d.trigger_seed, d.trigger_iteration)
+            });
+            format!(
+                "the backend stopped accepting connections in second {} of the run: {} iterations met no backend since. The likely trigger is iteration {} ({how}{stale}): {replay}",
+                d.second, d.refused, d.trigger_iteration
+            )
+        };
         let _ = writeln!(out, "  {}", st.red(&line));
     }
     if let Some(restart) = &f.mock_restart {
