@@ -500,24 +500,23 @@ impl FlowStats {
             self.cut.get_or_insert((r.iteration, r.seed, r.cause, stale));
             return;
         }
-        match &mut self.backend_died {
-            Some(died) => died.refused += 1,
-            None => {
-                let (trigger_iteration, trigger_seed, trigger_cause, trigger_stale) =
-                    self.cut.unwrap_or((r.iteration, r.seed, r.cause, stale));
-                self.backend_died = Some(BackendDied {
-                    second: self.seconds,
-                    trigger_iteration,
-                    trigger_seed,
-                    trigger_cause,
-                    trigger_stale,
-                    in_flight: self.cut.is_some(),
-                    never_answered: self.last_answered.is_none(),
-                    reproduce: None,
-                    refused: 1,
-                });
-            }
+        if let Some(died) = &mut self.backend_died {
+            died.refused += 1;
+            return;
         }
+        let (trigger_iteration, trigger_seed, trigger_cause, trigger_stale) =
+            self.cut.unwrap_or((r.iteration, r.seed, r.cause, stale));
+        self.backend_died = Some(BackendDied {
+            second: self.seconds,
+            trigger_iteration,
+            trigger_seed,
+            trigger_cause,
+            trigger_stale,
+            in_flight: self.cut.is_some(),
+            never_answered: self.last_answered.is_none(),
+            reproduce: None,
+            refused: 1,
+        });
     }
 
     /// Why iterations were not judged: their causes with counts
