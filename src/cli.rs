@@ -490,6 +490,12 @@ fn fraction(s: &str) -> Result<f64, String> {
 
 /// An http(s) base URL with a host and a valid port, without a trailing `/`.
 pub fn base_url(s: &str) -> Result<String, String> {
+    // `localhost:9000` parses as a URL of scheme `localhost`: say what was meant.
+    if !s.contains("://")
+        && s.split_once(':').is_some_and(|(_, port)| port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty())
+    {
+        return Err(format!("not a URL: `{s}` has no scheme; did you mean http://{s}?"));
+    }
     let url = reqwest::Url::parse(s).map_err(|e| format!("not a URL ({e}); expected e.g. http://127.0.0.1:9000"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("`{}` is not http or https", url.scheme()));

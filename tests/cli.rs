@@ -53,3 +53,23 @@ fn servers_that_cannot_bind_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("invalid rotation policy"), "{err}");
 }
+
+#[test]
+fn mistyped_inputs_get_the_fix_that_was_meant() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wxflow")).args(args).output().unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = run(&["run", "flows/login-frist.yaml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("did you mean flows/login-first.yaml?"), "{err}");
+    let (code, err) = run(&["run", "--duration", "10"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("a number needs a unit: 10s?") && err.contains("ms, s, m, h or d"), "{err}");
+    let (code, err) = run(&["run", "--mock", "localhost:9000"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean http://localhost:9000?"), "{err}");
+    // The limit is 30 days, and it can be written so.
+    assert_eq!(wxflow::flow::parse_duration("30d"), Ok(std::time::Duration::from_hours(720)));
+    assert!(wxflow::flow::parse_duration("31d").unwrap_err().contains("longer than the maximum"));
+}

@@ -743,3 +743,23 @@ async fn an_access_token_handed_to_the_client_is_access_token_leaked_and_masked(
     assert!(!format!("{out}{report}").contains(&token), "the token is masked");
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_whose_every_flow_meets_a_404_suggests_probing_the_backend() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 3).await;
+    let stop = CancellationToken::new();
+    let target = wxflow::serve::spawn(axum::Router::new(), "127.0.0.1:0", stop.clone()).await.unwrap().url();
+    let (code, out, err) = wxflow(&[
+        "run",
+        "flows/login-first.yaml",
+        "flows/userinfo-first.yaml",
+        "--mock",
+        &s.embedded.mock_url,
+        "--target",
+        &target,
+    ])
+    .await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("every flow's request got HTTP 404") && out.contains("wxflow init DIR --probe URL"), "{out}");
+    stop.cancel();
+}

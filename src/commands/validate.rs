@@ -15,7 +15,10 @@ pub fn load_flows(paths: &[std::path::PathBuf], outside: &Outside) -> Result<Vec
             crate::flow::check::BUILTINS.join(", ")
         )));
     }
-    let files = crate::flow::discover(paths).map_err(InvalidInput)?;
+    let (files, notes) = crate::flow::discover(paths).map_err(InvalidInput)?;
+    for n in notes {
+        eprintln!("{n}");
+    }
     let (flows, errors) = crate::flow::load_all(&files, &outside.names());
     if !errors.is_empty() {
         for e in &errors {

@@ -23,13 +23,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     static RE: std::sync::OnceLock<(regex::Regex, regex::Regex)> = std::sync::OnceLock::new();
     let (whole, parts) = RE.get_or_init(|| {
         (
-            regex::Regex::new(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h))+$").expect("valid regex"),
-            regex::Regex::new(r"(\d+(?:\.\d+)?)(ms|s|m|h)").expect("valid regex"),
+            regex::Regex::new(r"^(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+$").expect("valid regex"),
+            regex::Regex::new(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)").expect("valid regex"),
         )
     });
     let t = text.trim();
     if !whole.is_match(t) {
-        return Err(format!("invalid duration `{text}`"));
+        let hint = if t.chars().all(|c| c.is_ascii_digit() || c == '.') && !t.is_empty() {
+            format!(" (a number needs a unit: {t}s?)")
+        } else {
+            String::new()
+        };
+        return Err(format!(
+            "invalid duration `{text}`{hint}: a number and a unit, ms, s, m, h or d, e.g. 500ms, 30s, 5m1s, 2h, 30d"
+        ));
     }
     let mut secs = 0.0;
     for cap in parts.captures_iter(t) {
@@ -38,7 +45,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "ms" => 0.001,
             "s" => 1.0,
             "m" => 60.0,
-            _ => 3600.0,
+            "h" => 3600.0,
+            _ => 86_400.0,
         };
     }
     match Duration::try_from_secs_f64(secs) {
@@ -47,18 +55,37 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+fn is_flow_file(f: &Path) -> bool {
+    f.extension().is_some_and(|x| x == "yaml" || x == "yml")
+}
+
 /// The flow files a path names: a file as is, a directory's `*.yaml` /
-/// `*.yml` sorted by name.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+/// `*.yml` sorted by name. Subfolders are not run; a note says which hold
+/// flows (`lint --emit-flows`'s output, say), so none is skipped unsaid.
+pub fn discover(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<String>), String> {
     let mut files = vec![];
+    let mut notes = vec![];
     for p in paths {
         if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+            let entries: Vec<PathBuf> = std::fs::read_dir(p)
                 .map_err(|e| format!("{}: {e}", p.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
                 .collect();
+            let mut found: Vec<PathBuf> = entries.iter().filter(|f| is_flow_file(f)).cloned().collect();
             found.sort();
+            let mut folders: Vec<&PathBuf> = entries.iter().filter(|d| d.is_dir()).collect();
+            folders.sort();
+            for d in folders {
+                let n = std::fs::read_dir(d)
+                    .map_or(0, |e| e.filter_map(Result::ok).filter(|e| is_flow_file(&e.path())).count());
+                if n > 0 {
+                    notes.push(format!(
+                        "note: {} holds {n} flow file{} not run (subfolders are not searched): name the folder to run them",
+                        d.display(),
+                        if n == 1 { "" } else { "s" }
+                    ));
+                }
+            }
             if found.is_empty() {
                 return Err(format!(
                     "{}: no *.yaml flow files in this directory (`wxflow init` writes starter flows)",
@@ -69,10 +96,31 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
         } else if p.exists() {
             files.push(p.clone());
         } else {
-            return Err(format!("{}: no such file or directory (`wxflow init` writes starter flows)", p.display()));
+            return Err(format!("{}: no such file or directory{}", p.display(), nearest_flow(p)));
         }
     }
-    Ok(files)
+    Ok((files, notes))
+}
+
+/// `; did you mean flows/login-first.yaml?` for a mistyped flow file next
+/// to real ones; the `init` hint when there are none.
+fn nearest_flow(missing: &Path) -> String {
+    let dir = match missing.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = missing.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let candidates: Vec<String> = std::fs::read_dir(&dir)
+        .map(|e| e.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    let near = candidates
+        .iter()
+        .filter(|c| strsim::levenshtein(c, &name) <= 3.max(name.len() / 4))
+        .min_by_key(|c| strsim::levenshtein(c, &name));
+    match near {
+        Some(n) => format!("; did you mean {}?", missing.with_file_name(n).display()),
+        None => " (`wxflow init` writes starter flows)".into(),
+    }
 }
 
 /// Loads every flow, knowing the variable names `outside` gives; returns

@@ -264,6 +264,23 @@ pub fn closing(r: &RunReport, st: Style) -> String {
     if r.interrupted.is_some() {
         let _ = writeln!(out, "{}", st.yellow("interrupted: the figures cover the iterations that finished"));
     }
+    // Every flow's request met the same missing route: the backend's
+    // contract is not the one the flows speak.
+    let status_of = |f: &crate::stats::FlowStats| {
+        let x = f.first_failures.get(&crate::flow::Cause::HttpStatus)?.failed_step()?.exchange.as_ref()?.status?;
+        matches!(x, 404 | 405).then_some(x)
+    };
+    let statuses: Vec<Option<u16>> = r.flows.iter().filter(|f| f.iterations > 0).map(status_of).collect();
+    if statuses.len() > 1 && statuses.iter().all(|s| s.is_some() && *s == statuses[0]) {
+        let _ = writeln!(
+            out,
+            "{}",
+            st.yellow(&format!(
+                "every flow's request got HTTP {}: the backend has no such route. `wxflow init DIR --probe URL` learns its login path and answer shape and writes flows that speak it",
+                statuses[0].unwrap_or_default()
+            ))
+        );
+    }
     let t = r.tally();
     let mut line = format!("{} passed, {} failed", t.met, t.not_met);
     if t.inconclusive > 0 {

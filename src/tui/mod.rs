@@ -43,7 +43,7 @@ pub fn interactive() -> bool {
 
 /// Loads every flow file; an invalid one is listed with its error.
 pub fn flow_entries(paths: &[std::path::PathBuf], outside: &[String]) -> Result<Vec<FlowEntry>, InvalidInput> {
-    let files = crate::flow::discover(paths).map_err(InvalidInput)?;
+    let (files, _) = crate::flow::discover(paths).map_err(InvalidInput)?;
     Ok(files
         .iter()
         .map(|file| {
