@@ -206,6 +206,9 @@ pub struct MockArgs {
     /// Print secrets in full instead of masked.
     #[arg(long)]
     pub reveal_secrets: bool,
+    /// Also answer HTTP CONNECT for api.weixin.qq.com:443 on this port with the TLS face (--tls-cert for that name): a backend with the host hard-coded needs only HTTPS_PROXY=http://ADDR and the CA.
+    #[arg(long, requires = "tls_cert")]
+    pub connect_proxy: bool,
     #[command(flatten)]
     pub tls: ServeTls,
 }

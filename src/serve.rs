@@ -49,6 +49,9 @@ pub struct Limits {
     /// A request's body must arrive whole within this long after its
     /// headers; a client that sends half a body and stops gets 408.
     pub body_read_timeout: Duration,
+    /// Also answer `CONNECT api.weixin.qq.com:443` (an HTTPS proxy's
+    /// request) and serve the TLS face through the tunnel.
+    pub connect_proxy: bool,
 }
 
 impl Default for Limits {
@@ -57,6 +60,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 4096,
             body_read_timeout: Duration::from_secs(10),
+            connect_proxy: false,
         }
     }
 }
@@ -189,8 +193,16 @@ async fn serve(
             // connects and says nothing (or never finishes a TLS handshake)
             // is closed here.
             let mut first = [0u8; 1];
+            let mut tcp = tcp;
             if !matches!(tokio::time::timeout(limits.header_read_timeout, tcp.peek(&mut first)).await, Ok(Ok(1..))) {
                 return;
+            }
+            // An HTTPS proxy's CONNECT, in clear: the tunnel then carries TLS.
+            if limits.connect_proxy && first[0] == b'C' && tls.is_some() {
+                let opened = tokio::time::timeout(limits.header_read_timeout, open_tunnel(&mut tcp)).await;
+                if !matches!(opened, Ok(Ok(()))) {
+                    return;
+                }
             }
             match tls {
                 None => serve_connection(&builder, TokioIo::new(tcp), service, &stop).await,
@@ -203,6 +215,34 @@ async fn serve(
             }
             drop(slot);
         });
+    }
+}
+
+/// The hosts an HTTPS proxy's CONNECT may name: WeChat's API.
+const CONNECT_HOSTS: &[&str] = &["api.weixin.qq.com:443"];
+
+/// Reads a `CONNECT host:port` request (at most 8 KiB of head) and answers
+/// 200 for WeChat's API host, 403 for any other (an error then).
+async fn open_tunnel(tcp: &mut tokio::net::TcpStream) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = Vec::with_capacity(512);
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() >= 8192 || tcp.read(&mut byte).await? == 0 {
+            return Err(std::io::Error::other("no CONNECT request"));
+        }
+        head.push(byte[0]);
+    }
+    let line = String::from_utf8_lossy(&head);
+    let target = line.split_whitespace().nth(1).unwrap_or("").to_ascii_lowercase();
+    if line.starts_with("CONNECT ") && CONNECT_HOSTS.contains(&target.as_str()) {
+        tcp.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").await
+    } else {
+        let body = format!("wxflow mock: CONNECT only to {}", CONNECT_HOSTS.join(", "));
+        let answer =
+            format!("HTTP/1.1 403 Forbidden\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        tcp.write_all(answer.as_bytes()).await?;
+        Err(std::io::Error::other("CONNECT to another host"))
     }
 }
 

@@ -228,3 +228,40 @@ async fn the_cli_serves_tls_and_refuses_bad_pem_files() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A backend with `https://api.weixin.qq.com` hard-coded reaches the mock
+/// through `HTTPS_PROXY` alone: the mock's port answers CONNECT for that
+/// host with its TLS face, and refuses any other host.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mock_answers_connect_for_wechats_host_as_an_https_proxy() {
+    let pki = Pki::new();
+    let stop = CancellationToken::new();
+    let (cert, key) = pki.leaf("wechat", &["api.weixin.qq.com"], false);
+    let limits = Limits { connect_proxy: true, ..Limits::default() };
+    let m = spawn_with(
+        wxflow::mock::app(Mock::new(MockConfig::default())),
+        "127.0.0.1:0",
+        stop.clone(),
+        limits,
+        Some(tls(&cert, &key)),
+    )
+    .await
+    .unwrap();
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.ca()).unwrap()).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .proxy(reqwest::Proxy::https(format!("http://{}", m.addr)).unwrap())
+        .build()
+        .unwrap();
+    let demo = wxflow::mock::demo_app();
+    let url = format!(
+        "https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid={}&secret={}",
+        demo.appid, demo.secret
+    );
+    let answer: serde_json::Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+    assert!(answer["access_token"].is_string(), "{answer}");
+    // Any other host is refused: the mock is no open proxy.
+    let other = client.get("https://example.com/").send().await;
+    assert!(other.is_err(), "{other:?}");
+    stop.cancel();
+}

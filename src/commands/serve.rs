@@ -33,6 +33,7 @@ fn serve(
     router: axum::Router,
     addr: &str,
     tls: &crate::cli::ServeTls,
+    connect_proxy: bool,
     stop: CancellationToken,
 ) -> Result<(crate::serve::Running, crate::cores::Cores), InvalidInput> {
     let config = match (&tls.tls_cert, &tls.tls_key) {
@@ -41,7 +42,8 @@ fn serve(
     };
     let cores = crate::cores::Cores::start(crate::cores::available())
         .map_err(|e| InvalidInput(format!("cannot start the runtimes: {e}")))?;
-    let running = crate::serve::spawn_on_cores(router, addr, stop, crate::serve::Limits::default(), config, &cores)
+    let limits = crate::serve::Limits { connect_proxy, ..crate::serve::Limits::default() };
+    let running = crate::serve::spawn_on_cores(router, addr, stop, limits, config, &cores)
         .map_err(|e| InvalidInput(e.to_string()))?;
     Ok((running, cores))
 }
@@ -64,7 +66,7 @@ pub async fn mock(args: MockArgs) -> Result<ExitCode, InvalidInput> {
         let redactor = std::sync::Arc::new(crate::redact::Redactor::new(args.reveal_secrets, secrets));
         app = app.layer(axum::middleware::from_fn(move |req, next| log_request(redactor.clone(), req, next)));
     }
-    let (running, _cores) = serve(app, &args.addr, &args.tls, stop.clone())?;
+    let (running, _cores) = serve(app, &args.addr, &args.tls, args.connect_proxy, stop.clone())?;
     crate::outln!("wxflow mock WeChat service on {}", running.url());
     for app in &config.apps {
         crate::outln!("  app     appid={} secret={}", app.appid, mask(&app.secret, args.reveal_secrets));
@@ -75,6 +77,12 @@ pub async fn mock(args: MockArgs) -> Result<ExitCode, InvalidInput> {
     }
     crate::outln!("  server API  {0}/sns/jscode2session, {0}/cgi-bin/token, …", running.url());
     crate::outln!("  client side {}{}/client/login, …/getUserInfo, …", running.url(), CLIENT_PREFIX);
+    if args.connect_proxy {
+        crate::outln!(
+            "  proxy   HTTPS_PROXY=http://{} reaches https://api.weixin.qq.com here (trust the CA of --tls-cert)",
+            running.addr
+        );
+    }
     crate::outln!("Ctrl-C (or SIGTERM) to stop");
     until_signal(stop).await;
     Ok(ExitCode::SUCCESS)
@@ -91,7 +99,7 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
         bug: args.bug,
     };
     let stop = CancellationToken::new();
-    let (running, _cores) = serve(crate::backend::app(config.clone()), &args.addr, &args.tls, stop.clone())?;
+    let (running, _cores) = serve(crate::backend::app(config.clone()), &args.addr, &args.tls, false, stop.clone())?;
     crate::outln!("wxflow reference backend on {}", running.url());
     crate::outln!("  POST {}/api/login   GET {}/healthz", running.url(), running.url());
     crate::outln!("  WeChat API {}   appid {}", config.wechat_api, config.appid);
