@@ -151,8 +151,9 @@ pub struct FlowStats {
     /// [`BackendDied`]; not reported.
     pub last_answered: Option<(u64, u64, Option<Cause>)>,
     /// The first iteration since the last answer whose request the backend
-    /// cut (iteration, seed, cause, stale); not reported.
+    /// cut (iteration, seed, cause, stale), and how many it cut; not reported.
     pub cut: Option<(u64, u64, Option<Cause>, bool)>,
+    pub cuts: u64,
     /// Timer wake-ups of the tester's own runtimes later than
     /// [`crate::load::LAG_MS`]: the tester was saturated, and latency
     /// includes its own queueing.
@@ -269,6 +270,7 @@ impl FlowStats {
             backend_died: None,
             last_answered: None,
             cut: None,
+            cuts: 0,
             tester_lag: Late::default(),
             met: 0,
             causes: BTreeMap::new(),
@@ -485,6 +487,7 @@ impl FlowStats {
             self.last_answered = Some((r.iteration, r.seed, r.cause));
             // It answers: whatever was cut or refused before was no death.
             self.cut = None;
+            self.cuts = 0;
             self.backend_died = None;
             return;
         }
@@ -495,13 +498,14 @@ impl FlowStats {
             .steps
             .iter()
             .any(|s| s.payloads.iter().any(|p| matches!(p.freshness, crate::engine::Freshness::Stale { .. })));
+        if let Some(died) = &mut self.backend_died {
+            died.refused += 1;
+            return;
+        }
         if !r.steps.iter().any(|s| s.refused) {
             // Reached and cut: a death only once connections are refused.
             self.cut.get_or_insert((r.iteration, r.seed, r.cause, stale));
-            return;
-        }
-        if let Some(died) = &mut self.backend_died {
-            died.refused += 1;
+            self.cuts += 1;
             return;
         }
         let (trigger_iteration, trigger_seed, trigger_cause, trigger_stale) =
@@ -515,7 +519,8 @@ impl FlowStats {
             in_flight: self.cut.is_some(),
             never_answered: self.last_answered.is_none(),
             reproduce: None,
-            refused: 1,
+            // This one, and the cut ones after the trigger.
+            refused: 1 + self.cuts.saturating_sub(1),
         });
     }
 

@@ -17,7 +17,7 @@ pub async fn tui(targets: Targets) -> Result<ExitCode, InvalidInput> {
     let tls = crate::tls::ClientTls::load(&targets.ca_certs, targets.insecure).map_err(InvalidInput)?;
     let (mock, target) = (targets.mock.as_deref(), targets.target.as_deref());
     let outside = targets.vars.gather()?;
-    crate::tui::run(&paths, mock, target, targets.seed, &tls, targets.mock_wait, &outside).await
+    crate::tui::run(&paths, mock, target, targets.seed, &tls, targets.mock_wait, &outside, targets.app.clone()).await
 }
 
 /// `wxflow completions SHELL`.

@@ -157,6 +157,12 @@ impl Engine {
         self
     }
 
+    /// The `--app` of `other` (a replay's engine takes the run's).
+    pub fn with_app_of(mut self, other: &Engine) -> Self {
+        self.app.clone_from(&other.app);
+        self
+    }
+
     /// Reads ground truth from here (the in-process mock) instead of over HTTP.
     pub fn with_truth(mut self, truth: Option<Arc<dyn GroundTruth>>) -> Self {
         if let Some(t) = truth {

@@ -187,6 +187,7 @@ pub fn flow_stats(v: &Value) -> Result<FlowStats, String> {
         backend_died: serde_json::from_value(v["backend_died"].clone()).ok().flatten(),
         last_answered: None,
         cut: None,
+        cuts: 0,
         tester_lag: read_late(&v["tester_lag"]),
         met: num("met")?,
         causes: map("causes")?

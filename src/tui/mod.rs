@@ -85,6 +85,7 @@ pub async fn run(
     tls: &crate::tls::ClientTls,
     mock_wait: std::time::Duration,
     outside: &crate::flow::vars::Outside,
+    page_app: Option<std::path::PathBuf>,
 ) -> Result<ExitCode, InvalidInput> {
     let entries = flow_entries(paths, &outside.names())?;
     let servers = CancellationToken::new();
@@ -100,7 +101,9 @@ pub async fn run(
             .with_client_tls(tls)
             .with_appid(t.appid)
             .with_known_secrets(t.secrets)
-            .with_variables(outside),
+            .with_variables(outside)
+            .with_own_servers(embedded)
+            .with_app(page_app),
     );
     let mut app = App::new(entries, seed, &mock_url, &target_url);
     app.variables = outside.shown();
@@ -241,7 +244,9 @@ async fn execute(cmd: Command, app: &mut App, engine: &Arc<Engine>, embedded: bo
                 Engine::new(&fresh.mock_url, &fresh.backend_url, seed, engine.rotation(), false)
                     .with_truth(Some(Arc::new(fresh.mock)))
                     .with_known_secrets(vec![crate::mock::demo_app().secret])
-                    .with_variables_of(engine),
+                    .with_variables_of(engine)
+                    .with_own_servers(true)
+                    .with_app_of(engine),
             );
             let plan = Plan { first_iteration: iteration, step_events: true, ..Plan::default() };
             let (stop, events) = spawn_run(replay, f, plan);

@@ -421,6 +421,18 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App) {
                 lines.push(Line::raw(""));
                 lines.extend(f.render(false).lines().map(|l| Line::styled(l.to_string(), RED)));
             }
+            // A page step's requests, made by the app's own code.
+            if !s.requests.is_empty() {
+                lines.push(Line::raw(""));
+                lines.push(Line::styled("requests the page made", BOLD));
+            }
+            for c in &s.requests {
+                let status = c.status.map_or("no answer".to_string(), |s| s.to_string());
+                let at = c.at.as_deref().unwrap_or("?");
+                let text =
+                    format!("{} {}  {status}  from {at}{}", c.method, c.url, if c.stale { "  STALE" } else { "" });
+                lines.push(Line::styled(text, if c.stale { RED } else { DIM }));
+            }
             if let Some(d) = &s.diagnosis {
                 lines.push(Line::raw(""));
                 lines.push(Line::styled(format!("diagnosis: {d}"), YELLOW));
