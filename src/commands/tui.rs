@@ -13,11 +13,9 @@ pub async fn tui(targets: Targets) -> Result<ExitCode, InvalidInput> {
     }
     // The dashboard's load runs get the process's whole descriptor limit.
     crate::limits::raise_descriptor_limit();
-    let paths = crate::cli::flow_paths(&targets.paths);
     let tls = crate::tls::ClientTls::load(&targets.ca_certs, targets.insecure).map_err(InvalidInput)?;
-    let (mock, target) = (targets.mock.as_deref(), targets.target.as_deref());
     let outside = targets.vars.gather()?;
-    crate::tui::run(&paths, mock, target, targets.seed, &tls, targets.mock_wait, &outside, targets.app.clone()).await
+    crate::tui::run(&targets, &tls, &outside).await
 }
 
 /// `wxflow completions SHELL`.

@@ -75,18 +75,16 @@ async fn next_event(current: &mut Option<Current>) -> Option<RunEvent> {
     }
 }
 
-/// `wxflow tui`: the flows under `paths`, against `mock` and `target` (or
-/// the embedded pair), seeded with `seed`.
+/// `wxflow tui`: the flows `targets` names, against its mock and target
+/// (or the embedded pair), with its seed and `--app`.
 pub async fn run(
-    paths: &[std::path::PathBuf],
-    mock: Option<&str>,
-    target: Option<&str>,
-    seed: u64,
+    targets: &crate::cli::Targets,
     tls: &crate::tls::ClientTls,
-    mock_wait: std::time::Duration,
     outside: &crate::flow::vars::Outside,
-    page_app: Option<std::path::PathBuf>,
 ) -> Result<ExitCode, InvalidInput> {
+    let paths = &crate::cli::flow_paths(&targets.paths);
+    let (mock, target, seed, mock_wait) =
+        (targets.mock.as_deref(), targets.target.as_deref(), targets.seed, targets.mock_wait);
     let entries = flow_entries(paths, &outside.names())?;
     let servers = CancellationToken::new();
     let limits = crate::serve::Limits::default();
@@ -103,7 +101,7 @@ pub async fn run(
             .with_known_secrets(t.secrets)
             .with_variables(outside)
             .with_own_servers(embedded)
-            .with_app(page_app),
+            .with_app(targets.app.clone()),
     );
     let mut app = App::new(entries, seed, &mock_url, &target_url);
     app.variables = outside.shown();
