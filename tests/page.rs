@@ -35,6 +35,11 @@ fn shapes_flow(dir: &Path, page: &str, handler: &str, rotation: &str, expect: &s
     file.display().to_string()
 }
 
+/// The 1-based line of `file` that holds `needle`.
+fn line_of(file: &str, needle: &str) -> usize {
+    std::fs::read_to_string(file).unwrap().lines().position(|l| l.contains(needle)).unwrap() + 1
+}
+
 fn tap_step(report: &Value, flow: usize) -> Value {
     let f = &report["flows"][flow];
     let iteration = f["first_failures"].as_object().and_then(|m| m.values().next()).unwrap_or(&f["example"]);
@@ -49,12 +54,7 @@ fn the_seeds_page_fails_as_stale_iv_at_its_own_reqlogin_line_and_its_fix_passes(
     let seed = flows.iter().position(|f| *f == "seed-page").unwrap();
     let tap = tap_step(&report, seed);
     assert_eq!(tap["cause"], "stale_iv", "{tap:#}");
-    let line = std::fs::read_to_string("tests/seed-app/pages/login/login.js")
-        .unwrap()
-        .lines()
-        .position(|l| l.contains("req.reqLogin("))
-        .unwrap()
-        + 1;
+    let line = line_of("tests/seed-app/pages/login/login.js", "req.reqLogin(");
     let at = tap["requests"][0]["at"].as_str().unwrap();
     assert!(at.starts_with(&format!("pages/login/login.js:{line}:")), "{at} is not the reqLogin line {line}");
     assert_eq!(tap["requests"][0]["stale"], true);
@@ -199,12 +199,7 @@ fn a_typescript_page_runs_with_its_own_lines() {
     let (code, out, report) = run(&[&flow]);
     assert_eq!(code, 0, "{out}");
     let tap = tap_step(&report, 0);
-    let line = std::fs::read_to_string("tests/page-apps/shapes/pages/typed/typed.ts")
-        .unwrap()
-        .lines()
-        .position(|l| l.contains("await post("))
-        .unwrap()
-        + 1;
+    let line = line_of("tests/page-apps/shapes/pages/typed/typed.ts", "await post(");
     let at = tap["requests"][0]["at"].as_str().unwrap();
     assert!(at.starts_with(&format!("pages/typed/typed.ts:{line}:")), "{at}");
 }

@@ -57,6 +57,19 @@ async fn run(flow: &str, mock: &str, target: &str) -> (i32, String, Value) {
     (code, out, report)
 }
 
+/// What a backend of the demo app gets from the mock's jscode2session for
+/// `code` (a GET with the parameters in the query).
+async fn jscode2session(mock: &str, code: &Value) -> Value {
+    let demo = wxflow::mock::demo_app();
+    let url = format!(
+        "{mock}/sns/jscode2session?appid={}&secret={}&js_code={}&grant_type=authorization_code",
+        demo.appid,
+        demo.secret,
+        code.as_str().unwrap_or("")
+    );
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
 /// The server step of the report's first failed iteration.
 fn server_step(report: &Value) -> Value {
     let first = report["flows"][0]["first_failures"].as_object().unwrap().values().next().unwrap();
@@ -306,15 +319,8 @@ async fn a_diagnosis_names_what_wechat_answered_the_backends_exchange() {
         post(move |body: axum::Json<Value>| {
             let mock = mock.clone();
             async move {
-                let app = wxflow::mock::demo_app();
-                let url = format!(
-                    "{mock}/sns/jscode2session?appid={}&secret={}&js_code={}&grant_type=authorization_code",
-                    app.appid,
-                    app.secret,
-                    body["code"].as_str().unwrap_or("")
-                );
-                let _first: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
-                let again: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+                let _first = jscode2session(&mock, &body["code"]).await;
+                let again = jscode2session(&mock, &body["code"]).await;
                 (StatusCode::INTERNAL_SERVER_ERROR, format!("login failed: {}", again["errcode"]))
             }
         }),
@@ -529,14 +535,7 @@ async fn a_session_key_leaked_percent_encoded_in_a_cookie_is_masked_in_every_for
         post(move |body: axum::Json<Value>| {
             let mock = mock.clone();
             async move {
-                let demo = wxflow::mock::demo_app();
-                let url = format!(
-                    "{mock}/sns/jscode2session?appid={}&secret={}&js_code={}&grant_type=authorization_code",
-                    demo.appid,
-                    demo.secret,
-                    body["code"].as_str().unwrap()
-                );
-                let s: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                let s = jscode2session(&mock, &body["code"]).await;
                 let key = s["session_key"].as_str().unwrap().to_string();
                 let cookie: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
                 let headers = [("set-cookie", format!("sk={cookie}; Path=/"))];
@@ -584,14 +583,7 @@ async fn captured_secrets_are_sent_back_in_clear_and_masked_only_in_output() {
             post(move |body: axum::Json<Value>| {
                 let (mock, kept) = (mock.clone(), kept.clone());
                 async move {
-                    let demo = wxflow::mock::demo_app();
-                    let url = format!(
-                        "{mock}/sns/jscode2session?appid={}&secret={}&js_code={}&grant_type=authorization_code",
-                        demo.appid,
-                        demo.secret,
-                        body["code"].as_str().unwrap()
-                    );
-                    let s: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                    let s = jscode2session(&mock, &body["code"]).await;
                     let key = s["session_key"].as_str().unwrap().to_string();
                     let claims =
                         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!({ "sk": key }).to_string());
@@ -718,9 +710,7 @@ async fn an_access_token_handed_to_the_client_is_access_token_leaked_and_masked(
             let (mock, kept) = (mock.clone(), kept.clone());
             async move {
                 let demo = wxflow::mock::demo_app();
-                let base = format!("{mock}/sns/jscode2session?appid={}&secret={}", demo.appid, demo.secret);
-                let url = format!("{base}&js_code={}&grant_type=authorization_code", body["code"].as_str().unwrap());
-                let _session: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                let _session = jscode2session(&mock, &body["code"]).await;
                 let token_url = format!(
                     "{mock}/cgi-bin/token?grant_type=client_credential&appid={}&secret={}",
                     demo.appid, demo.secret
