@@ -203,3 +203,24 @@ fn a_typescript_page_runs_with_its_own_lines() {
     let at = tap["requests"][0]["at"].as_str().unwrap();
     assert!(at.starts_with(&format!("pages/typed/typed.ts:{line}:")), "{at}");
 }
+
+/// With `--target`, the page's requests go to the backend with their origin
+/// replaced: the reference backend logs the fixed page in, and a target
+/// without the route is judged as an http step's answer is.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_target_the_pages_requests_reach_the_backend_and_its_answer_is_judged() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Always, 5).await;
+    let (mock, backend) = (s.embedded.mock_url.clone(), s.embedded.backend_url.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        let (fixed_ok, _, fixed) = run(&["tests/seed-app/flows", "--mock", &mock, "--target", &backend]);
+        let (_, _, no_route) = run(&["tests/seed-app/flows/seed-page-fixed.yaml", "--mock", &mock, "--target", &mock]);
+        (fixed_ok, fixed, no_route)
+    })
+    .await
+    .unwrap();
+    let (code, report, no_route) = out;
+    assert_eq!(code, 0, "the reference backend logs the fixed page in, and the seed's order is stale: {report:#}");
+    let tap = tap_step(&no_route, 0);
+    assert_eq!(tap["cause"], "http_status", "{tap:#}");
+    assert_eq!(tap["requests"][0]["status"], 404, "{tap:#}");
+}

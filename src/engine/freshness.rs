@@ -14,6 +14,8 @@ pub(super) struct Produced {
     pub(super) iv: Option<String>,
     pub(super) has_plus: bool,
     pub(super) code: Option<String>,
+    /// A `wx.login`'s code (not getPhoneNumber's one-time code).
+    pub(super) login: bool,
     pub(super) generation: Option<u32>,
     pub(super) at: Instant,
     /// The mock instance that answered.

@@ -92,7 +92,7 @@ impl Engine {
             }
         }
         let Some(run) = run.as_mut() else { return r.into() };
-        let mut step = Drive { r, requests: vec![] };
+        let mut step = Drive { r, requests: vec![], refusal: None };
         let started = match kind {
             StepKind::PageOpen { path, query } => run.page.open(path, query, &run.files.uses(path)),
             StepKind::PageTap { handler, detail } => {
@@ -110,7 +110,7 @@ impl Engine {
             Ok(()) => self.drive(flow, run, &mut step, user, produced).await,
             Err(e) => Err(client_failure(&e)),
         };
-        let Drive { mut r, requests, .. } = step;
+        let Drive { mut r, requests, refusal } = step;
         r.duration_ms = ms(t0.elapsed());
         let unmodelled = run.page.take_unmodelled();
         if !unmodelled.is_empty() {
@@ -139,7 +139,16 @@ impl Engine {
                     ),
                 )
             }
-            (Ok(()), None) => StepResult { outcome: Outcome::Pass, ..r },
+            (Ok(()), None) => match refusal {
+                // The target refused a request the page made: judged as an
+                // http step's answer is (its codes, its contract).
+                Some((status, body)) => {
+                    let (cause, why) =
+                        super::diagnose::classify(&r, None, Some(&body), Some(status), None, flow.backend.as_ref());
+                    r.failed(cause, why)
+                }
+                None => StepResult { outcome: Outcome::Pass, ..r },
+            },
         };
         r.into()
     }
@@ -179,11 +188,20 @@ impl Engine {
         if let Some(api) = api
             && detail.is_none()
         {
-            let (ok, value) = self.client_wx(flow, run, api, user, produced).await?;
+            let (ok, value) = self.client_wx(flow, run, api, &WxArgs::default(), user, produced).await?;
             if !ok {
                 return Err((Cause::Mock, format!("the mock refused the button's {}: {value}", api.name())));
             }
             event_detail = value;
+            // Newer base libraries hand the phone button both forms: the
+            // sealed data and a one-time code for getuserphonenumber.
+            if api == WxApi::GetPhoneNumber {
+                let code_mode = WxArgs { mode: Some(crate::contract::PhoneMode::Code), ..WxArgs::default() };
+                let (ok, value) = self.client_wx(flow, run, api, &code_mode, user, produced).await?;
+                if ok && let Some(code) = value.get("code") {
+                    event_detail["code"] = code.clone();
+                }
+            }
         }
         if let Some(d) = detail {
             event_detail = d.clone();
@@ -255,7 +273,7 @@ impl Engine {
             "request" => return Ok(self.client_request(flow, run, op, step, produced).await),
             other => return Ok((false, json!({ "errMsg": format!("{other}:fail not modelled") }))),
         };
-        let (ok, mut v) = self.client_wx(flow, run, api, user, produced).await?;
+        let (ok, mut v) = self.client_wx(flow, run, api, &WxArgs::default(), user, produced).await?;
         if api == WxApi::CheckSession && v["valid"] == false {
             return Ok((false, json!({ "errMsg": "checkSession:fail session time out, need relogin" })));
         }
@@ -274,13 +292,13 @@ impl Engine {
         flow: &Flow,
         run: &mut PageRun,
         api: WxApi,
+        args: &WxArgs,
         user: &str,
         produced: &mut Vec<Produced>,
     ) -> Result<(bool, Value), (Cause, String)> {
         run.calls += 1;
         let id = format!("{}#{}", api.name(), run.calls);
-        let done =
-            self.wx(flow, StepResult::new(&id, api.name().into()), api, &WxArgs::default(), user, produced).await;
+        let done = self.wx(flow, StepResult::new(&id, api.name().into()), api, args, user, produced).await;
         match (done.result.outcome, done.result.cause) {
             (Outcome::Pass, _) => Ok((true, done.value.unwrap_or_default())),
             (_, Some(cause)) if cause.unjudged() || cause == Cause::MockUnavailable => {
@@ -345,7 +363,11 @@ impl Engine {
                 }
             }
         };
-        if stale || step.r.exchange.is_none() {
+        let refused_now = !(200..300).contains(&status) && step.refusal.is_none() && !self.own_servers;
+        if refused_now {
+            step.refusal = Some((status, answer.clone()));
+        }
+        if stale || refused_now || step.r.exchange.is_none() {
             step.r.exchange = Some(Exchange {
                 method: method.clone(),
                 url: sent_url.clone(),
@@ -399,6 +421,9 @@ impl Engine {
 struct Drive {
     r: StepResult,
     requests: Vec<ClientCall>,
+    /// The target's first refusal of a forwarded request (status, body):
+    /// judged as an http step's answer is.
+    refusal: Option<(u16, Value)>,
 }
 
 impl Drive {
@@ -414,7 +439,7 @@ impl Drive {
                 .chain(headers.values().map(String::as_str).collect::<Vec<_>>().iter())
                 .any(|t| t.contains(v) || t.contains(&encoded) || t.contains(json))
         };
-        let is_login = |p: &&Produced| p.code.is_some() && p.iv.is_none();
+        let is_login = |p: &&Produced| p.login;
         // The login whose code rides along, else the user's latest login.
         let carried_code = produced.iter().filter(is_login).rfind(|p| p.code.as_deref().is_some_and(sent));
         let (login, basis) = match carried_code {

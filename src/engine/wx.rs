@@ -132,6 +132,7 @@ impl Engine {
             iv,
             has_plus,
             code: v["code"].as_str().map(String::from),
+            login,
             generation: truth.generation,
             at: Instant::now(),
             instance: truth.instance,
