@@ -59,3 +59,20 @@ fn merge_refuses_shards_whose_counts_cannot_be() {
     assert_eq!(code, 2, "{err}");
     assert!(err.len() < 2000, "{} bytes of error", err.len());
 }
+
+#[test]
+fn init_never_writes_through_a_dangling_symlink() {
+    let dir = tempdir();
+    let outside = tempdir();
+    let target = outside.path().join("planted.yaml");
+    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join("flows/login-first.yaml")).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, _, err) = wxflow(&["init", d]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("exists: nothing was written"), "{err}");
+    let (code, _, err) = wxflow(&["init", d, "--force"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nothing was written through it"), "{err}");
+    assert!(!target.exists(), "the link's target was not created");
+}

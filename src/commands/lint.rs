@@ -66,23 +66,11 @@ fn emit_flows(report: &crate::lint::Report, dir: &std::path::Path, force: bool) 
             }
             name = format!("{stem}-{n}.yaml");
         }
-        let path = dir.join(&name);
-        let meta = std::fs::symlink_metadata(&path).ok();
-        if meta.as_ref().is_some_and(|m| m.file_type().is_symlink() || !m.is_file()) {
-            return Err(failed(&path, &"is not a regular file (a symlink?); nothing was written through it"));
+        match super::write_new(&dir.join(&name), &text, force) {
+            Ok(true) => written += 1,
+            Ok(false) => kept.push(name),
+            Err(e) => return Err(InvalidInput(format!("--emit-flows {e}"))),
         }
-        if meta.is_some() {
-            if !force {
-                kept.push(name);
-                continue;
-            }
-            std::fs::remove_file(&path).map_err(|e| failed(&path, &e))?;
-        }
-        // `create_new` refuses what appeared since, links included.
-        let mut file =
-            std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| failed(&path, &e))?;
-        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| failed(&path, &e))?;
-        written += 1;
     }
     eprintln!("wrote {written} flow{} to {}", if written == 1 { "" } else { "s" }, dir.display());
     if !kept.is_empty() {

@@ -37,3 +37,26 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, InvalidInput> {
         None => tui::tui(cli.targets).await,
     }
 }
+
+/// Writes a file the user may already have: a regular file there is kept
+/// (`Ok(false)`) unless `force`, and a symlink or anything not a regular
+/// file is never written through (an error naming it). Parents are made.
+pub(crate) fn write_new(path: &std::path::Path, text: &str, force: bool) -> Result<bool, String> {
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if m.file_type().is_symlink() || !m.is_file() {
+            return Err(fail(&"is a symlink or not a regular file; nothing was written through it"));
+        }
+        if !force {
+            return Ok(false);
+        }
+        std::fs::remove_file(path).map_err(|e| fail(&e))?;
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| fail(&e))?;
+    }
+    // `create_new` refuses what appeared since, links included.
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| fail(&e))?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| fail(&e))?;
+    Ok(true)
+}

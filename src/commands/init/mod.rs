@@ -103,11 +103,20 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
         .collect();
     files.push((dir.join("schemas/flow.schema.json"), crate::commands::FLOW_SCHEMA.to_string()));
     if !args.force
-        && let Some((existing, _)) = files.iter().find(|(p, _)| p.exists())
+        && let Some((existing, _)) = files.iter().find(|(p, _)| std::fs::symlink_metadata(p).is_ok())
     {
         return Err(InvalidInput(format!(
             "{} exists: nothing was written (--force overwrites the starter files)",
             existing.display()
+        )));
+    }
+    // A link or a device among them stops everything before a file is written.
+    if let Some((odd, _)) = files.iter().find(|(p, _)| {
+        std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink() || !m.is_file())
+    }) {
+        return Err(InvalidInput(format!(
+            "{}: is a symlink or not a regular file; nothing was written through it, nor anything else",
+            odd.display()
         )));
     }
     for (path, text) in &files[..files.len() - 1] {
@@ -163,10 +172,8 @@ fn split_url(url: &str) -> (String, Option<String>) {
     }
 }
 
+/// Writes a starter file; after the check above, one there is replaced
+/// only under `--force`, and never through a symlink.
 fn write(path: &Path, text: &str) -> Result<(), InvalidInput> {
-    let fail = |e: std::io::Error| InvalidInput(format!("{}: {e}", path.display()));
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(fail)?;
-    }
-    std::fs::write(path, text).map_err(fail)
+    super::write_new(path, text, true).map(drop).map_err(InvalidInput)
 }
