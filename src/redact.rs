@@ -184,6 +184,29 @@ fn lower_escapes(percent: &str) -> String {
     out
 }
 
+/// The password a URL carries in its user info (`http://user:PASS@host`),
+/// a secret to mask wherever the URL is shown.
+pub fn url_password(url: &str) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    let p = u.password()?;
+    Some(
+        form_urlencoded::parse(format!("p={p}").as_bytes())
+            .next()
+            .map_or_else(|| p.to_string(), |(_, v)| v.into_owned()),
+    )
+}
+
+/// `url` with the password of its user info masked, for printing.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("(masked)"));
+            u.to_string().trim_end_matches('/').to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Remembers a secret value for masking by value.
 pub fn remember(value: &str, seen: &mut Vec<String>) {
     if value.len() >= MIN_VALUE_LEN && !value.ends_with("(masked)") && !seen.iter().any(|s| s == value) {

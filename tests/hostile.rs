@@ -76,3 +76,22 @@ fn init_never_writes_through_a_dangling_symlink() {
     assert!(err.contains("nothing was written through it"), "{err}");
     assert!(!target.exists(), "the link's target was not created");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_in_the_target_url_is_never_printed() {
+    let s = common::stack(wxflow::contract::RotationPolicy::Never, 1).await;
+    let dir = tempdir();
+    let json = dir.path().join("r.json");
+    let target = s.embedded.backend_url.replace("http://", "http://admin:hunter2secret@");
+    let report = format!("json={}", json.display());
+    let args: Vec<String> =
+        ["run", "flows/login-first.yaml", "--mock", &s.embedded.mock_url, "--target", &target, "--report", &report]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+    let (code, out, err) = tokio::task::spawn_blocking(move || common::wxflow_blocking(&args)).await.unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    let all = format!("{out}{err}{}", std::fs::read_to_string(&json).unwrap());
+    assert!(!all.contains("hunter2secret"), "{all}");
+    assert!(out.contains("admin:(masked)@"), "{out}");
+}

@@ -129,11 +129,12 @@ impl Settings {
         if let Some(r) = self.rotation {
             let _ = write!(cmd, " --rotation {}", r.policy);
         }
+        // A password in a URL is withheld, as a --secret's value is.
         if let Some(m) = &self.mock {
-            let _ = write!(cmd, " --mock {m}");
+            let _ = write!(cmd, " --mock {}", crate::redact::shown_url(m));
         }
         if let Some(t) = self.target.as_ref().filter(|_| self.mock.is_some()) {
-            let _ = write!(cmd, " --target {t}");
+            let _ = write!(cmd, " --target {}", crate::redact::shown_url(t));
         }
         cmd + &self.carried_flags
     }
@@ -208,7 +209,9 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
     let st = style();
     let cores = crate::cores::Cores::start(threads).map_err(|e| invalid(format!("cannot start the runtimes: {e}")))?;
     let lanes = lanes(&t, &tls, &s, &cores, &servers, limits).await?;
-    let (mock_url, target_url) = (lanes[0].engine.mock_url.clone(), lanes[0].engine.target.clone());
+    // A password in a URL's user info is never printed.
+    let (mock_url, target_url) =
+        (crate::redact::shown_url(&lanes[0].engine.mock_url), crate::redact::shown_url(&lanes[0].engine.target));
     crate::outln!(
         "{}",
         st.dim(&format!(
@@ -402,7 +405,13 @@ async fn lanes(
             .with_appid(t.appid.clone())
             .with_own_servers(s.target.is_none())
             .with_app(s.app.clone())
-            .with_known_secrets(t.secrets.clone())
+            .with_known_secrets(
+                t.secrets
+                    .iter()
+                    .cloned()
+                    .chain([&mock_url, &target_url].iter().filter_map(|u| crate::redact::url_password(u)))
+                    .collect(),
+            )
             .with_variables(&s.outside);
         lanes.push(Lane { engine: Arc::new(engine), runtime: runtime.clone() });
     }

@@ -111,9 +111,10 @@ pub async fn init(args: InitArgs) -> Result<ExitCode, InvalidInput> {
         )));
     }
     // A link or a device among them stops everything before a file is written.
-    if let Some((odd, _)) = files.iter().find(|(p, _)| {
-        std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink() || !m.is_file())
-    }) {
+    if let Some((odd, _)) = files
+        .iter()
+        .find(|(p, _)| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink() || !m.is_file()))
+    {
         return Err(InvalidInput(format!(
             "{}: is a symlink or not a regular file; nothing was written through it, nor anything else",
             odd.display()
