@@ -87,9 +87,18 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 const WINDOW: usize = 100;
 
 /// Whether output to a stream is coloured: not with `NO_COLOR` set, not in
-/// CI, not when the stream is not a terminal.
+/// CI, not on a `TERM=dumb` terminal, not when the stream is not a terminal.
 pub fn color_for(is_terminal: bool) -> bool {
-    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::env::var_os("CI").is_none()
+    is_terminal
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("CI").is_none()
+        && !dumb_terminal()
+}
+
+/// `TERM=dumb`: a terminal that takes no escape sequences (Emacs shells,
+/// some CI log viewers): no colour, no full-screen dashboard.
+pub fn dumb_terminal() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
 }
 
 /// The diagnostic as text, with ANSI colour when `color`.

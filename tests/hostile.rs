@@ -95,3 +95,34 @@ async fn a_password_in_the_target_url_is_never_printed() {
     assert!(!all.contains("hunter2secret"), "{all}");
     assert!(out.contains("admin:(masked)@"), "{out}");
 }
+
+/// `wxflow mock --log` masks an access_token it issued wherever a request
+/// carries it: a path segment, a percent-encoded parameter name.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mock_log_masks_an_issued_token_in_a_path_or_under_an_encoded_name() {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wxflow"))
+        .args(["mock", "--log", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let url = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
+    let demo = wxflow::mock::demo_app();
+    let token_url =
+        format!("{url}/cgi-bin/token?grant_type=client_credential&appid={}&secret={}", demo.appid, demo.secret);
+    let answer: serde_json::Value = reqwest::get(token_url).await.unwrap().json().await.unwrap();
+    let token = answer["access_token"].as_str().unwrap().to_string();
+    for path in [format!("/cgi-bin/odd/{token}"), format!("/wxa/checksession?access%5Ftoken={token}&openid=o")] {
+        let _ = reqwest::get(format!("{url}{path}")).await.unwrap();
+    }
+    let _ = child.kill();
+    let mut log = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    let _ = child.wait();
+    assert!(log.lines().count() >= 3, "{log}");
+    assert!(!log.contains(&token), "{log}");
+    assert!(!log.contains(&demo.secret), "{log}");
+}

@@ -47,6 +47,13 @@ impl Session {
 /// Starts the dashboard over `flows` in a 100×30 tmux session; `None`
 /// when tmux is missing outside CI (CI installs it and must run this).
 fn dashboard(tag: &str, flows: &str) -> Option<Session> {
+    let s = terminal(tag, flows, "")?;
+    s.wait_for("the dashboard", |t| t.contains("Flows") && t.contains("? help"));
+    Some(s)
+}
+
+/// `wxflow tui FLOWS` in a 100×30 tmux session, with `env` (`TERM=dumb`).
+fn terminal(tag: &str, flows: &str, env: &str) -> Option<Session> {
     if Command::new("tmux").arg("-V").output().is_err() {
         assert!(std::env::var_os("CI").is_none(), "CI must have tmux: .ci/run installs it");
         eprintln!("SKIPPED: tmux is not installed");
@@ -54,14 +61,14 @@ fn dashboard(tag: &str, flows: &str) -> Option<Session> {
     }
     let name = format!("wxflow-{tag}-{}", std::process::id());
     let bin = env!("CARGO_BIN_EXE_wxflow");
-    let cmd =
-        format!("cd {} && env -u CI {bin} tui {flows}; echo WXFLOW_EXIT=$?; sleep 30", env!("CARGO_MANIFEST_DIR"));
+    let cmd = format!(
+        "cd {} && env -u CI {env} {bin} tui {flows}; echo WXFLOW_EXIT=$?; sleep 30",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let ok =
         Command::new("tmux").args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30", &cmd]).status().unwrap();
     assert!(ok.success());
-    let s = Session(name);
-    s.wait_for("the dashboard", |t| t.contains("Flows") && t.contains("? help"));
-    Some(s)
+    Some(Session(name))
 }
 
 #[test]
@@ -104,4 +111,14 @@ fn ctrl_c_during_a_load_run_stops_it_and_restores_the_terminal() {
     let screen = s.wait_for("the exit", |t| t.contains("WXFLOW_EXIT="));
     assert!(screen.contains("WXFLOW_EXIT=0"), "{screen}");
     assert!(!s.alternate_screen(), "the alternate screen is left");
+}
+
+#[test]
+fn a_dumb_terminal_gets_the_headless_run_without_colour() {
+    let Some(s) = terminal("dumb", "flows/login-first.yaml", "TERM=dumb") else { return };
+    let screen = s.wait_for("the headless run to end", |t| t.contains("WXFLOW_EXIT="));
+    assert!(screen.contains("1 passed, 0 failed") && screen.contains("WXFLOW_EXIT=0"), "{screen}");
+    assert!(!s.alternate_screen(), "no full-screen dashboard on a dumb terminal");
+    let out = Command::new("tmux").args(["capture-pane", "-p", "-e", "-t", &s.0]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("\x1b[3"), "no colour");
 }

@@ -164,10 +164,7 @@ fn carried_flags(t: &crate::cli::Targets) -> String {
 
 /// Colour only on a terminal, never with NO_COLOR or in CI.
 pub fn style() -> Style {
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::env::var_os("CI").is_none();
-    Style { color }
+    Style { color: crate::diagnostic::color_for(std::io::stdout().is_terminal()) }
 }
 
 /// `wxflow run`.

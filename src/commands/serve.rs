@@ -60,11 +60,12 @@ pub async fn mock(args: MockArgs) -> Result<ExitCode, InvalidInput> {
     let config = mock_config(&args)?;
     let stop = CancellationToken::new();
     let mock = crate::mock::Mock::new(config.clone());
-    let mut app = crate::mock::app(mock);
+    let mut app = crate::mock::app(mock.clone());
     if args.log {
         let secrets = config.apps.iter().map(|a| a.secret.clone()).collect();
         let redactor = std::sync::Arc::new(crate::redact::Redactor::new(args.reveal_secrets, secrets));
-        app = app.layer(axum::middleware::from_fn(move |req, next| log_request(redactor.clone(), req, next)));
+        app = app
+            .layer(axum::middleware::from_fn(move |req, next| log_request(redactor.clone(), mock.clone(), req, next)));
     }
     let (running, _cores) = serve(app, &args.addr, &args.tls, args.connect_proxy, stop.clone())?;
     crate::outln!("wxflow mock WeChat service on {}", running.url());
@@ -116,13 +117,48 @@ pub async fn backend(args: BackendArgs) -> Result<ExitCode, InvalidInput> {
 /// logged: they may carry secrets by any name.
 async fn log_request(
     redactor: std::sync::Arc<crate::redact::Redactor>,
+    mock: crate::mock::Mock,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let line = format!("{} {}", req.method(), req.uri());
+    // Decoded first, so `access%5Ftoken=` is masked as `access_token=` is.
+    let line = format!("{} {}", req.method(), percent_decoded(&req.uri().to_string()));
     let started = std::time::Instant::now();
     let response = next.run(req).await;
-    let shown = redactor.text(&line, &mut vec![]);
+    let mut shown = redactor.text(&line, &mut vec![]);
+    // A token or session_key the mock issued, wherever it stands (a path
+    // segment, an odd parameter name), is masked by value.
+    if !redactor.reveal() {
+        for c in crate::engine::leak::candidates(&shown, &std::collections::BTreeMap::new()) {
+            if mock.state().handed_out(&c.value) {
+                shown = shown.replace(&c.value, &mask(&c.value, false));
+            }
+        }
+    }
     eprintln!("{shown} → {} in {:.1} ms", response.status().as_u16(), started.elapsed().as_secs_f64() * 1e3);
     response
+}
+
+/// `%XX` escapes undone (bytes that are not UTF-8 stay escaped).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
 }

@@ -38,7 +38,7 @@ impl Drop for TerminalGuard {
 /// Whether the dashboard can run here: a terminal, and not CI.
 pub fn interactive() -> bool {
     use std::io::IsTerminal;
-    std::io::stdout().is_terminal() && std::env::var_os("CI").is_none()
+    std::io::stdout().is_terminal() && std::env::var_os("CI").is_none() && !crate::diagnostic::dumb_terminal()
 }
 
 /// Loads every flow file; an invalid one is listed with its error.
