@@ -126,3 +126,21 @@ async fn the_mock_log_masks_an_issued_token_in_a_path_or_under_an_encoded_name()
     assert!(!log.contains(&token), "{log}");
     assert!(!log.contains(&demo.secret), "{log}");
 }
+
+#[test]
+fn a_deeply_nested_flow_is_refused_at_once_with_its_place() {
+    let dir = tempdir();
+    let file = dir.path().join("deep.yaml");
+    let n = 400_000;
+    let text = format!(
+        "name: x\nsteps:\n  - id: a\n    http:\n      url: http://x\n      json: {}{}\n",
+        "[".repeat(n),
+        "]".repeat(n)
+    );
+    std::fs::write(&file, text).unwrap();
+    let t = Instant::now();
+    let (code, _, err) = wxflow(&["validate", file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nested deeper than 64 levels") && err.contains("deep.yaml:6:"), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(5), "refused before YAML parses it: {:?}", t.elapsed());
+}

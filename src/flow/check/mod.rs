@@ -127,12 +127,49 @@ pub fn check(file: &str, source: &str) -> Result<Flow, Vec<FlowError>> {
 /// [`check`], knowing the variable names given from outside the flow
 /// (`--var`, `--secret`, `--vars-file`, the environment).
 pub fn check_with(file: &str, source: &str, outside: &[String]) -> Result<Flow, Vec<FlowError>> {
+    if let Some((line, col)) = too_deep(source) {
+        let message = format!("nested deeper than {MAX_FLOW_NESTING} levels: a flow is a few levels deep");
+        return Err(vec![FlowError::new(file, source, Some(Pos { line, col }), 1, message)]);
+    }
     let raw: RawFlow = serde_yaml::from_str(source).map_err(|e| vec![serde_error(file, source, &e)])?;
     let locs = Locations::index(source);
     let mut c =
         Checker { file, source, locs, errors: vec![], within: String::new(), used: std::collections::BTreeSet::new() };
     let flow = check_flow(&mut c, file, raw, outside);
     if c.errors.is_empty() { Ok(flow) } else { Err(c.errors) }
+}
+
+/// Levels of nesting a flow may have (brackets or indentation): real ones
+/// have under ten, and YAML's parser is quadratic in depth.
+pub const MAX_FLOW_NESTING: usize = 64;
+
+/// Where `source` first nests deeper than [`MAX_FLOW_NESTING`]: by
+/// brackets (`[[[…`), or by indentation (two spaces a level).
+fn too_deep(source: &str) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    for (n, line) in source.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if indent > 2 * MAX_FLOW_NESTING {
+            return Some((n + 1, indent + 1));
+        }
+        let mut quote = None;
+        for (col, ch) in line.char_indices() {
+            match (quote, ch) {
+                (None, '"' | '\'') => quote = Some(ch),
+                (Some(q), c) if c == q => quote = None,
+                (None, '#') => break,
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_FLOW_NESTING {
+                        return Some((n + 1, col + 1));
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// A serde_yaml error, reworded with a did-you-mean where it names an
