@@ -11,7 +11,8 @@
 //!   [`stats`] (pure fold of results), [`report`] (text, JSON, JUnit, HTML),
 //!   [`redact`] (secrets masked), [`signals`], [`limits`] (the tester's own
 //!   resources: descriptor budget, `tester_limit`).
-//! - the client's source: [`lint`] (`wxflow lint`).
+//! - the client's source: [`lint`] (`wxflow lint`), read; [`client`] (a
+//!   Mini Program's own code run headless for page steps), run.
 //! - the surface: [`cli`] (clap types), [`commands`] (one file per
 //!   subcommand), [`tui`] (the dashboard), [`diagnostic`] (the one look of
 //!   errors and findings), [`exit`] (exit codes).

@@ -1,5 +1,6 @@
-//! Running a Mini Program's own code: its files ([`AppFiles`]), one fresh
-//! JS context per iteration ([`Page`]) with the runtime of `runtime.js`
+//! Running a Mini Program's own code: its files ([`AppFiles`], scripts
+//! compiled once), one fresh JS context per iteration ([`Page`]) with the
+//! runtime of `runtime.js`
 //! (App, Page, Component, require, timers on a virtual clock, `wx`), and
 //! the operations the page hands out ([`Op`]): a login, open data, a
 //! request. JS values never leave this room: the engine sees plain data.
@@ -133,8 +134,9 @@ struct Host {
     unmodelled: BTreeMap<String, u32>,
 }
 
-/// One launch of the app: a JS runtime of its own, so iterations share no
-/// state and `--replay` runs one alone.
+/// One launch of the app: a JS context of its own (in its runner thread's
+/// QuickJS runtime), so iterations share no state and `--replay` runs one
+/// alone.
 pub struct Page {
     // The context is dropped before its runtime (field order).
     context: Context,
