@@ -377,3 +377,17 @@ fn emitted_flows_never_overwrite_write_through_links_or_collide() {
     assert!(err.contains("not a regular file"), "{err}");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
 }
+
+#[test]
+fn wepy_files_are_read_as_single_file_components_not_dropped() {
+    let dir = tempdir();
+    std::fs::write(
+        dir.path().join("index.wpy"),
+        "<template>\n  <button open-type=\"getUserInfo\" bindgetuserinfo=\"login\">go</button>\n</template>\n<script>\nexport default {\n  methods: {\n    login(e) {\n      const { encryptedData, iv } = e.detail\n      wx.login({ success: (r) => wx.request({ url: '/api/login', method: 'POST', data: { code: r.code, encryptedData, iv } }) })\n    }\n  }\n}\n</script>\n",
+    )
+    .unwrap();
+    let (code, report) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(report["summary"]["files"], 1, "{report:#}");
+    assert_eq!(code, 1, "its methods are handlers, as a .vue file's: {report:#}");
+    assert_eq!(report["findings"][0]["rule"], "stale-open-data", "{report:#}");
+}

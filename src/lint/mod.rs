@@ -115,7 +115,7 @@ pub fn lint(paths: &[PathBuf]) -> Result<Report, String> {
             ),
         };
         return Err(format!(
-            "no Mini Program source under {}{skipped}: looked for .js, .ts, .jsx, .tsx, .mjs, .cjs, .vue and .wxml files, outside node_modules, miniprogram_npm, dist and unpackage",
+            "no Mini Program source under {}{skipped}: looked for .js, .ts, .jsx, .tsx, .mjs, .cjs, .vue, .wpy and .wxml files, outside node_modules, miniprogram_npm, dist and unpackage",
             names.join(", ")
         ));
     }
@@ -143,7 +143,7 @@ fn plans(files: &[SourceFile]) -> Vec<Plan> {
         let whole = |st| Plan { file: i, start: 0, end: f.code.len(), source_type: st, setup: false };
         match f.ext() {
             "wxml" => {}
-            "vue" => {
+            "vue" | "wpy" => {
                 for b in source::vue_scripts(&f.code) {
                     let st = match b.lang.as_str() {
                         "ts" => SourceType::ts(),
@@ -168,11 +168,11 @@ fn bindings(files: &[SourceFile]) -> HashMap<usize, Vec<(source::Binding, usize)
     let mut out: HashMap<usize, Vec<(source::Binding, usize)>> = HashMap::new();
     for (t, f) in files.iter().enumerate() {
         let script = match f.ext() {
-            "vue" => Some(t),
+            "vue" | "wpy" => Some(t),
             "wxml" => ["js", "ts"].iter().find_map(|e| by_path.get(&f.path.with_extension(e)).copied()),
             _ => None,
         };
-        let text = if f.ext() == "vue" { vue_template(&f.code) } else { &f.code };
+        let text = if f.single_file() { vue_template(&f.code) } else { &f.code };
         if let Some(s) = script {
             let base = text.as_ptr() as usize - f.code.as_ptr() as usize;
             for mut b in source::template_bindings(text) {

@@ -13,7 +13,7 @@ pub const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
 const SKIPPED_DIRS: &[&str] = &["node_modules", "miniprogram_npm", "dist", "unpackage"];
 
 /// Extensions read as script.
-const SCRIPT_EXTS: &[&str] = &["js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx", "vue"];
+const SCRIPT_EXTS: &[&str] = &["js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx", "vue", "wpy"];
 
 /// One source file, read.
 #[derive(Debug)]
@@ -59,6 +59,12 @@ impl SourceFile {
 
     pub fn ext(&self) -> &str {
         self.path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    }
+
+    /// A single-file component: Vue's `.vue`, or wepy's `.wpy` (the same
+    /// `<template>` and `<script>` blocks).
+    pub fn single_file(&self) -> bool {
+        matches!(self.ext(), "vue" | "wpy")
     }
 }
 

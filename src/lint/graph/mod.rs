@@ -418,8 +418,7 @@ impl<'a> Interp<'a> {
             self.find_components(&mut f, &scope, program);
         }
         (self.entry, self.entry_kind, self.steps, self.path, self.calls, self.stack) = saved;
-        let ext = self.files[file].ext();
-        if ext == "vue" {
+        if self.files[file].single_file() {
             if setup {
                 self.components.push(ComponentDef { kind: Kind::Setup(scope), file });
             } else {
