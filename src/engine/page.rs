@@ -34,6 +34,8 @@ pub(super) struct PageRun {
     rng: ChaCha8Rng,
     /// Logins and open data produced so far, for the step's `from_step`.
     calls: u32,
+    /// HTTP requests made for the page so far (the mock's, the target's).
+    http: u32,
 }
 
 /// A request the page made, as the step's result shows it.
@@ -84,7 +86,7 @@ impl Engine {
             let started = self.app_files(flow).and_then(|files| {
                 let page = Page::new(files.clone()).map_err(|e| e.to_string())?;
                 let rng = ChaCha8Rng::seed_from_u64(self.seed ^ iteration.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                Ok(PageRun { page, files, rng, calls: 0 })
+                Ok(PageRun { page, files, rng, calls: 0, http: 0 })
             });
             match started {
                 Ok(p) => *run = Some(p),
@@ -92,6 +94,7 @@ impl Engine {
             }
         }
         let Some(run) = run.as_mut() else { return r.into() };
+        let http_before = run.http;
         let mut step = Drive { r, requests: vec![], refusal: None };
         let started = match kind {
             StepKind::PageOpen { path, query } => run.page.open(path, query, &run.files.uses(path)),
@@ -112,6 +115,7 @@ impl Engine {
         };
         let Drive { mut r, requests, refusal } = step;
         r.duration_ms = ms(t0.elapsed());
+        r.http_requests = run.http - http_before;
         let unmodelled = run.page.take_unmodelled();
         if !unmodelled.is_empty() {
             let list: Vec<String> = unmodelled.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
@@ -299,6 +303,7 @@ impl Engine {
         run.calls += 1;
         let id = format!("{}#{}", api.name(), run.calls);
         let done = self.wx(flow, StepResult::new(&id, api.name().into()), api, args, user, produced).await;
+        run.http += done.result.http_requests;
         match (done.result.outcome, done.result.cause) {
             (Outcome::Pass, _) => Ok((true, done.value.unwrap_or_default())),
             (_, Some(cause)) if cause.unjudged() || cause == Cause::MockUnavailable => {
@@ -317,7 +322,7 @@ impl Engine {
     async fn client_request(
         &self,
         flow: &Flow,
-        run: &PageRun,
+        run: &mut PageRun,
         op: &Op,
         step: &mut Drive,
         produced: &[Produced],
@@ -351,7 +356,11 @@ impl Engine {
         let stale = step.judge(produced, &[&sent_url, &body], &headers);
         let at = op.location(&run.page.route());
         let path = path_of(&url);
-        let (status, answer, text) = if self.own_servers || url.starts_with("cloud://") {
+        let forwarded = !(self.own_servers || url.starts_with("cloud://"));
+        if forwarded {
+            run.http += 1;
+        }
+        let (status, answer, text) = if !forwarded {
             let body = flow.answers.get(&path).cloned().unwrap_or_else(default_answer);
             (200, body.clone(), body.to_string())
         } else {
