@@ -357,13 +357,8 @@ impl Engine {
         let at = op.location(&run.page.route());
         let path = path_of(&url);
         let forwarded = !(self.own_servers || url.starts_with("cloud://"));
-        if forwarded {
+        let (status, answer, text) = if forwarded {
             run.http += 1;
-        }
-        let (status, answer, text) = if !forwarded {
-            let body = flow.answers.get(&path).cloned().unwrap_or_else(default_answer);
-            (200, body.clone(), body.to_string())
-        } else {
             match self.forward(&method, &sent_url, &path, &headers, &body).await {
                 Ok(answer) => answer,
                 Err(e) => {
@@ -371,8 +366,11 @@ impl Engine {
                     return (false, json!({ "errMsg": format!("request:fail {e}") }));
                 }
             }
+        } else {
+            let body = flow.answers.get(&path).cloned().unwrap_or_else(default_answer);
+            (200, body.clone(), body.to_string())
         };
-        let refused_now = !(200..300).contains(&status) && step.refusal.is_none() && !self.own_servers;
+        let refused_now = forwarded && !(200..300).contains(&status) && step.refusal.is_none();
         if refused_now {
             step.refusal = Some((status, answer.clone()));
         }
