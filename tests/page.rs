@@ -224,3 +224,13 @@ async fn with_a_target_the_pages_requests_reach_the_backend_and_its_answer_is_ju
     assert_eq!(tap["cause"], "http_status", "{tap:#}");
     assert_eq!(tap["requests"][0]["status"], 404, "{tap:#}");
 }
+
+#[test]
+fn a_flow_whose_app_is_not_there_is_refused_before_anything_runs() {
+    let dir = tempdir();
+    let flow = dir.path().join("f.yaml");
+    std::fs::write(&flow, "name: f\napp: ../nowhere\nsteps:\n  - id: open\n    page.open: pages/a/a\n").unwrap();
+    let (code, _, err) = wxflow_blocking(&["validate".into(), flow.display().to_string()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no app.json, so not a Mini Program root") && err.contains("f.yaml:2:6"), "{err}");
+}

@@ -60,17 +60,8 @@ impl AppFiles {
     /// tree of uni-app, Taro, mpvue or wepy is refused with where its
     /// native build output usually is.
     pub fn load(root: &Path) -> Result<AppFiles, String> {
-        if !root.join("app.json").is_file() {
-            let framework = ["pages.json", "manifest.json", "config/index.js", "wepy.config.js"]
-                .iter()
-                .find(|f| root.join(f).exists());
-            return Err(match framework {
-                Some(f) => format!(
-                    "{} holds {f}, a uni-app/Taro/wepy source tree: wxflow runs native Mini Programs; point `app:` at the build output (dist/, unpackage/dist/build/mp-weixin)",
-                    root.display()
-                ),
-                None => format!("{}: no app.json, so not a Mini Program root", root.display()),
-            });
+        if let Some(why) = not_an_app(root) {
+            return Err(why);
         }
         let mut files = HashMap::new();
         let mut dirs = vec![root.to_path_buf()];
@@ -112,6 +103,24 @@ impl AppFiles {
     pub fn get(&self, rel: &str) -> Option<&str> {
         self.files.get(rel).map(String::as_str)
     }
+}
+
+/// Why `root` is not a native Mini Program's root (the folder of its
+/// `app.json`), if it is not; a uni-app, Taro or wepy source tree is told
+/// where its native build output usually is.
+pub fn not_an_app(root: &Path) -> Option<String> {
+    if root.join("app.json").is_file() {
+        return None;
+    }
+    let framework =
+        ["pages.json", "manifest.json", "config/index.js", "wepy.config.js"].iter().find(|f| root.join(f).exists());
+    Some(match framework {
+        Some(f) => format!(
+            "{} holds {f}, a uni-app/Taro/wepy source tree: wxflow runs native Mini Programs; point `app:` at the build output (dist/, unpackage/dist/build/mp-weixin)",
+            root.display()
+        ),
+        None => format!("{}: no app.json, so not a Mini Program root", root.display()),
+    })
 }
 
 /// Something the page asked the outside world for.

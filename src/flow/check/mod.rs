@@ -116,7 +116,16 @@ pub fn load_with(path: &std::path::Path, outside: &[String]) -> Result<Flow, Vec
         return Err(refuse(format!("the file is larger than {MAX_FLOW_BYTES} bytes; a flow is a few KiB")));
     }
     let source = String::from_utf8(bytes).map_err(|e| refuse(format!("not UTF-8 text: {e}")))?;
-    check_with(&file, &source, outside)
+    let flow = check_with(&file, &source, outside)?;
+    // A flow read from a file names its Mini Program relative to it: one
+    // that is not there is bad input, found before anything runs.
+    if let Some(message) = flow.app.as_deref().and_then(crate::client::not_an_app) {
+        let pos = Locations::index(&source).value("app");
+        let hint =
+            Some("the folder of app.json, relative to this flow file (or leave `app:` out and give --app DIR)".into());
+        return Err(vec![FlowError::new(&file, &source, pos, 1, message).hint(hint)]);
+    }
+    Ok(flow)
 }
 
 /// Checks flow `source` read from `file`.
