@@ -43,6 +43,9 @@ pub struct AppFiles {
     /// Each script's bytecode, compiled the first time a page loads it:
     /// parsing was two thirds of a page run.
     compiled: Mutex<HashMap<String, Arc<[u8]>>>,
+    /// The custom components each page uses, read from its JSON and WXML
+    /// the first time the page opens.
+    uses: Mutex<HashMap<String, Arc<[Use]>>>,
 }
 
 /// Why a page could not run as asked: its app, or its own code.
@@ -97,7 +100,7 @@ impl AppFiles {
                 }
             }
         }
-        Ok(AppFiles { root: root.to_path_buf(), files, compiled: Mutex::default() })
+        Ok(AppFiles { root: root.to_path_buf(), files, compiled: Mutex::default(), uses: Mutex::default() })
     }
 
     pub fn get(&self, rel: &str) -> Option<&str> {

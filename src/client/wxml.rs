@@ -19,8 +19,14 @@ pub struct Use {
 
 impl AppFiles {
     /// The custom components `route` uses (its `.json` and the app's
-    /// `usingComponents`), with the handlers its template binds to them.
-    pub fn uses(&self, route: &str) -> Vec<Use> {
+    /// `usingComponents`), with the handlers its template binds to them;
+    /// read once per page and run.
+    pub fn uses(&self, route: &str) -> std::sync::Arc<[Use]> {
+        let mut cache = self.uses.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.entry(route.to_string()).or_insert_with(|| self.read_uses(route).into()).clone()
+    }
+
+    fn read_uses(&self, route: &str) -> Vec<Use> {
         let json = |p: &str| self.get(p).and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
         let dir = route.rsplit_once('/').map_or("", |(d, _)| d);
         let wxml = self.get(&format!("{route}.wxml")).unwrap_or_default();

@@ -64,16 +64,22 @@ struct CarriedIv {
     has_plus: bool,
 }
 
+/// Whether any of a request's `texts` (its URL, body, header values)
+/// carries `v`, as is or percent-encoded. Codes and base64 travel in JSON
+/// unescaped, so these two forms are all a request has.
+pub(super) fn carries(texts: &[&str], v: &str) -> bool {
+    let encoded: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
+    texts.iter().any(|t| t.contains(v) || t.contains(&encoded))
+}
+
 /// What of `produced` the request carried (as is or percent-encoded),
 /// wherever it travels.
 pub(super) fn carried(produced: &[Produced], req: &Rendered) -> Option<Carried> {
-    let sent = |v: &str| {
-        // Anywhere the request carries it: the URL, the body (JSON, form,
-        // raw), and the headers (custom ones, cookies).
-        let sent =
-            |s: &str| req.url.contains(s) || req.body.contains(s) || req.headers.iter().any(|(_, v)| v.contains(s));
-        sent(v) || sent(&form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>())
-    };
+    // Anywhere the request carries it: the URL, the body (JSON, form, raw),
+    // and the headers (custom ones, cookies).
+    let texts: Vec<&str> =
+        [req.url.as_str(), req.body.as_str()].into_iter().chain(req.headers.iter().map(|(_, v)| v.as_str())).collect();
+    let sent = |v: &str| carries(&texts, v);
     let codes: Vec<String> = produced.iter().filter_map(|p| p.code.clone().filter(|c| sent(c))).collect();
     let ivs: Vec<&Produced> = produced.iter().filter(|p| p.iv.as_deref().is_some_and(sent)).collect();
     if codes.is_empty() && ivs.is_empty() {

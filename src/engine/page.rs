@@ -178,8 +178,8 @@ impl Engine {
             None => run
                 .files
                 .uses(&route)
-                .into_iter()
-                .find_map(|u| element_in(&u.path).map(|e| (Some(e), Some(u.name))))
+                .iter()
+                .find_map(|u| element_in(&u.path).map(|e| (Some(e), Some(u.name.clone()))))
                 .unwrap_or_default(),
         };
         let (open_type, dataset) = element.unwrap_or_default();
@@ -437,15 +437,8 @@ impl Drive {
     /// Judges the payloads a request carries (in `texts` or `headers`)
     /// against the login they go with; true if one is stale.
     fn judge(&mut self, produced: &[Produced], texts: &[&str], headers: &BTreeMap<String, String>) -> bool {
-        let sent = |v: &str| {
-            let encoded: String = form_urlencoded::byte_serialize(v.as_bytes()).collect();
-            let json = serde_json::to_string(v).unwrap_or_default();
-            let json = json.trim_matches('"');
-            texts
-                .iter()
-                .chain(headers.values().map(String::as_str).collect::<Vec<_>>().iter())
-                .any(|t| t.contains(v) || t.contains(&encoded) || t.contains(json))
-        };
+        let texts: Vec<&str> = texts.iter().copied().chain(headers.values().map(String::as_str)).collect();
+        let sent = |v: &str| super::freshness::carries(&texts, v);
         let is_login = |p: &&Produced| p.login;
         // The login whose code rides along, else the user's latest login.
         let carried_code = produced.iter().filter(is_login).rfind(|p| p.code.as_deref().is_some_and(sent));

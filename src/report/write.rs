@@ -39,7 +39,6 @@ fn landing(p: &std::path::Path) -> Option<PathBuf> {
 /// reports on one path, or a report over one of the run's inputs (its
 /// flow files, a merge's shards), through links too.
 pub fn check_report_paths(reports: &[ReportSpec], inputs: &[PathBuf]) -> Result<(), InvalidInput> {
-    let canon = landing;
     let flow_files: Vec<PathBuf> = inputs.iter().filter_map(|f| std::fs::canonicalize(f).ok()).collect();
     let mut seen: Vec<PathBuf> = vec![];
     for ReportSpec { path, .. } in reports {
@@ -47,7 +46,7 @@ pub fn check_report_paths(reports: &[ReportSpec], inputs: &[PathBuf]) -> Result<
         if path.is_dir() {
             return Err(invalid(format!("--report {shown}: is a directory; name a file")));
         }
-        let Some(full) = canon(path) else {
+        let Some(full) = landing(path) else {
             return Err(invalid(format!("--report {shown}: its directory does not exist")));
         };
         if seen.contains(&full) {
