@@ -28,8 +28,11 @@ const RUNTIME_JS: &str = include_str!("runtime.js");
 /// Files read from an app's folder at most, and the bytes of one.
 const MAX_FILES: usize = 20_000;
 const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
-/// The JS heap of one thread's runtime, shared by the pages it runs.
-const MEMORY_LIMIT: usize = 512 * 1024 * 1024;
+/// The JS heap each live page adds to its thread's runtime limit: the
+/// runtime's pages share `PAGE_MEMORY` × their number, so a run's
+/// concurrency never runs the tester's own heap out (at C=8,032 a fixed
+/// 512 MiB did, and pages failed for it).
+const PAGE_MEMORY: usize = 64 * 1024 * 1024;
 /// Real time one call into the page may take before it is interrupted (a
 /// loop that never ends).
 const CALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -152,9 +155,14 @@ struct Host {
 pub struct Page {
     // The context is dropped before its runtime (field order).
     context: Context,
-    _runtime: Runtime,
+    runtime: Shared,
     host: Arc<Mutex<Host>>,
-    deadline: Arc<Mutex<std::time::Instant>>,
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        self.runtime.pages.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Page {
@@ -162,10 +170,12 @@ impl Page {
     /// through `require`.
     pub fn new(files: Arc<AppFiles>) -> Result<Page, ClientError> {
         let fail = |e: rquickjs::Error| ClientError::App(format!("cannot start the JS engine: {e}"));
-        let (runtime, deadline) = thread_runtime().map_err(fail)?;
-        let context = Context::full(&runtime).map_err(fail)?;
+        let runtime = thread_runtime().map_err(fail)?;
+        let live = runtime.pages.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        runtime.runtime.set_memory_limit(PAGE_MEMORY.saturating_mul(live));
+        let context = Context::full(&runtime.runtime).map_err(fail)?;
         let host = Arc::new(Mutex::new(Host::default()));
-        let page = Page { context, _runtime: runtime, host, deadline };
+        let page = Page { context, runtime, host };
         page.with(|ctx| install(ctx, &files, &page.host))?;
         Ok(page)
     }
@@ -173,7 +183,7 @@ impl Page {
     /// Runs `f` in the context with a fresh real-time budget; an exception
     /// becomes a [`ClientError`].
     fn with<T>(&self, f: impl FnOnce(&Ctx<'_>) -> rquickjs::Result<T>) -> Result<T, ClientError> {
-        *self.deadline.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+        *self.runtime.deadline.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
             std::time::Instant::now() + CALL_LIMIT;
         self.context.with(|ctx| f(&ctx).catch(&ctx).map_err(|e| caught(e)))
     }
@@ -260,30 +270,37 @@ impl Page {
     }
 }
 
-thread_local! {
-    /// This thread's JS runtime and the deadline its interrupt handler
-    /// reads. Each page gets a context of its own (no state is shared
-    /// between them); a runtime per page cost a third of a page run in
-    /// creating and tearing down its heap.
-    static RUNTIME: std::cell::RefCell<Option<(Runtime, Arc<Mutex<std::time::Instant>>)>> =
-        const { std::cell::RefCell::new(None) };
+/// A runner thread's JS runtime, the deadline its interrupt handler reads,
+/// and how many pages live in it.
+#[derive(Clone)]
+struct Shared {
+    runtime: Runtime,
+    deadline: Arc<Mutex<std::time::Instant>>,
+    pages: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-fn thread_runtime() -> rquickjs::Result<(Runtime, Arc<Mutex<std::time::Instant>>)> {
+thread_local! {
+    /// This thread's runtime. Each page gets a context of its own (no state
+    /// is shared between them); a runtime per page cost a third of a page
+    /// run in creating and tearing down its heap.
+    static RUNTIME: std::cell::RefCell<Option<Shared>> = const { std::cell::RefCell::new(None) };
+}
+
+fn thread_runtime() -> rquickjs::Result<Shared> {
     RUNTIME.with(|slot| {
         if let Some(r) = &*slot.borrow() {
             return Ok(r.clone());
         }
         let runtime = Runtime::new()?;
-        runtime.set_memory_limit(MEMORY_LIMIT);
         runtime.set_max_stack_size(1024 * 1024);
         let deadline = Arc::new(Mutex::new(std::time::Instant::now() + CALL_LIMIT));
         let d = deadline.clone();
         runtime.set_interrupt_handler(Some(Box::new(move || {
             std::time::Instant::now() > *d.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
         })));
-        *slot.borrow_mut() = Some((runtime.clone(), deadline.clone()));
-        Ok((runtime, deadline))
+        let shared = Shared { runtime, deadline, pages: Arc::default() };
+        *slot.borrow_mut() = Some(shared.clone());
+        Ok(shared)
     })
 }
 
