@@ -7,9 +7,9 @@ use crate::mock::{self, Mock, MockConfig};
 use crate::tls::ClientTls;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -149,10 +149,43 @@ pub fn spawn_on_cores(
     Ok(Running { addr: local, tls: tls.is_some() })
 }
 
+/// The connections open, each with the moment it began to wait for its
+/// current request (its opening or its last answer), in ms since `base`.
+struct Open {
+    base: std::time::Instant,
+    next: u64,
+    conns: std::collections::HashMap<u64, (Arc<AtomicU64>, CancellationToken)>,
+}
+
+/// A connection waits this long for its request before a full house may
+/// close it for a newcomer: a real client's request arrives in
+/// milliseconds, so only stalled or dripping ones are old enough.
+const EVICTABLE_AFTER: Duration = Duration::from_secs(1);
+
+impl Open {
+    fn now(&self) -> u64 {
+        self.base.elapsed().as_millis() as u64
+    }
+
+    /// Closes the connection that has waited longest for its request, if
+    /// it waited at least [`EVICTABLE_AFTER`].
+    fn evict_longest_waiter(&self) {
+        let now = self.now();
+        let oldest = self.conns.values().min_by_key(|(since, _)| since.load(Ordering::Relaxed));
+        if let Some((since, cancel)) = oldest
+            && now.saturating_sub(since.load(Ordering::Relaxed)) >= EVICTABLE_AFTER.as_millis() as u64
+        {
+            cancel.cancel();
+        }
+    }
+}
+
 /// The accept loop: at most `max_connections` at once, each with the
 /// header-read timeout; an accept error (out of file descriptors) waits and
-/// retries rather than ending the server. On `stop`, running connections
-/// finish their request and close.
+/// retries rather than ending the server. When every slot is taken, the
+/// connection that has waited longest for a request gives up its slot, so
+/// clients that drip bytes cannot keep others out. On `stop`, running
+/// connections finish their request and close.
 async fn serve(
     listener: TcpListener,
     router: axum::Router,
@@ -161,16 +194,13 @@ async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let open = Arc::new(Mutex::new(Open { base: std::time::Instant::now(), next: 0, conns: Default::default() }));
     let timeout = limits.body_read_timeout;
     let router = router.layer(axum::middleware::from_fn(move |req, next| body_in_time(timeout, req, next)));
     // HTTP/1 only: version sniffing would wait for a first byte with no timeout.
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
     loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => match slot { Ok(s) => s, Err(_) => return },
-            () = stop.cancelled() => return,
-        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = stop.cancelled() => return,
@@ -185,36 +215,90 @@ async fn serve(
                 continue;
             }
         };
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            // Full: make room, as soon as someone has waited long enough.
+            Err(_) => loop {
+                lock(&open).evict_longest_waiter();
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => match slot { Ok(s) => break s, Err(_) => return },
+                    () = tokio::time::sleep(EVICTABLE_AFTER / 4) => {}
+                    () = stop.cancelled() => return,
+                }
+            },
+        };
         let _ = tcp.set_nodelay(true);
         let (builder, stop, tls) = (builder.clone(), stop.clone(), tls.clone());
-        let service = TowerToHyperService::new(router.clone());
+        let (id, since, evicted) = {
+            let mut o = lock(&open);
+            let (id, since, evicted) = (o.next, Arc::new(AtomicU64::new(o.now())), CancellationToken::new());
+            o.next += 1;
+            o.conns.insert(id, (since.clone(), evicted.clone()));
+            (id, since, evicted)
+        };
+        let (router, open, base) = (router.clone(), open.clone(), lock(&open).base);
+        let service = hyper::service::service_fn(move |req: axum::http::Request<hyper::body::Incoming>| {
+            let (router, since) = (router.clone(), since.clone());
+            async move {
+                let answer = tower::ServiceExt::oneshot(router, req).await;
+                since.store(base.elapsed().as_millis() as u64, Ordering::Relaxed);
+                answer
+            }
+        });
         tokio::spawn(async move {
-            // hyper's header timeout starts with the first byte; a client that
-            // connects and says nothing (or never finishes a TLS handshake)
-            // is closed here.
-            let mut first = [0u8; 1];
-            let mut tcp = tcp;
-            if !matches!(tokio::time::timeout(limits.header_read_timeout, tcp.peek(&mut first)).await, Ok(Ok(1..))) {
-                return;
+            tokio::select! {
+                () = connection(tcp, builder, service, stop, tls, limits) => {}
+                () = evicted.cancelled() => {}
             }
-            // An HTTPS proxy's CONNECT, in clear: the tunnel then carries TLS.
-            if limits.connect_proxy && first[0] == b'C' && tls.is_some() {
-                let opened = tokio::time::timeout(limits.header_read_timeout, open_tunnel(&mut tcp)).await;
-                if !matches!(opened, Ok(Ok(()))) {
-                    return;
-                }
-            }
-            match tls {
-                None => serve_connection(&builder, TokioIo::new(tcp), service, &stop).await,
-                Some(acceptor) => {
-                    let handshake = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tcp)).await;
-                    if let Ok(Ok(stream)) = handshake {
-                        serve_connection(&builder, TokioIo::new(stream), service, &stop).await;
-                    }
-                }
-            }
+            lock(&open).conns.remove(&id);
             drop(slot);
         });
+    }
+}
+
+fn lock(open: &Mutex<Open>) -> std::sync::MutexGuard<'_, Open> {
+    open.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Serves one accepted connection: a proxy's CONNECT, TLS, then HTTP.
+async fn connection<S>(
+    mut tcp: tokio::net::TcpStream,
+    builder: auto::Builder<TokioExecutor>,
+    service: S,
+    stop: CancellationToken,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: Limits,
+) where
+    S: hyper::service::Service<
+            axum::http::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    // hyper's header timeout starts with the first byte; a client that
+    // connects and says nothing (or never finishes a TLS handshake) is
+    // closed here.
+    let mut first = [0u8; 1];
+    if !matches!(tokio::time::timeout(limits.header_read_timeout, tcp.peek(&mut first)).await, Ok(Ok(1..))) {
+        return;
+    }
+    // An HTTPS proxy's CONNECT, in clear: the tunnel then carries TLS.
+    if limits.connect_proxy && first[0] == b'C' && tls.is_some() {
+        let opened = tokio::time::timeout(limits.header_read_timeout, open_tunnel(&mut tcp)).await;
+        if !matches!(opened, Ok(Ok(()))) {
+            return;
+        }
+    }
+    match tls {
+        None => serve_connection(&builder, TokioIo::new(tcp), service, &stop).await,
+        Some(acceptor) => {
+            let handshake = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tcp)).await;
+            if let Ok(Ok(stream)) = handshake {
+                serve_connection(&builder, TokioIo::new(stream), service, &stop).await;
+            }
+        }
     }
 }
 
@@ -247,13 +331,20 @@ async fn open_tunnel(tcp: &mut tokio::net::TcpStream) -> std::io::Result<()> {
 }
 
 /// Serves one connection until it ends, or gracefully closes it on `stop`.
-async fn serve_connection<I>(
+async fn serve_connection<I, S>(
     builder: &auto::Builder<TokioExecutor>,
     io: TokioIo<I>,
-    service: TowerToHyperService<axum::Router>,
+    service: S,
     stop: &CancellationToken,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            axum::http::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
 {
     let conn = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(conn);

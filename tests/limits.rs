@@ -81,6 +81,55 @@ async fn a_body_that_stops_half_way_is_timed_out_and_others_are_served() {
     stop.cancel();
 }
 
+/// More clients than slots, each dripping a header byte at a time, do not
+/// keep others out: the one that has waited longest gives up its slot.
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_dripping_bytes_into_every_slot_do_not_keep_others_out() {
+    let stop = CancellationToken::new();
+    let limits = wxflow::serve::Limits {
+        header_read_timeout: Duration::from_secs(30),
+        max_connections: 4,
+        ..wxflow::serve::Limits::default()
+    };
+    let s = wxflow::serve::spawn_with(healthz(), "127.0.0.1:0", stop.clone(), limits, None).await.unwrap();
+    let addr = s.addr;
+    let (text, waited, evicted) = tokio::task::spawn_blocking(move || {
+        let drippers: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    // A byte every 200 ms for at most 6 s; a closed socket ends it.
+                    let mut c = std::net::TcpStream::connect(addr).unwrap();
+                    let line = b"GET /healthz HTTP/1.1\r\nx-drip: ";
+                    let mut bytes = line.iter().chain(std::iter::repeat(&b'a'));
+                    for _ in 0..30 {
+                        if c.write_all(&[*bytes.next().unwrap()]).is_err() {
+                            return true;
+                        }
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                    false
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(1500));
+        let t = Instant::now();
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
+        let mut text = String::new();
+        let _ = c.read_to_string(&mut text);
+        let waited = t.elapsed();
+        let evicted = drippers.into_iter().map(|d| d.join().unwrap()).filter(|&closed| closed).count();
+        (text, waited, evicted)
+    })
+    .await
+    .unwrap();
+    assert!(text.starts_with("HTTP/1.1 200") && text.ends_with("ok"), "{text}");
+    assert!(waited < Duration::from_secs(3), "answered while 8 clients drip into 4 slots: {waited:?}");
+    assert!(evicted >= 5, "drippers closed to make room: {evicted}");
+    stop.cancel();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn flags_out_of_range_are_refused_with_exit_2() {
     for (args, needle) in [
