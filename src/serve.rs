@@ -194,7 +194,11 @@ async fn serve(
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let open = Arc::new(Mutex::new(Open { base: std::time::Instant::now(), next: 0, conns: Default::default() }));
+    let open = Arc::new(Mutex::new(Open {
+        base: std::time::Instant::now(),
+        next: 0,
+        conns: std::collections::HashMap::default(),
+    }));
     let timeout = limits.body_read_timeout;
     let router = router.layer(axum::middleware::from_fn(move |req, next| body_in_time(timeout, req, next)));
     // HTTP/1 only: version sniffing would wait for a first byte with no timeout.
