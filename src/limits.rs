@@ -87,25 +87,32 @@ fn epoch() -> Instant {
 }
 
 /// Milliseconds after [`epoch`] (plus one, so 0 means never) of the last
-/// accept error the servers of this process met for want of a resource.
-static LAST_ACCEPT_ERROR: AtomicU64 = AtomicU64::new(0);
+/// time this process met a want of a resource: a server's accept, or a
+/// request's connect.
+static LAST_EXHAUSTED: AtomicU64 = AtomicU64::new(0);
+
+/// Records that this process just ran out of a resource.
+pub fn note_exhausted() {
+    let ms = epoch().elapsed().as_millis() as u64 + 1;
+    LAST_EXHAUSTED.fetch_max(ms, Ordering::Relaxed);
+}
 
 /// Records an accept error of one of this process's servers, if it was for
 /// want of a resource; returns that resource.
 pub fn note_accept_error(e: &std::io::Error) -> Option<Exhausted> {
     let exhausted = Exhausted::from_errno(e.raw_os_error()?)?;
-    let ms = epoch().elapsed().as_millis() as u64 + 1;
-    LAST_ACCEPT_ERROR.fetch_max(ms, Ordering::Relaxed);
+    note_exhausted();
     Some(exhausted)
 }
 
-/// Whether a server of this process failed to accept for want of a resource
-/// at `since` or up to `ACCEPT_SLACK` before (connections wait in the
-/// listen backlog while the server backs off): a step to the embedded
-/// servers that got no answer then is the tester's doing.
-pub fn servers_starved_since(since: Instant) -> bool {
+/// Whether this process ran out of a resource at `since` or up to
+/// `ACCEPT_SLACK` before (connections wait in the listen backlog while a
+/// server backs off; requests wait for a pooled connection while connects
+/// fail): a step that got no answer then may have waited on the tester, so
+/// it is not judged.
+pub fn starved_since(since: Instant) -> bool {
     let since_ms = since.saturating_duration_since(epoch()).saturating_sub(ACCEPT_SLACK).as_millis() as u64;
-    LAST_ACCEPT_ERROR.load(Ordering::Relaxed) > since_ms
+    LAST_EXHAUSTED.load(Ordering::Relaxed) > since_ms
 }
 
 const ACCEPT_SLACK: std::time::Duration = std::time::Duration::from_secs(1);
@@ -270,8 +277,8 @@ mod tests {
         let before = Instant::now();
         assert_eq!(note_accept_error(&std::io::Error::from_raw_os_error(libc::ECONNABORTED)), None);
         assert_eq!(note_accept_error(&std::io::Error::from_raw_os_error(libc::EMFILE)), Some(Exhausted::Descriptors));
-        assert!(servers_starved_since(before));
-        assert!(!servers_starved_since(Instant::now() + std::time::Duration::from_secs(5)));
+        assert!(starved_since(before));
+        assert!(!starved_since(Instant::now() + std::time::Duration::from_secs(5)));
     }
 
     #[test]

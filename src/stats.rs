@@ -178,6 +178,9 @@ pub struct FlowStats {
     pub example: Option<FlowResult>,
     /// Wall time this flow ran, for its throughput.
     pub elapsed: std::time::Duration,
+    /// When it began, in ms since the Unix epoch: shards merged count the
+    /// wall time their runs cover, whether they ran at once or one by one.
+    pub started_ms: Option<u64>,
     /// The command reproducing each first failure (set by the runner).
     pub reproduce: BTreeMap<Cause, String>,
     /// The reproducers re-run the whole load (shared users race), not one
@@ -295,6 +298,7 @@ impl FlowStats {
             reproduce_unmet: None,
             example: None,
             elapsed: std::time::Duration::ZERO,
+            started_ms: None,
             reproduce: BTreeMap::new(),
             reproduce_whole_load: false,
             interrupted: false,
@@ -422,6 +426,10 @@ impl FlowStats {
             (a, b) => a.or(b),
         };
         self.elapsed = self.elapsed.max(o.elapsed);
+        self.started_ms = match (self.started_ms, o.started_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.passed += o.passed;
         self.failed += o.failed;
         self.met += o.met;
@@ -559,9 +567,44 @@ impl FlowStats {
     }
 }
 
+/// Now, in ms since the Unix epoch.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The wall time covered by runs that began at `start` (ms since the Unix
+/// epoch) and lasted `elapsed` each: overlaps count once. Without every
+/// start, the runs are taken one after the other (a sum, which never
+/// overstates a throughput).
+pub fn wall_time(runs: &[(Option<u64>, std::time::Duration)]) -> std::time::Duration {
+    let Some(mut spans) = runs
+        .iter()
+        .map(|(start, d)| start.map(|s| (s, s.saturating_add(d.as_millis() as u64))))
+        .collect::<Option<Vec<(u64, u64)>>>()
+    else {
+        return runs.iter().fold(std::time::Duration::ZERO, |sum, (_, d)| sum.saturating_add(*d));
+    };
+    spans.sort_unstable();
+    let (mut total, mut reach) = (0, 0);
+    for (a, b) in spans {
+        total += b.saturating_sub(a.max(reach));
+        reach = reach.max(b);
+    }
+    std::time::Duration::from_millis(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wall_time_counts_overlapping_runs_once() {
+        let s = std::time::Duration::from_secs;
+        assert_eq!(wall_time(&[(Some(0), s(10)), (Some(5_000), s(10)), (Some(30_000), s(1))]), s(16));
+        assert_eq!(wall_time(&[(Some(0), s(10)), (Some(2_000), s(1))]), s(10));
+        // Without every start, one after the other.
+        assert_eq!(wall_time(&[(Some(0), s(10)), (None, s(4))]), s(14));
+    }
 
     #[test]
     fn wilson_matches_published_values() {

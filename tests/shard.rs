@@ -85,6 +85,12 @@ fn shards_merge_to_exactly_the_unsharded_run() {
         let got: wxflow::stats::Latency = serde_json::from_value(m["latency_ms"].clone()).unwrap();
         assert_eq!(got, expected, "{id}");
         assert_eq!(got.count, m["iterations"].as_u64().unwrap());
+        // The shards ran one after another: the merged throughput is over
+        // the time they all took, not the longest one's.
+        let took: f64 =
+            shard_paths.iter().map(|p| flow(&report(Path::new(p)), id)["elapsed_ms"].as_f64().unwrap()).sum();
+        let merged_ms = m["elapsed_ms"].as_f64().unwrap();
+        assert!((merged_ms - took).abs() <= 3.0, "{id}: merged {merged_ms} ms, shards {took} ms one by one");
     }
     assert_eq!(whole["summary"]["success"], merged["summary"]["success"]);
     assert!(std::fs::read_to_string(d("merged.xml")).unwrap().contains("userinfo-first"));

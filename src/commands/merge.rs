@@ -129,6 +129,7 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
     let mut flows: Vec<FlowStats> = vec![];
     for id in &ids {
         let mut merged: Option<FlowStats> = None;
+        let mut runs = vec![];
         for r in &reports {
             let v = r.value["flows"].as_array().into_iter().flatten().find(|f| f["flow"] == id.as_str());
             let stats = crate::report::json::flow_stats(v.unwrap_or(&Value::Null))
@@ -136,15 +137,27 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
             if let Some(why) = stats.impossible() {
                 return Err(InvalidInput(format!("{}: flow {id}: not a report of a run: {why}", r.path)));
             }
+            runs.push((stats.started_ms, stats.elapsed));
             match &mut merged {
                 Some(m) => m.merge(&stats),
                 None => merged = Some(stats),
             }
         }
+        // The shards may have run at once or one by one: the wall time they
+        // cover, not the longest one's, makes the merged throughput.
+        let elapsed = crate::stats::wall_time(&runs);
         // With shared users the reproducers are whole loads, as the run said.
-        flows.extend(merged.map(|m| FlowStats { reproduce_whole_load: first.plan.users.is_some(), ..m }));
+        flows.extend(merged.map(|m| FlowStats { reproduce_whole_load: first.plan.users.is_some(), elapsed, ..m }));
     }
-    let elapsed_ms = reports.iter().filter_map(|r| r.value["duration_ms"].as_f64()).fold(0.0, f64::max);
+    let runs: Vec<_> = reports
+        .iter()
+        .map(|r| {
+            let ms = r.value["duration_ms"].as_f64().unwrap_or(0.0);
+            let took = std::time::Duration::try_from_secs_f64(ms / 1e3)
+                .map_err(|_| InvalidInput(format!("{}: duration_ms {ms} is not a duration", r.path)))?;
+            Ok((r.value["started_at_ms"].as_u64(), took))
+        })
+        .collect::<Result<_, _>>()?;
     let cli: Vec<Threshold> = args
         .max_failure_rate
         .map(Threshold::FailureRate)
@@ -157,7 +170,8 @@ pub fn merge(args: MergeArgs) -> Result<ExitCode, InvalidInput> {
         mock: first.value["mock"].as_str().unwrap_or_default().to_string(),
         target: first.value["target"].as_str().unwrap_or_default().to_string(),
         rotation_override: first.value["rotation_override"].as_str().map(String::from),
-        elapsed: std::time::Duration::from_secs_f64(elapsed_ms / 1e3),
+        elapsed: crate::stats::wall_time(&runs),
+        started_ms: runs.iter().filter_map(|r| r.0).min(),
         // A shard cut short leaves the whole cut short, with its signal's
         // exit code (reports from before it was kept: 1, never a pass).
         interrupted: reports.iter().find(|r| r.value["interrupted"] == true).map(|r| {

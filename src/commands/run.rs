@@ -231,7 +231,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
             st.red("WARNING: --insecure: TLS certificates are NOT verified; anyone on the path can read and change this run's traffic")
         );
     }
-    let started = Instant::now();
+    let (started, started_ms) = (Instant::now(), crate::stats::unix_ms());
     let mut all = vec![];
     let mut instance = t.identity.as_ref().map(|i| i.instance.clone());
     for flow in flows {
@@ -272,6 +272,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
         target: target_url,
         rotation_override: s.rotation.map(|r| r.to_string()),
         elapsed: started.elapsed(),
+        started_ms: Some(started_ms),
         interrupted: signals.exit_code(),
         flows: all,
         thresholds: vec![],
@@ -299,7 +300,7 @@ pub async fn run(args: RunArgs) -> Result<std::process::ExitCode, InvalidInput> 
 /// Runs one flow by the plan, printing detail or progress; returns its figures.
 async fn run_one(lanes: Vec<Lane>, flow: Arc<Flow>, s: &Settings, signals: &Signals, st: Style) -> FlowStats {
     let plan = &s.plan;
-    let mut stats = FlowStats::new(&flow);
+    let mut stats = FlowStats { started_ms: Some(crate::stats::unix_ms()), ..FlowStats::new(&flow) };
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
     let stop = signals.graceful.clone();

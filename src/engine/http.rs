@@ -17,6 +17,34 @@ use std::time::Instant;
 /// Bodies kept in results are cut past this many bytes.
 const KEPT_BODY: usize = 16 * 1024;
 
+/// A request that got no answer, judged again for the tester's own part:
+/// the tester ran out of a resource meanwhile (its servers' accept, its own
+/// connects), so the wait may be its own; or the embedded reference backend,
+/// a server of this very process, is gone. Such an iteration is
+/// `tester_limit`, never a verdict about the backend.
+fn tester_side(classified: (Cause, String), t0: Instant, own_servers: bool) -> (Cause, String) {
+    let starved = || crate::limits::starved_since(t0);
+    match classified {
+        (Cause::TesterLimit, said) => {
+            crate::limits::note_exhausted();
+            (Cause::TesterLimit, said)
+        }
+        (Cause::Timeout, _) if starved() => {
+            (Cause::TesterLimit, Exhausted::Descriptors.diagnosis("this iteration's wait for an answer"))
+        }
+        (Cause::Connection, _) if own_servers && starved() => {
+            (Cause::TesterLimit, Exhausted::Descriptors.diagnosis("the embedded servers' accept"))
+        }
+        (Cause::Connection, said) if own_servers => (
+            Cause::TesterLimit,
+            format!(
+                "wxflow's own embedded reference backend gave no answer ({said}): a failure of the tester, not of a backend under test, so the iteration is not judged; please report it"
+            ),
+        ),
+        classified => classified,
+    }
+}
+
 fn cut(text: &str) -> String {
     if text.len() <= KEPT_BODY {
         return text.to_string();
@@ -100,25 +128,8 @@ impl Engine {
                     let truths = self.truth.lookup(&c.query).await;
                     r.judge(&c, &truths);
                 }
-                let (cause, diag) = match diagnose::classify(&r, Some(&t), None, None, None, contract) {
-                    // No answer from a server of this process while its
-                    // accept loop was out of descriptors: the tester's doing.
-                    (Cause::Timeout | Cause::Connection, _)
-                        if self.own_servers && crate::limits::servers_starved_since(t0) =>
-                    {
-                        (Cause::TesterLimit, Exhausted::Descriptors.diagnosis("the embedded servers' accept"))
-                    }
-                    // The embedded reference backend is a server of this very
-                    // process: its death (a panic, a lost listener) is the
-                    // tester's failure, never a verdict about a backend.
-                    (Cause::Connection, said) if self.own_servers => (
-                        Cause::TesterLimit,
-                        format!(
-                            "wxflow's own embedded reference backend gave no answer ({said}): a failure of the tester, not of a backend under test, so the iteration is not judged; please report it"
-                        ),
-                    ),
-                    classified => classified,
-                };
+                let classified = diagnose::classify(&r, Some(&t), None, None, None, contract);
+                let (cause, diag) = tester_side(classified, t0, self.own_servers);
                 return r.failed(cause, diag).into();
             }
         };
@@ -269,5 +280,25 @@ impl Engine {
     /// backend's failure.
     fn own_exhaustion(&self, answer: &str) -> Option<Exhausted> {
         if self.own_servers { Exhausted::in_text(answer) } else { None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_while_the_tester_ran_out_of_descriptors_is_not_the_backends() {
+        let timeout = || (Cause::Timeout, "the backend did not answer in time".to_string());
+        // Long ago: nothing ran out since this request began.
+        let later = Instant::now() + std::time::Duration::from_hours(1);
+        assert_eq!(tester_side(timeout(), later, false).0, Cause::Timeout);
+        let t0 = Instant::now();
+        crate::limits::note_exhausted();
+        let (cause, said) = tester_side(timeout(), t0, false);
+        assert_eq!(cause, Cause::TesterLimit);
+        assert!(said.contains("EMFILE") && said.contains("not judged"), "{said}");
+        // A refused connection to a backend elsewhere stays the backend's.
+        assert_eq!(tester_side((Cause::Connection, String::new()), t0, false).0, Cause::Connection);
     }
 }

@@ -30,6 +30,7 @@ fn flow(f: &FlowStats) -> Value {
         "met": f.met,
         "stale_failures": f.stale_failures,
         "elapsed_ms": f.elapsed.as_secs_f64() * 1e3,
+        "started_at_ms": f.started_ms,
         "limits": f.thresholds.iter().map(threshold_spec).collect::<Vec<_>>(),
         "hdr": {
             "total": crate::stats::encode(&f.latency),
@@ -104,6 +105,7 @@ pub fn to_value(r: &RunReport) -> Value {
         "target": r.target,
         "rotation_override": r.rotation_override,
         "duration_ms": r.elapsed.as_secs_f64() * 1e3,
+        "started_at_ms": r.started_ms,
         "interrupted": r.interrupted.is_some(),
         "summary": {
             "flows": r.flows.len(),
@@ -209,7 +211,9 @@ pub fn flow_stats(v: &Value) -> Result<FlowStats, String> {
         first_unmet: field("first_unmet")?.as_u64(),
         reproduce_unmet: v["reproduce_unmet"].as_str().map(String::from),
         example: parse(field("example")?)?,
-        elapsed: std::time::Duration::from_secs_f64(field("elapsed_ms")?.as_f64().unwrap_or(0.0) / 1e3),
+        elapsed: std::time::Duration::try_from_secs_f64(field("elapsed_ms")?.as_f64().unwrap_or(0.0) / 1e3)
+            .map_err(|_| "elapsed_ms is not a duration")?,
+        started_ms: v["started_at_ms"].as_u64(),
         reproduce: map("reproduce")?.iter().map(|(k, c)| Ok((cause(k)?, text(c)?))).collect::<Result<_, String>>()?,
         reproduce_whole_load: false,
         interrupted: field("interrupted")?.as_bool().unwrap_or(false),

@@ -57,6 +57,8 @@ pub struct RunReport {
     pub target: String,
     pub rotation_override: Option<String>,
     pub elapsed: Duration,
+    /// When the run began, in ms since the Unix epoch.
+    pub started_ms: Option<u64>,
     /// Stopped early by a signal (Ctrl-C), with the exit code that gives
     /// (128 + the signal): the figures cover what finished.
     pub interrupted: Option<u8>,

@@ -160,8 +160,13 @@ pub fn flow_summary(f: &FlowStats, st: Style) -> String {
     if f.unjudged > 0 {
         let window = f.unjudged_window.map(|(a, b)| format!(" in seconds {a}–{b} of the run")).unwrap_or_default();
         let (causes, diagnosis) = f.unjudged_why();
+        let touched = if f.causes.contains_key(&crate::flow::Cause::TesterLimit) {
+            " · the tester was short of its own resources then: latencies measured in those seconds may include its waits"
+        } else {
+            ""
+        };
         let line = format!(
-            "inconclusive: {} iterations not judged{window} ({causes}): the tester's own side failed them, not the backend · {diagnosis}",
+            "inconclusive: {} iterations not judged{window} ({causes}): the tester's own side failed them, not the backend · {diagnosis}{touched}",
             f.unjudged
         );
         let _ = writeln!(out, "  {}", st.yellow(&line));
