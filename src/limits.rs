@@ -26,6 +26,7 @@ pub enum Exhausted {
 
 impl Exhausted {
     /// The resource an OS error number names, if it is one of this side's.
+    #[cfg(unix)]
     pub fn from_errno(errno: i32) -> Option<Exhausted> {
         Some(match errno {
             libc::EMFILE => Exhausted::Descriptors,
@@ -33,6 +34,19 @@ impl Exhausted {
             libc::EADDRNOTAVAIL => Exhausted::Ports,
             libc::ENOBUFS => Exhausted::Buffers,
             libc::ENOMEM => Exhausted::Memory,
+            _ => return None,
+        })
+    }
+
+    /// Windows' socket errors (Winsock's WSAEMFILE, WSAEADDRNOTAVAIL,
+    /// WSAENOBUFS) and ERROR_NOT_ENOUGH_MEMORY.
+    #[cfg(not(unix))]
+    pub fn from_errno(errno: i32) -> Option<Exhausted> {
+        Some(match errno {
+            10024 => Exhausted::Descriptors,
+            10049 => Exhausted::Ports,
+            10055 => Exhausted::Buffers,
+            8 => Exhausted::Memory,
             _ => return None,
         })
     }
@@ -121,10 +135,10 @@ const ACCEPT_SLACK: std::time::Duration = std::time::Duration::from_secs(1);
 /// servers do; the soft limit it then has.
 pub fn raise_descriptor_limit() -> u64 {
     let _ = epoch();
-    rlimit::increase_nofile_limit(u64::MAX)
-        .ok()
-        .or_else(|| rlimit::getrlimit(rlimit::Resource::NOFILE).ok().map(|(soft, _)| soft))
-        .unwrap_or(u64::MAX)
+    let raised = rlimit::increase_nofile_limit(u64::MAX).ok();
+    #[cfg(unix)]
+    let raised = raised.or_else(|| rlimit::getrlimit(rlimit::Resource::NOFILE).ok().map(|(soft, _)| soft));
+    raised.unwrap_or(u64::MAX)
 }
 
 /// Descriptors this process has open now (on Linux; a fixed guess elsewhere).
@@ -192,7 +206,10 @@ impl Budget {
     /// The refusal: the figures, and the ways out that apply to `setup`.
     pub fn refusal(&self, setup: Setup, concurrency: u64) -> String {
         use std::fmt::Write as _;
+        #[cfg(unix)]
         let hard = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(self.may_open, |(_, hard)| hard);
+        #[cfg(not(unix))]
+        let hard = self.may_open;
         let mut msg = format!(
             "this plan cannot fit in wxflow's file descriptors: --concurrency {concurrency} needs about {} and wxflow may open {} (RLIMIT_NOFILE, its soft limit raised to the hard limit {hard}); running it anyway would fail iterations for the tester's own limit, not the backend's. Ways out:",
             self.need, self.may_open
@@ -242,7 +259,7 @@ pub fn read_bounded(path: &std::path::Path, max: u64) -> Result<Vec<u8>, String>
     Ok(bytes)
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

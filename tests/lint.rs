@@ -8,12 +8,37 @@ mod common;
 use common::{tempdir, wxflow_blocking};
 use serde_json::Value;
 
+/// `wxflow lint ARGS --format json`, its `file`s made relative to the
+/// first folder linted (they are given from the working directory: see
+/// `paths_are_given_from_the_working_directory_and_sarif_from_the_repository_root`).
 fn lint(args: &[&str]) -> (i32, Value) {
     let mut all = vec!["lint".to_string()];
     all.extend(args.iter().map(ToString::to_string));
     all.extend(["--format".into(), "json".into()]);
     let (code, out, err) = wxflow_blocking(&all);
-    (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}")))
+    let mut report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
+    if let Some(dir) = args.first().filter(|a| std::path::Path::new(a).is_dir()) {
+        from_folder(&mut report, &format!("{}/", dir.trim_end_matches('/')));
+    }
+    (code, report)
+}
+
+fn from_folder(v: &mut Value, prefix: &str) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match x {
+                    Value::String(s) if k == "file" => {
+                        let shown = s.strip_prefix(prefix).unwrap_or_else(|| panic!("{s} is not under {prefix}"));
+                        *s = shown.to_string();
+                    }
+                    _ => from_folder(x, prefix),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| from_folder(x, prefix)),
+        _ => {}
+    }
 }
 
 /// `(rule, file, line)` of each finding of a fixture.
@@ -173,12 +198,12 @@ fn the_human_view_shows_the_source_with_markers_and_no_colour_when_piped() {
     let (code, out, _) = wxflow_blocking(&["lint".into(), "tests/lint/seed-native".into()]);
     assert_eq!(code, 1);
     assert!(out.contains("error[stale-open-data]: "), "{out}");
-    assert!(out.contains("  --> pages/index/index.js:7:35\n"), "{out}");
+    assert!(out.contains("  --> tests/lint/seed-native/pages/index/index.js:7:35\n"), "{out}");
     assert!(
         out.contains("7 |     const { encryptedData, iv } = e.detail\n  |                                   ^^^^^^^^"),
         "{out}"
     );
-    assert!(out.contains("::: utils/auth.js:4:5"), "{out}");
+    assert!(out.contains("::: tests/lint/seed-native/utils/auth.js:4:5"), "{out}");
     assert!(!out.contains('\x1b'), "no colour when not a terminal");
     assert!(out.ends_with("lint: 5 files (951 bytes), 1 error, 0 warnings, 0 ignored\n"), "{out}");
 }
@@ -390,4 +415,34 @@ fn wepy_files_are_read_as_single_file_components_not_dropped() {
     assert_eq!(report["summary"]["files"], 1, "{report:#}");
     assert_eq!(code, 1, "its methods are handlers, as a .vue file's: {report:#}");
     assert_eq!(report["findings"][0]["rule"], "stale-open-data", "{report:#}");
+}
+
+/// From a repository's root and from inside it, a finding's path opens
+/// from where the command ran (so `path:line:col` is clickable and a
+/// problem matcher places it), and SARIF's is from the git root.
+#[test]
+fn paths_are_given_from_the_working_directory_and_sarif_from_the_repository_root() {
+    let repo = seed_copy();
+    let app = repo.path().join("miniprogram");
+    std::fs::create_dir(&app).unwrap();
+    for entry in std::fs::read_dir(repo.path()).unwrap() {
+        let from = entry.unwrap().path();
+        if from != app {
+            std::fs::rename(&from, app.join(from.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    let (code, out, _) = common::wxflow_in(repo.path(), &["lint", "miniprogram"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("  --> miniprogram/pages/index/index.js:7:35\n"), "{out}");
+    assert!(out.contains("  ::: miniprogram/utils/api.js:5:"), "{out}");
+    let (_, out, _) = common::wxflow_in(&app.join("pages"), &["lint", ".."]);
+    assert!(out.contains("  --> index/index.js:7:35\n"), "{out}");
+    let (_, out, _) = common::wxflow_in(&app.join("pages"), &["lint", "..", "--format", "sarif"]);
+    let sarif: Value = serde_json::from_str(&out).unwrap();
+    let at = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+    assert_eq!(at["uri"], "miniprogram/pages/index/index.js", "{sarif:#}");
+    assert_eq!(at["uriBaseId"], "%SRCROOT%");
+    let root = sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap().to_string();
+    assert!(root.starts_with("file:///") && root.ends_with('/'), "{root}");
 }

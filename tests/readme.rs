@@ -315,6 +315,12 @@ fn every_flag_subcommand_and_exit_code_the_docs_name_exists() {
         "--all-targets",
         "--check",
         "--force-with-lease",
+        "--omit",
+        "--offline",
+        "--no-index",
+        "--profile",
+        "--save-dev",
+        "--vs",
     ];
     let flag = regex::Regex::new(r"`[^`]*?(--[a-z][a-z0-9-]*)").unwrap();
     let cmd = <wxflow::cli::Cli as clap::CommandFactory>::command();

@@ -139,7 +139,7 @@ fn relative(from: &std::path::Path, to: &std::path::Path) -> std::path::PathBuf 
 
 /// A file name for a finding's flow: `stale-open-data-pages-index-index-js-12.yaml`.
 pub fn file_name(f: &Finding) -> String {
-    let stem: String = f.file.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let stem: String = f.rel.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     format!("{}-{}-{}.yaml", f.rule, stem.trim_matches('-'), f.line)
 }
 

@@ -33,7 +33,10 @@ pub struct Related {
 pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
+    /// As the user can open it from the working directory.
     pub file: String,
+    /// Relative to the folder linted: what emitted flows are named after.
+    pub rel: String,
     pub line: usize,
     pub column: usize,
     pub message: String,
@@ -243,7 +246,7 @@ fn analyze(tree: &Tree) -> Report {
             // A call is underlined up to its arguments: `wx.login`, not the whole call.
             let first = f.text.get(loc.start as usize..loc.end as usize).and_then(|s| s.lines().next()).unwrap_or("");
             let width = first.find('(').filter(|&i| i > 0).map_or(first, |i| &first[..i]).chars().count();
-            Snippet { file: f.rel.clone(), line, col, width, source_line: text, label: label.to_string() }
+            Snippet { file: f.shown.clone(), line, col, width, source_line: text, label: label.to_string() }
         };
         let mut snippets = vec![snippet(r.loc, "")];
         let mut related = vec![];
@@ -255,7 +258,8 @@ fn analyze(tree: &Tree) -> Report {
         report.findings.push(Finding {
             rule: r.rule,
             severity: r.severity,
-            file: file.rel.clone(),
+            file: file.shown.clone(),
+            rel: file.rel.clone(),
             line,
             column,
             message: r.message,

@@ -5,6 +5,7 @@ use super::{Finding, Report, rules::RULES};
 use crate::diagnostic::{Diagnostic, Severity, render};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 /// The human view: every finding, then a summary line.
 pub fn human(report: &Report, color: bool) -> String {
@@ -128,9 +129,43 @@ fn uri(path: &str) -> String {
     out
 }
 
-fn sarif_location(file: &str, line: usize, column: usize) -> Value {
+/// Where SARIF's paths are from: `%SRCROOT%` is the repository root (the
+/// git root above the working directory, or the working directory), so
+/// code scanning places every alert whatever folder lint ran from.
+struct Roots {
+    cwd: PathBuf,
+    root: PathBuf,
+}
+
+impl Roots {
+    fn here() -> Roots {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let root = cwd.ancestors().find(|d| d.join(".git").exists()).unwrap_or(&cwd).to_path_buf();
+        Roots { cwd, root }
+    }
+
+    /// A shown path (relative to the working directory, or absolute) as
+    /// an artifact location: relative to `%SRCROOT%` when inside it.
+    fn artifact(&self, file: &str) -> Value {
+        let whole = super::source::normalize(&self.cwd.join(file));
+        match whole.strip_prefix(&self.root) {
+            Ok(r) => json!({"uri": uri(&slashed(r)), "uriBaseId": "%SRCROOT%"}),
+            Err(_) => json!({"uri": format!("file://{}", uri(&slashed(&whole)))}),
+        }
+    }
+
+    fn base_ids(&self) -> Value {
+        json!({"%SRCROOT%": {"uri": format!("file://{}/", uri(&slashed(&self.root)).trim_end_matches('/'))}})
+    }
+}
+
+fn slashed(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+fn sarif_location(roots: &Roots, file: &str, line: usize, column: usize) -> Value {
     json!({"physicalLocation": {
-        "artifactLocation": {"uri": uri(file), "uriBaseId": "%SRCROOT%"},
+        "artifactLocation": roots.artifact(file),
         "region": {"startLine": line, "startColumn": column},
     }})
 }
@@ -138,6 +173,7 @@ fn sarif_location(file: &str, line: usize, column: usize) -> Value {
 /// SARIF 2.1.0: one run, the rules in its driver, a result per finding
 /// with its related locations.
 pub fn sarif(r: &Report) -> Value {
+    let roots = Roots::here();
     let mut rules: Vec<(&str, Severity, &str)> = RULES.to_vec();
     rules.push((super::PARSE_ERROR, Severity::Warning, "a file that does not parse: the rest is still linted"));
     let results: Vec<Value> = r
@@ -149,7 +185,7 @@ pub fn sarif(r: &Report) -> Value {
                 .iter()
                 .enumerate()
                 .map(|(i, rel)| {
-                    let mut l = sarif_location(&rel.file, rel.line, rel.column);
+                    let mut l = sarif_location(&roots, &rel.file, rel.line, rel.column);
                     l["id"] = json!(i + 1);
                     l["message"] = json!({"text": rel.message});
                     l
@@ -160,7 +196,7 @@ pub fn sarif(r: &Report) -> Value {
                 "ruleIndex": rules.iter().position(|(id, _, _)| *id == f.rule).unwrap_or(0),
                 "level": sarif_level(f.severity),
                 "message": {"text": format!("{} Fix: {}", f.message, f.fix)},
-                "locations": [sarif_location(&f.file, f.line, f.column)],
+                "locations": [sarif_location(&roots, &f.file, f.line, f.column)],
                 "relatedLocations": related,
             });
             if let Some(p) = proof_json(f) {
@@ -182,6 +218,7 @@ pub fn sarif(r: &Report) -> Value {
                     "defaultConfiguration": {"level": sarif_level(*sev)},
                 })).collect::<Vec<_>>(),
             }},
+            "originalUriBaseIds": roots.base_ids(),
             "columnKind": "unicodeCodePoints",
             "results": results,
         }],

@@ -21,6 +21,8 @@ pub struct SourceFile {
     /// Relative to the linted path, with `/` separators.
     pub rel: String,
     pub path: PathBuf,
+    /// The path as the user can open it from the working directory.
+    pub shown: String,
     pub text: String,
     /// The text as parsed: `text` with uni-app's conditional blocks for
     /// other platforms blanked (same byte offsets).
@@ -38,7 +40,8 @@ impl SourceFile {
             bytes.iter().enumerate().filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')));
         let line_starts = std::iter::once(0).chain(ends.map(|(i, _)| i + 1)).collect();
         let code = conditional(&text);
-        SourceFile { rel, path, text, code, line_starts }
+        let shown = shown(&path);
+        SourceFile { rel, path, shown, text, code, line_starts }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -190,7 +193,7 @@ impl Walk<'_> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let Ok(own) = std::fs::symlink_metadata(path) else { return };
         let reads = |p: &Path| named || wanted(p);
-        let skip = |tree: &mut Tree, why: String| tree.skipped.push(Skipped { rel: rel(path, base), why });
+        let skip = |tree: &mut Tree, why: String| tree.skipped.push(Skipped { rel: shown(path), why });
         let Ok(real) = std::fs::canonicalize(path) else {
             if own.file_type().is_symlink() && reads(path) {
                 skip(self.tree, "a symlink to nothing".into());
@@ -219,7 +222,7 @@ impl Walk<'_> {
 
     fn dir(&mut self, dir: &Path, base: &Path) {
         let Ok(entries) = std::fs::read_dir(dir) else {
-            self.tree.skipped.push(Skipped { rel: rel(dir, base), why: "cannot read the folder".into() });
+            self.tree.skipped.push(Skipped { rel: shown(dir), why: "cannot read the folder".into() });
             return;
         };
         let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
@@ -254,6 +257,34 @@ fn kind(meta: &std::fs::Metadata) -> &'static str {
     "not a file"
 }
 
+/// `path` as the user can open it from the working directory, with `/`
+/// separators: relative when it is inside it, else absolute.
+pub fn shown(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let whole = normalize(&cwd.join(path));
+    let inside = whole.strip_prefix(&cwd).ok().filter(|r| !r.as_os_str().is_empty());
+    let joined = |p: &Path| p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+    match inside {
+        Some(r) => joined(r),
+        None => whole.to_string_lossy().into_owned(),
+    }
+}
+
+/// `.` and `..` resolved in the path's own words (no link followed).
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn rel(path: &Path, base: &Path) -> String {
     let r = path.strip_prefix(base).unwrap_or(path);
     let s = r.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
@@ -265,7 +296,7 @@ fn rel(path: &Path, base: &Path) -> String {
 fn read_file(path: &Path, base: &Path, tree: &mut Tree) {
     use std::io::Read;
     let rel = rel(path, base);
-    let skip = |tree: &mut Tree, why: String| tree.skipped.push(Skipped { rel: rel.clone(), why });
+    let skip = |tree: &mut Tree, why: String| tree.skipped.push(Skipped { rel: shown(path), why });
     let mut bytes = vec![];
     let read = open_regular(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes));
     match read {
