@@ -446,3 +446,33 @@ fn paths_are_given_from_the_working_directory_and_sarif_from_the_repository_root
     let root = sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().unwrap().to_string();
     assert!(root.starts_with("file:///") && root.ends_with('/'), "{root}");
 }
+
+/// A user taps handlers in any order: what one keeps (page data here) and
+/// another sends is found whichever comes first in the source.
+#[test]
+fn findings_do_not_depend_on_the_order_of_handlers_in_the_source() {
+    let keep = "  onUserInfo(e) {\n    this.setData({ profile: e.detail })\n  }";
+    let send = "  onLogin() {\n    const p = this.data.profile\n    wx.login({\n      success: (res) => wx.request({ url: 'https://api.example.com/login', method: 'POST', data: { code: res.code, encryptedData: p.encryptedData, iv: p.iv } })\n    })\n  }";
+    let mut found = vec![];
+    for (first, second) in [(keep, send), (send, keep)] {
+        let dir = tempdir();
+        let page = dir.path().join("pages/index");
+        std::fs::create_dir_all(&page).unwrap();
+        std::fs::write(
+            page.join("index.wxml"),
+            "<button open-type=\"getUserInfo\" bindgetuserinfo=\"onUserInfo\">Allow</button>\n<button bindtap=\"onLogin\">Log in</button>\n",
+        )
+        .unwrap();
+        std::fs::write(
+            page.join("index.js"),
+            format!("Page({{\n  data: {{ profile: null }},\n{first},\n{second}\n}})\n"),
+        )
+        .unwrap();
+        let (code, report) = lint(&[dir.path().to_str().unwrap()]);
+        let rules: Vec<&str> =
+            report["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+        found.push((code, rules.iter().map(ToString::to_string).collect::<Vec<_>>()));
+    }
+    assert_eq!(found[0], (1, vec!["stale-open-data".to_string()]), "{found:?}");
+    assert_eq!(found[0], found[1], "the same findings whatever the order");
+}

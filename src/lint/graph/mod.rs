@@ -230,6 +230,8 @@ impl<'a> Interp<'a> {
     /// Runs the whole program: modules (the app's first), then the app's
     /// lifecycles, the pages' lifecycles, then every handler.
     pub fn run(mut self) -> Model {
+        /// Rounds over the handlers: the second sees every first-round write.
+        const HANDLER_ROUNDS: usize = 2;
         let mut order: Vec<FileId> = (0..self.files.len()).filter(|&i| !self.units[i].is_empty()).collect();
         order.sort_by_key(|&i| {
             let stem = self.files[i].path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_ascii_lowercase();
@@ -261,17 +263,27 @@ impl<'a> Interp<'a> {
                 }
             }
         }
-        for &i in &ranked {
-            let Some(inst) = &insts[i] else { continue };
-            let methods: Vec<(String, Val<'a>)> = inst
-                .borrow()
-                .fields
-                .iter()
-                .filter(|(k, v)| !LIFECYCLES.contains(&k.as_str()) && k != "data" && is_function(v))
-                .cloned()
-                .collect();
-            for (name, func) in methods {
-                self.entry_point(comps[i].file, &func, &Val::obj(inst.clone()), Some(&name), EntryKind::Handler);
+        // Handlers run in any order a user taps them: every handler runs
+        // twice, so each sees what every other one keeps (page data,
+        // globalData, storage, module variables) whatever their order in
+        // the source. Findings of both rounds are the same sites, merged.
+        for round in 0..HANDLER_ROUNDS {
+            let cut_before = self.model.cut_short;
+            for &i in &ranked {
+                let Some(inst) = &insts[i] else { continue };
+                let methods: Vec<(String, Val<'a>)> = inst
+                    .borrow()
+                    .fields
+                    .iter()
+                    .filter(|(k, v)| !LIFECYCLES.contains(&k.as_str()) && k != "data" && is_function(v))
+                    .cloned()
+                    .collect();
+                for (name, func) in methods {
+                    self.entry_point(comps[i].file, &func, &Val::obj(inst.clone()), Some(&name), EntryKind::Handler);
+                }
+            }
+            if round > 0 {
+                self.model.cut_short = cut_before;
             }
         }
         self.model
