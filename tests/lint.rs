@@ -476,3 +476,65 @@ fn findings_do_not_depend_on_the_order_of_handlers_in_the_source() {
     assert_eq!(found[0], (1, vec!["stale-open-data".to_string()]), "{found:?}");
     assert_eq!(found[0], found[1], "the same findings whatever the order");
 }
+
+/// Writes a one-page native app whose button calls `onGot`, with `body`
+/// as the handler's statements.
+fn one_page(body: &str) -> tempfile::TempDir {
+    let dir = tempdir();
+    let page = dir.path().join("pages/index");
+    std::fs::create_dir_all(&page).unwrap();
+    std::fs::write(
+        page.join("index.wxml"),
+        "<button open-type=\"getUserInfo\" bindgetuserinfo=\"onGot\">Go</button>\n",
+    )
+    .unwrap();
+    std::fs::write(page.join("index.js"), format!("Page({{\n  onGot(e) {{\n{body}\n  }}\n}})\n")).unwrap();
+    dir
+}
+
+/// The later login's key can travel as what the backend answered for its
+/// code (a token, kept or not), not only as the code itself.
+#[test]
+fn data_sent_with_the_token_a_later_login_returned_is_stale_open_data() {
+    let carriers = [
+        // In a header, straight from the answer.
+        "    const { encryptedData, iv } = e.detail\n    wx.login({ success: (r) => wx.request({ url: 'https://x.cn/login', method: 'POST', data: { code: r.code },\n      success: (res) => wx.request({ url: 'https://x.cn/user/decrypt', method: 'POST', header: { Authorization: res.data.token }, data: { encryptedData, iv } }) }) })",
+        // Kept in storage, then read back.
+        "    const d = e.detail\n    wx.login({ success: (r) => wx.request({ url: 'https://x.cn/login', method: 'POST', data: { code: r.code },\n      success: (res) => { wx.setStorageSync('session', res.data.data.openid); wx.request({ url: 'https://x.cn/user/decrypt', method: 'POST', data: { openid: wx.getStorageSync('session'), encryptedData: d.encryptedData, iv: d.iv } }) } }) })",
+    ];
+    for body in carriers {
+        let dir = one_page(body);
+        let (code, report) = lint(&[dir.path().to_str().unwrap()]);
+        assert_eq!(code, 1, "{body}\n{report:#}");
+        assert_eq!(report["findings"][0]["rule"], "stale-open-data", "{report:#}");
+        assert_eq!(report["findings"][0]["line"], 3, "the data, where it is obtained: {report:#}");
+    }
+    // The data obtained after the login answered: fresh, whatever carries the key.
+    let fresh = one_page(
+        "    wx.login({ success: (r) => wx.request({ url: 'https://x.cn/login', method: 'POST', data: { code: r.code },\n      success: (res) => wx.getUserInfo({ success: (u) => wx.request({ url: 'https://x.cn/user/decrypt', method: 'POST', header: { Authorization: res.data.token }, data: { encryptedData: u.encryptedData, iv: u.iv } }) }) }) })",
+    );
+    let (code, report) = lint(&[fresh.path().to_str().unwrap()]);
+    assert_eq!((code, report["findings"].as_array().unwrap().len()), (0, 0), "{report:#}");
+}
+
+/// A GET whose fields ride in its URL gets a flow that sends them there.
+#[test]
+fn an_emitted_flow_for_a_get_carries_the_fields_built_into_its_url() {
+    let dir = one_page(
+        "    const { encryptedData, iv } = e.detail\n    wx.login({ success: (r) => wx.request({ url: 'https://x.cn/auth/login?code=' + r.code + '&encryptedData=' + encodeURIComponent(encryptedData) + '&iv=' + encodeURIComponent(iv), method: 'GET' }) })",
+    );
+    let flows = dir.path().join("flows");
+    let (code, _, err) = wxflow_blocking(&[
+        "lint".into(),
+        dir.path().display().to_string(),
+        "--emit-flows".into(),
+        flows.display().to_string(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let text = std::fs::read_to_string(flows.join("stale-open-data-pages-index-index-js-3.yaml")).unwrap();
+    assert!(
+        text.contains("url: '{{ target }}/auth/login?code={{ login.code | urlencode }}&encryptedData={{ profile.encryptedData | urlencode }}&iv={{ profile.iv | urlencode }}'"),
+        "{text}"
+    );
+    assert!(text.contains("method: GET"), "{text}");
+}

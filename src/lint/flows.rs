@@ -7,40 +7,52 @@ use super::Finding;
 use super::graph::value::Tag;
 use serde_json::{Map, Value, json};
 
-/// The flow for a finding, as YAML text; `None` for other rules.
+/// The flow for a finding, as YAML text; `None` for other rules, and when
+/// the request carries the login's key only as what the backend answered
+/// for its code (a token): a written flow cannot know that answer's shape,
+/// the page flow runs the app's own code instead.
 pub fn flow_for(f: &Finding) -> Option<String> {
     let r = f.replay.as_ref()?;
+    if !r.fields.iter().any(|(_, t)| matches!(t, Tag::Code(l) if l.id == r.login.id)) {
+        return None;
+    }
     let phone = r.open.api == "getPhoneNumber";
     let step = if phone { "phone" } else { "profile" };
-    let mut body = Map::new();
-    let mut headers = Map::new();
+    let (mut body, mut headers, mut query) = (Map::new(), Map::new(), Map::new());
     for (path, tag) in &r.fields {
-        let value = match tag {
-            Tag::Code(_) => "{{ login.code }}".to_string(),
-            Tag::Open(_, field) if *field != "code" && *field != "cloudID" => format!("{{{{ {step}.{field} }}}}"),
+        let (value, name) = match tag {
+            Tag::Code(_) => ("{{ login.code }}".to_string(), "code"),
+            Tag::Open(_, field) if *field != "code" && *field != "cloudID" => {
+                (format!("{{{{ {step}.{field} }}}}"), *field)
+            }
             _ => continue,
         };
-        // A platform request's options: `data` is the body, `header` the headers.
+        // A platform request's options: `data` is the body, `header` the
+        // headers; what is built into `url` rides in its query, under the
+        // field's own name (the client's names are in the string).
         let (target, path) = match path.first().map(String::as_str) {
             Some("data") => (&mut body, &path[1..]),
             Some("header") => (&mut headers, &path[1..]),
-            Some("url") => continue,
+            Some("url") => (&mut query, &[name.to_string()][..]),
             _ => (&mut body, &path[..]),
         };
         insert(target, path, value);
     }
     let url = r.url.as_deref().map_or("/api/login".to_string(), url_path);
     let get = r.method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("GET"));
-    let mut http = Map::new();
     if get {
-        let query: Vec<String> = body
-            .iter()
-            .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={}", v.replace(" }}", " | urlencode }}"))))
-            .collect();
+        query.append(&mut body);
+    }
+    let query: Vec<String> = query
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={}", v.replace(" }}", " | urlencode }}"))))
+        .collect();
+    let url = if query.is_empty() { url } else { format!("{url}?{}", query.join("&")) };
+    let mut http = Map::new();
+    http.insert("url".into(), json!(format!("{{{{ target }}}}{url}")));
+    if get {
         http.insert("method".into(), json!("GET"));
-        http.insert("url".into(), json!(format!("{{{{ target }}}}{url}?{}", query.join("&"))));
     } else {
-        http.insert("url".into(), json!(format!("{{{{ target }}}}{url}")));
         http.insert("json".into(), Value::Object(body));
     }
     if !headers.is_empty() {
@@ -91,8 +103,11 @@ fn insert(target: &mut Map<String, Value>, path: &[String], value: String) {
 /// The path of a URL as far as the evaluator knew it: `{?}/api/login`,
 /// `https://host/api/login?x=1` and `/api/login` all give `/api/login`.
 fn url_path(url: &str) -> String {
-    // What follows the last unknown part: `{?}` holds a `?` of its own.
-    let url = url.rsplit("{?}").next().unwrap_or(url);
+    // The query cut off (an unknown part, `{?}`, holds a `?` of its own),
+    // then what follows the last unknown part (an unknown base URL).
+    let url = url.replace("{?}", "\u{1}");
+    let url = url.split('?').next().unwrap_or("");
+    let url = url.rsplit('\u{1}').next().unwrap_or(url);
     let no_scheme = url.split_once("://").map_or(url, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
     let path = no_scheme.split('?').next().unwrap_or("");
     let path = path.trim_start_matches('/');
@@ -153,5 +168,7 @@ mod tests {
         assert_eq!(url_path("https://api.example.com/v1/wx/login?a=1"), "/v1/wx/login");
         assert_eq!(url_path("{?}"), "/api/login");
         assert_eq!(url_path("/api/login"), "/api/login");
+        assert_eq!(url_path("https://x.cn/auth/login?code={?}&iv={?}"), "/auth/login");
+        assert_eq!(url_path("{?}/auth/login?code={?}"), "/auth/login");
     }
 }

@@ -103,6 +103,8 @@ impl<'a> Interp<'a> {
                 } else {
                     Val::external()
                 }),
+                // Any field of a login's answer carries that login.
+                Atom::Tag(Tag::Carrier(_)) => out.join(&Val::one(a.clone())),
                 Atom::Api(p)
                     if NAMESPACES.contains(&p.split('.').next().unwrap_or("")) && p.matches('.').count() < 2 =>
                 {
@@ -295,24 +297,25 @@ impl<'a> Interp<'a> {
         let tags = all.tags(5);
         if !NOT_SENDS.contains(&name)
             && tags.iter().any(|(_, t)| t.is_sealed())
-            && tags.iter().any(|(_, t)| matches!(t, Tag::Code(_)))
+            && tags.iter().any(|(_, t)| matches!(t, Tag::Code(_) | Tag::Carrier(_)))
         {
             let url = args.first().and_then(Val::first_str).or_else(|| self.get(&all, "url", loc).first_str());
-            self.send(loc, tags, url, None, false);
+            self.send(loc, tags.clone(), url, None, false);
         }
+        let answer = answer_to(&tags);
         let item = self.element(this, None);
         for a in args {
             for atom in &a.0 {
                 match atom {
                     Atom::Func(_) => {
-                        let arg = if item.objs().next().is_some() { item.clone() } else { Val::external() };
+                        let arg = if item.objs().next().is_some() { item.clone() } else { answer.clone() };
                         self.call_value(f, &Val::one(atom.clone()), &Val::default(), vec![arg], loc, "");
                     }
                     Atom::Obj(o) => {
                         for cb in ["success", "complete"] {
                             let fv = o.borrow().get(cb).cloned();
                             if let Some(fv) = fv.filter(|v| v.0.iter().any(|a| matches!(a, Atom::Func(_)))) {
-                                self.call_value(f, &fv, &Val::default(), vec![Val::external()], loc, "");
+                                self.call_value(f, &fv, &Val::default(), vec![answer.clone()], loc, "");
                             }
                         }
                     }
@@ -320,7 +323,7 @@ impl<'a> Interp<'a> {
                 }
             }
         }
-        Val::external().joined(&tags_only(&all)).joined(&tags_only(this))
+        answer.joined(&tags_only(&all)).joined(&tags_only(this))
     }
 
     pub fn send(
@@ -390,10 +393,11 @@ impl<'a> Interp<'a> {
                 let tags = opts.tags(6);
                 let url = self.get(&opts, if method == "callFunction" { "name" } else { "url" }, loc).first_str();
                 let http_method = self.get(&opts, "method", loc).first_str();
+                let answer = answer_to(&tags);
                 self.send(loc, tags, url, http_method, true);
                 let hb = self.path.hb.clone();
-                self.callbacks(f, &opts, &Val::external(), &hb, loc);
-                self.promise(Val::external(), hb)
+                self.callbacks(f, &opts, &answer, &hb, loc);
+                self.promise(answer, hb)
             }
             "setStorageSync" | "setStorage" => {
                 let (key, data) = if method == "setStorage" {
@@ -669,4 +673,17 @@ fn open_data_value<'a>(data: &Rc<OpenData>, phone_code: bool) -> Val<'a> {
 pub fn is_session_key(key: &str) -> bool {
     let k: String = key.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_ascii_lowercase();
     k == "sessionkey"
+}
+
+/// What a request's answer is to this evaluator: something from outside,
+/// and, when the request carried login codes, the carrier of each of those
+/// logins (the token or session_key the backend answers for a code).
+pub fn answer_to<'a>(tags: &[(Vec<String>, Tag)]) -> Val<'a> {
+    let mut answer = Val::external();
+    for (_, t) in tags {
+        if let Tag::Code(l) | Tag::Carrier(l) = t {
+            answer.join(&Val::one(Atom::Tag(Tag::Carrier(l.clone()))));
+        }
+    }
+    answer
 }

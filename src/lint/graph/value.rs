@@ -79,6 +79,10 @@ pub enum Tag {
     Code(Rc<Login>),
     /// A session_key read from what the backend (or any outside source) answered.
     SessionKey(Loc),
+    /// What the backend answered a request that carried a login's code (a
+    /// token, a session_key, an openid, any field of it): that login's key
+    /// travels with it as it does with the code.
+    Carrier(Rc<Login>),
 }
 
 impl Tag {
@@ -318,7 +322,8 @@ fn same<'a>(a: &Atom<'a>, b: &Atom<'a>) -> bool {
         (Atom::Promise(x), Atom::Promise(y)) | (Atom::Resolve(x), Atom::Resolve(y)) => Rc::ptr_eq(x, y),
         (Atom::Builtin(x), Atom::Builtin(y)) => x == y,
         (Atom::External, Atom::External) => true,
-        (Atom::Tag(Tag::Code(x)), Atom::Tag(Tag::Code(y))) => x.id == y.id,
+        (Atom::Tag(Tag::Code(x)), Atom::Tag(Tag::Code(y)))
+        | (Atom::Tag(Tag::Carrier(x)), Atom::Tag(Tag::Carrier(y))) => x.id == y.id,
         (Atom::Tag(Tag::Open(x, f)), Atom::Tag(Tag::Open(y, g))) => Rc::ptr_eq(x, y) && f == g,
         (Atom::Tag(Tag::SessionKey(x)), Atom::Tag(Tag::SessionKey(y))) => x == y,
         _ => false,

@@ -52,14 +52,15 @@ pub fn run(model: &Model) -> Vec<Raw> {
     out
 }
 
-/// The sealed fields and the codes a request carries.
+/// The sealed fields a request carries, and the logins whose key it
+/// carries: by their code, or by what the backend answered for it.
 fn carried(send: &Send) -> (Vec<&Rc<OpenData>>, Vec<&Rc<Login>>) {
     let mut open: Vec<&Rc<OpenData>> = vec![];
     let mut codes: Vec<&Rc<Login>> = vec![];
     for (_, t) in &send.tags {
         match t {
             Tag::Open(d, _) if t.is_sealed() && !open.iter().any(|o| Rc::ptr_eq(o, d)) => open.push(d),
-            Tag::Code(l) if !codes.iter().any(|c| c.id == l.id) => codes.push(l),
+            Tag::Code(l) | Tag::Carrier(l) if !codes.iter().any(|c| c.id == l.id) => codes.push(l),
             _ => {}
         }
     }

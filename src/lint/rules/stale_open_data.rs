@@ -3,7 +3,9 @@
 //! getPhoneNumber) obtained before a login whose code is sent with it.
 //!
 //! Flags: a request that carries both, where the data was obtained
-//! before the login was called (a button's `e.detail`, then `wx.login`).
+//! before the login was called (a button's `e.detail`, then `wx.login`);
+//! the login's key is carried by its code or by anything the backend
+//! answered a request that carried the code (a token, an openid).
 //! Must not flag: login first, then the data; the seed's fix (the data
 //! fetched again after the login); a request with only one of the two;
 //! the phone button's `e.detail.code` (no ciphertext).
@@ -14,6 +16,7 @@
 use super::{Raw, Replay, carried, send_related};
 use crate::diagnostic::Severity;
 use crate::lint::graph::Model;
+use crate::lint::graph::value::Tag;
 use std::collections::HashSet;
 
 pub const ID: &str = "stale-open-data";
@@ -33,6 +36,12 @@ pub fn check(model: &Model) -> Vec<Raw> {
                 continue;
             }
             let source = if d.from_event { "the button's event" } else { "the API call" };
+            let by_code = send.tags.iter().any(|(_, t)| matches!(t, Tag::Code(l) if l.id == login.id));
+            let key = if by_code {
+                "whose code is sent with them"
+            } else {
+                "and are sent with what the backend answered for that login's code (a token, a session_key or an openid), which carries its key"
+            };
             let mut related = vec![(login.loc, format!("then `{}` here may refresh the session_key", login.api))];
             related.extend(send_related(send, "and both are sent here: the data was sealed with the old key"));
             if let Some(b) = d.button {
@@ -43,7 +52,7 @@ pub fn check(model: &Model) -> Vec<Raw> {
                 severity: Severity::Error,
                 loc: d.loc,
                 message: format!(
-                    "encryptedData/iv from {} ({source}) are obtained before `{}`, whose code is sent with them",
+                    "encryptedData/iv from {} ({source}) are obtained before `{}`, {key}",
                     d.api, login.api
                 ),
                 related,
