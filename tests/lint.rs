@@ -538,3 +538,37 @@ fn an_emitted_flow_for_a_get_carries_the_fields_built_into_its_url() {
     );
     assert!(text.contains("method: GET"), "{text}");
 }
+
+/// Only open-data events hand over sealed data: a text field's `change`
+/// kept and sent with a code is no finding; the button that hands it over
+/// is found in a Vue template after `<script setup>` (Vue 3's order).
+#[test]
+fn sources_are_open_data_events_only_and_templates_are_read_wherever_they_stand() {
+    let dir = tempdir();
+    let page = dir.path().join("pages/index");
+    std::fs::create_dir_all(&page).unwrap();
+    std::fs::write(page.join("index.wxml"), "<input bindchange=\"onChange\"/>\n<button bindtap=\"go\">Go</button>\n")
+        .unwrap();
+    std::fs::write(
+        page.join("index.js"),
+        "Page({\n  onChange(e) {\n    this.setData({ form: e.detail })\n  },\n  go() {\n    wx.login({ success: (r) => wx.request({ url: 'https://x.cn/save', method: 'POST', data: { code: r.code, encryptedData: this.data.form.encryptedData, iv: this.data.form.iv } }) })\n  }\n})\n",
+    )
+    .unwrap();
+    let (code, report) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!((code, report["findings"].as_array().unwrap().len()), (0, 0), "{report:#}");
+
+    let vue = tempdir();
+    std::fs::create_dir_all(vue.path().join("pages")).unwrap();
+    std::fs::write(
+        vue.path().join("pages/login.vue"),
+        "<script setup>\nconst onGot = (e) => {\n  const d = e.detail\n  uni.login({ success: (res) => uni.request({ url: 'https://x.cn/login', method: 'POST', data: { code: res.code, encryptedData: d.encryptedData, iv: d.iv } }) })\n}\n</script>\n\n<template>\n  <button open-type=\"getUserInfo\" @getuserinfo=\"onGot\">Log in</button>\n</template>\n",
+    )
+    .unwrap();
+    let (code, report) = lint(&[vue.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{report:#}");
+    let related = report["findings"][0]["related"].as_array().unwrap();
+    assert!(
+        related.iter().any(|r| r["line"] == 9 && r["message"].as_str().unwrap().contains("the button")),
+        "the template's button, after the script: {report:#}"
+    );
+}

@@ -187,8 +187,14 @@ fn bindings(files: &[SourceFile]) -> HashMap<usize, Vec<(source::Binding, usize)
     out
 }
 
-/// A `.vue` file's text before its first `<script`/`<style>` (its template).
+/// A `.vue` (or wepy) file's template: from its first `<template` to its
+/// last `</template>`, wherever it stands (Vue 3 puts `<script setup>`
+/// first); without one, the text before the first `<script`/`<style`.
 fn vue_template(text: &str) -> &str {
+    if let Some(start) = text.find("<template") {
+        let end = text.rfind("</template>").filter(|&e| e > start).map_or(text.len(), |e| e + "</template>".len());
+        return &text[start..end];
+    }
     let end = ["<script", "<style"].iter().filter_map(|t| text.find(t)).min().unwrap_or(text.len());
     &text[..end]
 }

@@ -444,16 +444,18 @@ impl OpenEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Binding {
     pub handler: String,
-    pub event: OpenEvent,
+    /// The open-data event, or `None` for any other (`bindtap`,
+    /// `bindchange`, `@input`): a `detail` that is never sealed.
+    pub event: Option<OpenEvent>,
     pub offset: usize,
     /// The attribute name's length in bytes.
     pub len: usize,
 }
 
-/// Every open-data event binding in a WXML or Vue template: `bind`,
-/// `catch`, `capture-bind`, `mut-bind` with or without `:`, `@` and
-/// `v-on:` with modifiers. A handler written as a call (`onGot($event)`)
-/// or an arrow names the method it calls.
+/// Every event binding in a WXML or Vue template: `bind`, `catch`,
+/// `capture-bind`, `mut-bind` with or without `:`, `@` and `v-on:` with
+/// modifiers. A handler written as a call (`onGot($event)`) or an arrow
+/// names the method it calls.
 pub fn template_bindings(text: &str) -> Vec<Binding> {
     // A commented-out button binds nothing: comments are blanked, offsets kept.
     let mut blanked = String::with_capacity(text.len());
@@ -487,8 +489,8 @@ pub fn template_bindings(text: &str) -> Vec<Binding> {
                     .find_map(|p| name.strip_prefix(p))
                     .map(|n| n.trim_start_matches(':'))
             })
-            .and_then(OpenEvent::from_name);
-        let Some(event) = event else { continue };
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        let Some(event) = event.map(OpenEvent::from_name) else { continue };
         let rest = text[eq + 1..].trim_start();
         let Some(quote) = rest.chars().next().filter(|q| *q == '"' || *q == '\'') else { continue };
         let value = rest[1..].split(quote).next().unwrap_or("");
@@ -522,15 +524,19 @@ mod tests {
 <button open-type="getPhoneNumber" bind:getphonenumber='onPhone'/>
 <button @getuserinfo="login($event)" v-on:getphonenumber.stop="p"></button>
 <button catchgetuserinfo="{{dyn}}" bindtap="tap"></button>
+<input bindchange="onChange" @input="typed"/>
 <!-- <button open-type="getUserInfo" bindgetuserinfo="old">x</button> -->"#;
         let b: Vec<_> = template_bindings(t).into_iter().map(|b| (b.handler, b.event)).collect();
         assert_eq!(
             b,
             [
-                ("onGot".to_string(), OpenEvent::UserInfo),
-                ("onPhone".to_string(), OpenEvent::PhoneNumber),
-                ("login".to_string(), OpenEvent::UserInfo),
-                ("p".to_string(), OpenEvent::PhoneNumber),
+                ("onGot".to_string(), Some(OpenEvent::UserInfo)),
+                ("onPhone".to_string(), Some(OpenEvent::PhoneNumber)),
+                ("login".to_string(), Some(OpenEvent::UserInfo)),
+                ("p".to_string(), Some(OpenEvent::PhoneNumber)),
+                ("tap".to_string(), None),
+                ("onChange".to_string(), None),
+                ("typed".to_string(), None),
             ]
         );
     }

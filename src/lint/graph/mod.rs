@@ -305,13 +305,18 @@ impl<'a> Interp<'a> {
         self.begin(kind);
         let arg = match handler {
             Some(name) => {
-                let bound = self.bindings.get(&file).and_then(|b| b.iter().find(|(b, _)| b.handler == name)).cloned();
+                // Bound to an open-data button, or only to other events (a
+                // text field's change: never sealed), or not in a template.
+                let all = self.bindings.get(&file).map(Vec::as_slice).unwrap_or_default();
+                let mine = || all.iter().filter(|(b, _)| b.handler == name);
+                let bound = mine().find(|(b, _)| b.event.is_some()).cloned();
+                let plain = bound.is_none() && mine().next().is_some();
                 let button = bound.as_ref().map(|(b, t)| Loc {
                     file: *t,
                     start: b.offset as u32,
                     end: (b.offset + b.len) as u32,
                 });
-                self.event(bound.map(|(b, _)| b.event), button, name)
+                if plain { Val::external() } else { self.event(bound.and_then(|(b, _)| b.event), button, name) }
             }
             None => Val::external(),
         };
