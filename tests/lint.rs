@@ -572,3 +572,32 @@ fn sources_are_open_data_events_only_and_templates_are_read_wherever_they_stand(
         "the template's button, after the script: {report:#}"
     );
 }
+
+/// A folder of several apps gives what each app's own run gives: each app
+/// runs on its own, its `/`-absolute requires resolved from its own root.
+#[test]
+fn a_folder_of_several_apps_finds_what_each_app_finds_alone() {
+    let dir = tempdir();
+    for app in ["shop", "admin"] {
+        let root = dir.path().join(app);
+        for entry in ["app.js", "pages/index/index.js", "pages/index/index.wxml", "utils/auth.js", "utils/api.js"] {
+            let to = root.join(entry);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            let text = std::fs::read_to_string(format!("tests/lint/seed-native/{entry}")).unwrap();
+            // Requires written from the app's root, as Mini Programs may.
+            std::fs::write(to, text.replace("'../../utils/", "'/utils/")).unwrap();
+        }
+        std::fs::write(root.join("app.json"), r#"{"pages":["pages/index/index"]}"#).unwrap();
+    }
+    let alone: usize = ["shop", "admin"]
+        .iter()
+        .map(|app| {
+            let (_, r) = lint(&[dir.path().join(app).to_str().unwrap()]);
+            r["findings"].as_array().unwrap().len()
+        })
+        .sum();
+    let (code, together) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(alone, 2, "each app alone finds the seed");
+    assert_eq!(together["findings"].as_array().unwrap().len(), alone, "{together:#}");
+    assert_eq!(code, 1);
+}

@@ -18,7 +18,7 @@ use oxc_allocator::Allocator;
 use oxc_span::SourceType;
 use source::{SourceFile, Tree};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A place a finding points at, with what it says there.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -199,6 +199,51 @@ fn vue_template(text: &str) -> &str {
     &text[..end]
 }
 
+/// Files that mark the root of a Mini Program app: native (`app.json`,
+/// `project.config.json`), uni-app (`pages.json`, `manifest.json`), Taro
+/// (`app.config.js`/`.ts`), wepy (`app.wpy`).
+const APP_MARKERS: &[&str] =
+    &["app.json", "project.config.json", "pages.json", "manifest.json", "app.config.js", "app.config.ts", "app.wpy"];
+
+/// The apps to run: for each app root in the tree (the deepest one above a
+/// file owns it), which files it runs (its own and those of no app) and
+/// its import roots (the app's folder first). One run of everything when
+/// the tree holds at most one app.
+fn apps(files: &[SourceFile], roots: &[PathBuf]) -> Vec<(Vec<bool>, Vec<PathBuf>)> {
+    let mut app_dirs: Vec<PathBuf> = vec![];
+    let mut checked = std::collections::HashSet::new();
+    for f in files {
+        for dir in f.path.ancestors().skip(1) {
+            if !checked.insert(dir.to_path_buf()) {
+                break;
+            }
+            if APP_MARKERS.iter().any(|m| dir.join(m).is_file()) {
+                app_dirs.push(dir.to_path_buf());
+            }
+            if roots.iter().any(|r| r == dir) {
+                break;
+            }
+        }
+    }
+    // A folder holding an app folder (`project.config.json` above
+    // `miniprogram/app.json`, a monorepo) is not an app of its own: its
+    // other files are shared.
+    let nested: Vec<PathBuf> = app_dirs.clone();
+    app_dirs.retain(|d| !nested.iter().any(|n| n != d && n.starts_with(d)));
+    let owner = |path: &Path| app_dirs.iter().filter(|d| path.starts_with(d)).max_by_key(|d| d.components().count());
+    let owned: std::collections::BTreeSet<&PathBuf> = files.iter().filter_map(|f| owner(&f.path)).collect();
+    if owned.len() <= 1 {
+        return vec![(vec![true; files.len()], roots.to_vec())];
+    }
+    owned
+        .into_iter()
+        .map(|app| {
+            let members = files.iter().map(|f| owner(&f.path).is_none_or(|o| o == app)).collect();
+            (members, std::iter::once(app.clone()).chain(roots.iter().cloned()).collect())
+        })
+        .collect()
+}
+
 fn analyze(tree: &Tree) -> Report {
     let files = &tree.files;
     let plans = plans(files);
@@ -209,7 +254,6 @@ fn analyze(tree: &Tree) -> Report {
         .map(|(p, a)| oxc_parser::Parser::new(a, &files[p.file].code[p.start..p.end], p.source_type).parse())
         .collect();
     let mut raw = vec![];
-    let mut units: Vec<Vec<graph::Unit>> = files.iter().map(|_| vec![]).collect();
     for (p, r) in plans.iter().zip(&parsed) {
         if let Some(d) = r.diagnostics.errors().next() {
             let at = d.labels.first().map_or(0, oxc_span::LabeledSpan::offset);
@@ -224,16 +268,26 @@ fn analyze(tree: &Tree) -> Report {
                 replay: None,
             });
         }
-        units[p.file].push(graph::Unit { program: &r.program, base: p.start as u32, setup: p.setup });
     }
-    let interp = graph::Interp::new(files, units, &tree.roots, bindings(files));
-    let model = interp.run();
-    raw.extend(rules::run(&model));
+    // Each app in the tree is run on its own, with the files that belong
+    // to no app (shared code), so a folder of several apps gives what each
+    // app's own run gives.
+    let bound = bindings(files);
+    let mut cut_short = 0;
+    for (members, roots) in apps(files, &tree.roots) {
+        let mut units: Vec<Vec<graph::Unit>> = files.iter().map(|_| vec![]).collect();
+        for (p, r) in plans.iter().zip(&parsed).filter(|(p, _)| members[p.file]) {
+            units[p.file].push(graph::Unit { program: &r.program, base: p.start as u32, setup: p.setup });
+        }
+        let model = graph::Interp::new(files, units, &roots, bound.clone()).run();
+        cut_short += model.cut_short;
+        raw.extend(rules::run(&model));
+    }
     let mut report = Report {
         files: files.len(),
         bytes: files.iter().map(|f| f.text.len() as u64).sum(),
         skipped: tree.skipped.clone(),
-        cut_short: model.cut_short,
+        cut_short,
         ..Report::default()
     };
     raw.sort_by_key(|r| (r.loc.file, r.loc.start, r.rule));
