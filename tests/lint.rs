@@ -601,3 +601,42 @@ fn a_folder_of_several_apps_finds_what_each_app_finds_alone() {
     assert_eq!(together["findings"].as_array().unwrap().len(), alone, "{together:#}");
     assert_eq!(code, 1);
 }
+
+/// React's plumbing: `useCallback`, `React.useCallback`, `useMemo` and a
+/// custom hook that forwards `...args` hand the handler through; two
+/// handlers of one component are two taps, not a race.
+#[test]
+fn handlers_through_react_hooks_are_followed() {
+    let dir = tempdir();
+    let page = dir.path().join("src/pages/index");
+    std::fs::create_dir_all(&page).unwrap();
+    std::fs::write(dir.path().join("src/app.config.js"), "export default {}\n").unwrap();
+    let send = |url: &str| {
+        format!(
+            "async (e) => {{\n    const {{ encryptedData, iv }} = e.detail\n    const {{ code }} = await Taro.login()\n    await Taro.request({{ url: '{url}', method: 'POST', data: {{ code, encryptedData, iv }} }})\n  }}"
+        )
+    };
+    std::fs::write(
+        page.join("index.jsx"),
+        format!(
+            "import Taro from '@tarojs/taro'\nimport React, {{ useCallback, useMemo }} from 'react'\n\nfunction useForward(cb) {{\n  return (...args) => cb(...args)\n}}\n\nexport default function Index() {{\n  const a = useCallback({}, [])\n  const b = React.useCallback({}, [])\n  const c = useMemo(() => {}, [])\n  const d = useForward({})\n  return (\n    <>\n      <Button openType=\"getUserInfo\" onGetUserInfo={{a}}>a</Button>\n      <Button openType=\"getUserInfo\" onGetUserInfo={{b}}>b</Button>\n      <Button openType=\"getUserInfo\" onGetUserInfo={{c}}>c</Button>\n      <Button openType=\"getPhoneNumber\" onGetPhoneNumber={{d}}>d</Button>\n    </>\n  )\n}}\n",
+            send("https://x.cn/a"),
+            send("https://x.cn/b"),
+            send("https://x.cn/c"),
+            send("https://x.cn/d"),
+        ),
+    )
+    .unwrap();
+    let (code, report) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{report:#}");
+    let found: Vec<(String, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
+        .collect();
+    let lines: Vec<u64> = found.iter().map(|(_, l)| *l).collect();
+    assert!(found.iter().all(|(r, _)| r == "stale-open-data"), "no race between two taps: {found:?}");
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+}

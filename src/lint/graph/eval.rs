@@ -697,7 +697,11 @@ impl<'a> Interp<'a> {
                         let loc = self.loc(f, a.span);
                         let event = self.event(super::super::source::OpenEvent::from_jsx_prop(name), Some(loc), name);
                         let this = f.this.clone();
+                        // A handler runs when its element is tapped, not
+                        // during the render: what it issues is its own.
+                        let render = self.path.clone();
                         self.call_value(f, &v, &this, vec![event], loc, name);
+                        self.path = render;
                     }
                 }
                 JSXAttributeItem::SpreadAttribute(s) => {

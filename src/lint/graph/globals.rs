@@ -19,7 +19,11 @@ pub fn global<'a>(name: &str) -> Val<'a> {
         "Behavior" => Builtin::Register("Behavior"),
         "require" => Builtin::Require,
         "Promise" => Builtin::Promise,
-        "defineComponent" | "createComponent" => Builtin::Identity,
+        // React hooks that hand back the function they are given.
+        "defineComponent" | "createComponent" | "useCallback" | "useMemoizedFn" | "usePersistFn" | "useEvent" => {
+            Builtin::Identity
+        }
+        "useMemo" => Builtin::CallNow,
         "useEffect" | "useLayoutEffect" | "useDidShow" | "useLoad" | "useReady" | "onMounted" | "onLoad" | "onShow"
         | "onLaunch" | "onReady" | "onBeforeMount" => Builtin::CallNow,
         "defineStore" => Builtin::DefineStore,
@@ -36,11 +40,16 @@ pub fn global<'a>(name: &str) -> Val<'a> {
 }
 
 /// What a package import binds: the platform namespaces for Taro, the
-/// framework functions of vue, vuex, pinia, react and uni-app.
+/// framework functions of vue, vuex, pinia, react (`React.useCallback` too)
+/// and uni-app.
 pub fn package_export<'a>(package: &str, name: Option<&str>) -> Val<'a> {
     let taro = package.starts_with("@tarojs/");
     match name {
         None | Some("default") if taro => Val::one(Atom::Api(Rc::from("Taro"))),
+        None | Some("default") if package == "react" => {
+            let hooks = ["useCallback", "useMemo", "useEffect", "useLayoutEffect"];
+            Val::obj(new_obj(hooks.iter().map(|h| ((*h).to_string(), global(h))).collect(), false))
+        }
         None | Some("default") if package == "vuex" => {
             Val::obj(new_obj(vec![("Store".into(), Val::one(Atom::Builtin(Builtin::VuexStore)))], false))
         }
