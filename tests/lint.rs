@@ -640,3 +640,24 @@ fn handlers_through_react_hooks_are_followed() {
     assert_eq!(found.len(), 4, "{found:?}");
     assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
 }
+
+/// wepy 2 (`wepy.page({ methods })`, `e.$wx.detail`) and wepy 1 (`class
+/// extends wepy.page`, `methods = {…}`, `wepy.login()`) read like Vue.
+#[test]
+fn wepy_pages_of_both_generations_are_linted() {
+    let pages = [
+        "<template>\n  <button open-type=\"getUserInfo\" @getuserinfo=\"onGot\">Go</button>\n</template>\n<script>\nimport wepy from '@wepy/core'\nwepy.page({\n  methods: {\n    onGot(e) {\n      const { encryptedData, iv } = e.$wx.detail\n      wx.login({ success: (r) => wx.request({ url: 'https://x.cn/login', method: 'POST', data: { code: r.code, encryptedData, iv } }) })\n    }\n  }\n})\n</script>\n",
+        "<template>\n  <button open-type=\"getUserInfo\" bindgetuserinfo=\"onGot\">Go</button>\n</template>\n<script>\nimport wepy from 'wepy'\nexport default class Index extends wepy.page {\n  config = { navigationBarTitleText: 'x' }\n  methods = {\n    onGot(e) {\n      const { encryptedData, iv } = e.detail\n      wepy.login().then((r) => wepy.request({ url: 'https://x.cn/login', method: 'POST', data: { code: r.code, encryptedData, iv } }))\n    }\n  }\n}\n</script>\n",
+    ];
+    for page in pages {
+        let dir = tempdir();
+        std::fs::create_dir_all(dir.path().join("src/pages")).unwrap();
+        std::fs::write(dir.path().join("src/app.wpy"), "<script>\n</script>\n").unwrap();
+        std::fs::write(dir.path().join("src/pages/index.wpy"), page).unwrap();
+        let (code, report) = lint(&[dir.path().to_str().unwrap()]);
+        assert_eq!(code, 1, "{page}\n{report:#}");
+        assert_eq!(report["findings"][0]["rule"], "stale-open-data");
+        let line = page.lines().position(|l| l.contains("const { encryptedData, iv }")).unwrap() + 1;
+        assert_eq!(report["findings"][0]["line"], line, "{report:#}");
+    }
+}

@@ -105,6 +105,17 @@ impl<'a> Interp<'a> {
                 }),
                 // Any field of a login's answer carries that login.
                 Atom::Tag(Tag::Carrier(_)) => out.join(&Val::one(a.clone())),
+                // wepy 2's `wepy.page(options)` and kin register as `Page` does.
+                Atom::Api(p) if &**p == "wepy" && matches!(key, "page" | "component" | "app") => {
+                    let kind = if key == "app" {
+                        "App"
+                    } else if key == "page" {
+                        "Page"
+                    } else {
+                        "Component"
+                    };
+                    out.join(&Val::one(Atom::Builtin(Builtin::Register(kind))));
+                }
                 Atom::Api(p)
                     if NAMESPACES.contains(&p.split('.').next().unwrap_or("")) && p.matches('.').count() < 2 =>
                 {
@@ -137,10 +148,12 @@ impl<'a> Interp<'a> {
         let data =
             Rc::new(OpenData { loc, api, time: info.time, hb: info.hb.clone(), button: info.button, from_event: true });
         let detail = open_data_value(&data, info.event == Some(OpenEvent::PhoneNumber) || info.event.is_none());
-        let mp = Val::obj(new_obj(vec![("detail".into(), detail.clone())], false));
+        // mpvue's `e.mp.detail`, wepy 2's `e.$wx.detail`.
+        let native = Val::obj(new_obj(vec![("detail".into(), detail.clone())], false));
         let mut b = o.borrow_mut();
         b.set("detail", detail, false);
-        b.set("mp", mp, false);
+        b.set("mp", native.clone(), false);
+        b.set("$wx", native, false);
     }
 
     /// An event for a handler: open-data when `event` says so (bound by a

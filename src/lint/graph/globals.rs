@@ -6,7 +6,7 @@ use super::value::{Atom, Builtin, Val, new_obj};
 use std::rc::Rc;
 
 /// Namespaces whose members are platform APIs.
-pub const NAMESPACES: &[&str] = &["wx", "uni", "Taro", "qq", "tt", "swan", "my", "jd"];
+pub const NAMESPACES: &[&str] = &["wx", "uni", "Taro", "qq", "tt", "swan", "my", "jd", "wepy"];
 
 /// The value of a name no scope binds.
 pub fn global<'a>(name: &str) -> Val<'a> {
@@ -46,6 +46,8 @@ pub fn package_export<'a>(package: &str, name: Option<&str>) -> Val<'a> {
     let taro = package.starts_with("@tarojs/");
     match name {
         None | Some("default") if taro => Val::one(Atom::Api(Rc::from("Taro"))),
+        // wepy 1 (`wepy`) and 2 (`@wepy/core`): `wepy.page(…)`, `wepy.login()`.
+        None | Some("default") if package == "wepy" || package == "@wepy/core" => Val::one(Atom::Api(Rc::from("wepy"))),
         None | Some("default") if package == "react" => {
             let hooks = ["useCallback", "useMemo", "useEffect", "useLayoutEffect"];
             Val::obj(new_obj(hooks.iter().map(|h| ((*h).to_string(), global(h))).collect(), false))

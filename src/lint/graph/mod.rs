@@ -748,7 +748,15 @@ impl<'a> Interp<'a> {
             }
             Kind::Class(cls) => {
                 let loc = Loc { file: c.file, start: 0, end: 0 };
-                self.instantiate_class(cls, &[Val::external()], loc, true).objs().next().cloned()
+                let inst = self.instantiate_class(cls, &[Val::external()], loc, true).objs().next().cloned()?;
+                // wepy 1 keeps its handlers in a `methods` field.
+                let methods = inst.borrow().get("methods").and_then(|m| m.objs().next().cloned());
+                for (k, v) in methods.map(|m| m.borrow().fields.clone()).unwrap_or_default() {
+                    if is_function(&v) && inst.borrow().get(&k).is_none() {
+                        inst.borrow_mut().set(&k, v, false);
+                    }
+                }
+                Some(inst)
             }
             Kind::Function(_) => None,
         }
@@ -960,8 +968,15 @@ fn is_function(v: &Val<'_>) -> bool {
     v.0.iter().any(|a| matches!(a, Atom::Func(_)))
 }
 
+/// A component class: a React/Taro class with a `render`, or a wepy 1
+/// page, component or app (`class Index extends wepy.page`).
 fn has_render(c: &Class<'_>) -> bool {
-    c.heritage.is_some()
+    let wepy = c.heritage.as_ref().is_some_and(|h| {
+        matches!(&h.expression, oxc_ast::ast::Expression::StaticMemberExpression(m)
+            if matches!(&m.object, oxc_ast::ast::Expression::Identifier(o) if o.name == "wepy")
+                && matches!(m.property.name.as_str(), "page" | "component" | "app"))
+    });
+    wepy || c.heritage.is_some()
         && c.body.body.iter().any(
             |el| matches!(el, ClassElement::MethodDefinition(m) if m.key.static_name().is_some_and(|n| n == "render")),
         )
