@@ -423,6 +423,9 @@ pub struct LintArgs {
     /// Run each finding that starts in a page's handler (the app's own code, a key that rotates) and mark it confirmed or not.
     #[arg(long)]
     pub prove: bool,
+    /// Explain a rule (what it flags, why, code it flags and the same code fixed) and exit; lints nothing.
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Args)]

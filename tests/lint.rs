@@ -661,3 +661,44 @@ fn wepy_pages_of_both_generations_are_linted() {
         assert_eq!(report["findings"][0]["line"], line, "{report:#}");
     }
 }
+
+/// The rule table of docs/lint.md is the rules' own declarations; each
+/// explains itself; an ignore naming no rule is reported, one naming a
+/// rule silences it.
+#[test]
+fn each_rule_is_declared_once_and_the_docs_and_explain_say_the_same() {
+    let docs = std::fs::read_to_string("docs/lint.md").unwrap();
+    let rows: Vec<Vec<String>> = docs
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.trim_matches('|').split(" | ").map(|c| c.trim().to_string()).collect())
+        .collect();
+    let declared: Vec<Vec<String>> = wxflow::lint::rules::RULES
+        .iter()
+        .map(|r| vec![format!("`{}`", r.id), r.severity.as_str().to_string(), r.summary.to_string(), r.fix.to_string()])
+        .collect();
+    assert_eq!(rows, declared, "docs/lint.md's rule table and src/lint/rules/");
+    for r in wxflow::lint::rules::RULES {
+        let (code, out, _) = wxflow_blocking(&["lint".into(), "--explain".into(), r.id.into()]);
+        assert_eq!(code, 0);
+        assert!(out.starts_with(&format!("{} ({})", r.id, r.severity.as_str())) && out.contains(r.fix), "{out}");
+    }
+    let (code, _, err) = wxflow_blocking(&["lint".into(), "--explain".into(), "stale-openn-data".into()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no rule `stale-openn-data`") && err.contains("stale-open-data"), "{err}");
+
+    let dir = seed_copy();
+    let index = dir.path().join("pages/index/index.js");
+    let text = std::fs::read_to_string(&index).unwrap();
+    let at = "    const { encryptedData, iv } = e.detail";
+    std::fs::write(&index, text.replace(at, &format!("    // wxflow-lint-ignore stale-openn-data: reviewed\n{at}")))
+        .unwrap();
+    let (code, report) = lint(&[dir.path().to_str().unwrap()]);
+    let rules: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["unknown-ignore", "stale-open-data"], "{report:#}");
+    assert_eq!(code, 1);
+    std::fs::write(&index, text.replace(at, &format!("    // wxflow-lint-ignore stale-open-data: reviewed\n{at}")))
+        .unwrap();
+    let (code, report) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!((code, report["summary"]["ignored"].as_u64()), (0, Some(1)), "{report:#}");
+}

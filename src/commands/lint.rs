@@ -20,6 +20,15 @@ pub fn lint(args: LintArgs) -> Result<ExitCode, InvalidInput> {
 }
 
 fn lint_on_this_thread(args: LintArgs) -> Result<ExitCode, InvalidInput> {
+    if let Some(id) = &args.explain {
+        let rules = crate::lint::rules::RULES;
+        let Some(rule) = crate::lint::rules::rule(id) else {
+            let ids: Vec<&str> = rules.iter().map(|r| r.id).collect();
+            return Err(InvalidInput(format!("lint --explain: no rule `{id}`; the rules: {}", ids.join(", "))));
+        };
+        crate::out!("{}", output::explain(rule));
+        return Ok(ExitCode::SUCCESS);
+    }
     let paths = if args.paths.is_empty() { vec![".".into()] } else { args.paths.clone() };
     let mut report = crate::lint::lint(&paths).map_err(|e| InvalidInput(format!("lint: {e}")))?;
     if args.prove {

@@ -102,9 +102,6 @@ impl Report {
     }
 }
 
-/// The rule id of a file that does not parse.
-pub const PARSE_ERROR: &str = "parse-error";
-
 /// Lints every source file under `paths`.
 pub fn lint(paths: &[PathBuf]) -> Result<Report, String> {
     let tree = source::walk(paths)?;
@@ -259,12 +256,12 @@ fn analyze(tree: &Tree) -> Report {
             let at = d.labels.first().map_or(0, oxc_span::LabeledSpan::offset);
             let start = p.start as u32 + at;
             raw.push(rules::Raw {
-                rule: PARSE_ERROR,
-                severity: Severity::Warning,
+                rule: rules::PARSE_ERROR.id,
+                severity: rules::PARSE_ERROR.severity,
                 loc: Loc { file: p.file, start, end: start + 1 },
                 message: format!("this file does not parse ({}); what parsed of it was still linted", d.message),
                 related: vec![],
-                fix: "fix the syntax error, or exclude the file".into(),
+                fix: rules::PARSE_ERROR.fix.into(),
                 replay: None,
             });
         }
@@ -283,6 +280,7 @@ fn analyze(tree: &Tree) -> Report {
         cut_short += model.cut_short;
         raw.extend(rules::run(&model));
     }
+    raw.extend(unknown_ignores(files));
     let mut report = Report {
         files: files.len(),
         bytes: files.iter().map(|f| f.text.len() as u64).sum(),
@@ -335,6 +333,43 @@ fn analyze(tree: &Tree) -> Report {
 }
 
 /// `// wxflow-lint-ignore RULE: reason` on the line before.
+/// `// wxflow-lint-ignore RULE: reason` comments naming a rule that does
+/// not exist: they silence nothing, so each is a finding of its own.
+fn unknown_ignores(files: &[SourceFile]) -> Vec<rules::Raw> {
+    let mut out = vec![];
+    for (i, f) in files.iter().enumerate() {
+        for (at, _) in f.text.match_indices("wxflow-lint-ignore") {
+            let line_start = f.text[..at].rfind(['\n', '\r']).map_or(0, |p| p + 1);
+            if !f.text[line_start..at].trim().starts_with("//") {
+                continue;
+            }
+            let after = at + "wxflow-lint-ignore".len();
+            let rest = &f.text[after..];
+            let named = &rest[..rest.find([':', '\n', '\r']).unwrap_or(rest.len())];
+            let mut offset = after;
+            for word in named.split_inclusive([',', ' ']) {
+                let id = word.trim_end_matches([',', ' ']);
+                let start = offset;
+                offset += word.len();
+                if id.is_empty() || rules::rule(id).is_some() {
+                    continue;
+                }
+                let known: Vec<&str> = rules::RULES.iter().map(|r| r.id).collect();
+                out.push(rules::Raw {
+                    rule: rules::UNKNOWN_IGNORE.id,
+                    severity: rules::UNKNOWN_IGNORE.severity,
+                    loc: Loc { file: i, start: start as u32, end: (start + id.len()) as u32 },
+                    message: format!("`wxflow-lint-ignore` names `{id}`, which is no rule: it silences nothing"),
+                    related: vec![],
+                    fix: format!("{}; the rules: {}", rules::UNKNOWN_IGNORE.fix, known.join(", ")),
+                    replay: None,
+                });
+            }
+        }
+    }
+    out
+}
+
 fn ignored(file: &SourceFile, line: usize, rule: &str) -> bool {
     let Some(prev) = line.checked_sub(1).and_then(|l| file.line(l)) else { return false };
     let Some(rest) = prev.trim().strip_prefix("//").map(str::trim).and_then(|r| r.strip_prefix("wxflow-lint-ignore"))

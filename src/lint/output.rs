@@ -42,7 +42,22 @@ pub fn human(report: &Report, color: bool) -> String {
 }
 
 fn why(rule: &str) -> &'static str {
-    RULES.iter().find(|(id, _, _)| *id == rule).map_or("the file could not be read whole", |(_, _, why)| why)
+    super::rules::rule(rule).map_or("the file could not be read whole", |r| r.why)
+}
+
+/// `wxflow lint --explain RULE`: the rule's declaration in words.
+pub fn explain(r: &super::rules::Rule) -> String {
+    let indent = |code: &str| code.lines().map(|l| format!("    {l}\n")).collect::<String>();
+    format!(
+        "{} ({})\n\nFlags: {}\n\nWhy: {}\n\nFlagged:\n{}\nFixed:\n{}\nFix: {}\n",
+        r.id,
+        r.severity.as_str(),
+        r.summary,
+        r.why,
+        indent(r.bad),
+        indent(r.good),
+        r.fix
+    )
 }
 
 /// `lint: 3 files (1.2 KB), 1 error, 0 warnings, 1 ignored`.
@@ -174,8 +189,6 @@ fn sarif_location(roots: &Roots, file: &str, line: usize, column: usize) -> Valu
 /// with its related locations.
 pub fn sarif(r: &Report) -> Value {
     let roots = Roots::here();
-    let mut rules: Vec<(&str, Severity, &str)> = RULES.to_vec();
-    rules.push((super::PARSE_ERROR, Severity::Warning, "a file that does not parse: the rest is still linted"));
     let results: Vec<Value> = r
         .findings
         .iter()
@@ -193,7 +206,7 @@ pub fn sarif(r: &Report) -> Value {
                 .collect();
             let mut result = json!({
                 "ruleId": f.rule,
-                "ruleIndex": rules.iter().position(|(id, _, _)| *id == f.rule).unwrap_or(0),
+                "ruleIndex": RULES.iter().position(|r| r.id == f.rule).unwrap_or(0),
                 "level": sarif_level(f.severity),
                 "message": {"text": format!("{} Fix: {}", f.message, f.fix)},
                 "locations": [sarif_location(&roots, &f.file, f.line, f.column)],
@@ -212,10 +225,12 @@ pub fn sarif(r: &Report) -> Value {
             "tool": {"driver": {
                 "name": "wxflow",
                 "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules.iter().map(|(id, sev, why)| json!({
-                    "id": id,
-                    "shortDescription": {"text": why},
-                    "defaultConfiguration": {"level": sarif_level(*sev)},
+                "rules": RULES.iter().map(|r| json!({
+                    "id": r.id,
+                    "shortDescription": {"text": r.summary},
+                    "fullDescription": {"text": r.why},
+                    "help": {"text": format!("{} Flagged: {} Fixed: {}", r.fix, r.bad, r.good)},
+                    "defaultConfiguration": {"level": sarif_level(r.severity)},
                 })).collect::<Vec<_>>(),
             }},
             "originalUriBaseIds": roots.base_ids(),

@@ -14,7 +14,16 @@ use crate::lint::graph::value::Tag;
 use std::collections::HashSet;
 
 pub const ID: &str = "cached-login-code";
-pub const WHY: &str = "a login code kept and sent later: codes are single-use and expire after five minutes";
+pub const RULE: super::Rule = super::Rule {
+    id: ID,
+    severity: Severity::Warning,
+    summary: "a code kept (page data, a module variable, `globalData`, storage) by one lifecycle or handler and sent by another",
+    why: "a login code kept and sent later: codes are single-use and expire after five minutes",
+    bad: "onLoad() { wx.login({ success: (r) => this.setData({ code: r.code }) }) },\nonTap() { wx.request({ url, data: { code: this.data.code } }) }",
+    good: "onTap() { wx.login({ success: (r) => wx.request({ url, data: { code: r.code } }) }) }",
+    fix: "log in where the request is made; never keep a code (single use, five minutes)",
+    check,
+};
 
 pub fn check(model: &Model) -> Vec<Raw> {
     let mut out = vec![];

@@ -11,13 +11,65 @@ use super::graph::{Model, Send};
 use crate::diagnostic::Severity;
 use std::rc::Rc;
 
-/// Every rule id, for `wxflow-lint-ignore` and the docs.
-pub const RULES: &[(&str, Severity, &str)] = &[
-    (stale_open_data::ID, Severity::Error, stale_open_data::WHY),
-    (cached_login_code::ID, Severity::Warning, cached_login_code::WHY),
-    (session_key_on_client::ID, Severity::Error, session_key_on_client::WHY),
-    (racing_login::ID, Severity::Warning, racing_login::WHY),
+/// One rule, declared once. The table [`RULES`] drives the run, SARIF's
+/// `rules`, `wxflow lint --explain`, docs/lint.md's rule table (a test
+/// keeps them equal) and the check of `wxflow-lint-ignore` comments.
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    /// What it flags, in a line.
+    pub summary: &'static str,
+    /// Why it matters: the finding's `why` note.
+    pub why: &'static str,
+    /// Code it flags, and the same code fixed.
+    pub bad: &'static str,
+    pub good: &'static str,
+    pub fix: &'static str,
+    pub check: fn(&Model) -> Vec<Raw>,
+}
+
+fn none(_: &Model) -> Vec<Raw> {
+    vec![]
+}
+
+/// A file that does not parse: reported by the parser, not the model.
+pub const PARSE_ERROR: Rule = Rule {
+    id: "parse-error",
+    severity: Severity::Warning,
+    summary: "a file that does not parse (file:line:col); the rest is still linted",
+    why: "a file that does not parse is linted only as far as it parsed",
+    bad: "Page({ onLoad() { wx.login( } })",
+    good: "Page({ onLoad() { wx.login() } })",
+    fix: "fix the syntax error, or exclude the file",
+    check: none,
+};
+
+/// A `wxflow-lint-ignore` comment that names no rule of this table.
+pub const UNKNOWN_IGNORE: Rule = Rule {
+    id: "unknown-ignore",
+    severity: Severity::Warning,
+    summary: "a `// wxflow-lint-ignore` comment naming a rule that does not exist (it silences nothing)",
+    why: "an ignore comment with a mistyped rule silences nothing, and hides that it does not",
+    bad: "// wxflow-lint-ignore stale-openn-data: reviewed",
+    good: "// wxflow-lint-ignore stale-open-data: reviewed",
+    fix: "name a rule of `wxflow lint --explain`, or remove the comment",
+    check: none,
+};
+
+/// Every rule.
+pub const RULES: &[&Rule] = &[
+    &stale_open_data::RULE,
+    &cached_login_code::RULE,
+    &session_key_on_client::RULE,
+    &racing_login::RULE,
+    &PARSE_ERROR,
+    &UNKNOWN_IGNORE,
 ];
+
+/// The rule of an id.
+pub fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|r| r.id == id)
+}
 
 /// A finding before it is placed in its file.
 #[derive(Debug)]
@@ -44,12 +96,7 @@ pub struct Replay {
 }
 
 pub fn run(model: &Model) -> Vec<Raw> {
-    let mut out = vec![];
-    out.extend(stale_open_data::check(model));
-    out.extend(cached_login_code::check(model));
-    out.extend(session_key_on_client::check(model));
-    out.extend(racing_login::check(model));
-    out
+    RULES.iter().flat_map(|r| (r.check)(model)).collect()
 }
 
 /// The sealed fields a request carries, and the logins whose key it

@@ -18,7 +18,16 @@ use crate::lint::graph::{EntryKind, Model};
 use std::collections::HashSet;
 
 pub const ID: &str = "racing-login";
-pub const WHY: &str = "two logins (or a login and the open data it is paired with) in flight at once: one may refresh the session_key under the other";
+pub const RULE: super::Rule = super::Rule {
+    id: ID,
+    severity: Severity::Warning,
+    summary: "two logins in flight at once (one not awaited), the app's launch login beside a page's, or open data requested while its login is in flight",
+    why: "two logins (or a login and the open data it is paired with) in flight at once: one may refresh the session_key under the other",
+    bad: "const [r, u] = await Promise.all([wx.login(), wx.getUserProfile({ desc })])",
+    good: "const u = await wx.getUserProfile({ desc })\nconst r = await wx.login()  // then send u's data with a fresh getUserInfo, or log in first",
+    fix: "wait for one login before the next login or open-data call",
+    check,
+};
 
 pub fn check(model: &Model) -> Vec<Raw> {
     let sent: HashSet<u32> = model

@@ -14,8 +14,16 @@ use crate::lint::graph::value::Tag;
 use std::collections::HashSet;
 
 pub const ID: &str = "session-key-on-client";
-pub const WHY: &str =
-    "a session_key on the client: it decrypts and signs all the user's open data and must stay on the backend";
+pub const RULE: super::Rule = super::Rule {
+    id: ID,
+    severity: Severity::Error,
+    summary: "a `session_key` from the backend's answer kept or sent by the client",
+    why: "a session_key on the client: it decrypts and signs all the user's open data and must stay on the backend",
+    bad: "wx.request({ url, data: { code }, success: (res) => wx.setStorageSync('session_key', res.data.session_key) })",
+    good: "wx.request({ url, data: { code }, success: (res) => wx.setStorageSync('token', res.data.token) })",
+    fix: "keep it on the backend; hand the client a token of your own",
+    check,
+};
 
 pub fn check(model: &Model) -> Vec<Raw> {
     let mut out = vec![];

@@ -20,7 +20,16 @@ use crate::lint::graph::value::Tag;
 use std::collections::HashSet;
 
 pub const ID: &str = "stale-open-data";
-pub const WHY: &str = "sealed data from before a wx.login is sent with that login's code: when the login refreshes the session_key, the backend cannot decrypt it (-41003) or the signature mismatches, now and then";
+pub const RULE: super::Rule = super::Rule {
+    id: ID,
+    severity: Severity::Error,
+    summary: "encryptedData/iv (getUserInfo, getUserProfile, getShareInfo, getWeRunData, the encrypted getPhoneNumber) obtained before a `wx.login`/`uni.login`/`Taro.login` whose key is sent with them: its code, or anything the backend answered a request that carried the code (a token, session_key or openid; kept in storage or page data or not)",
+    why: "sealed data from before a wx.login is sent with that login's code: when the login refreshes the session_key, the backend cannot decrypt it (-41003) or the signature mismatches, now and then",
+    bad: "onGotUserInfo(e) {\n  const { encryptedData, iv } = e.detail\n  wx.login({ success: (r) => wx.request({ url, data: { code: r.code, encryptedData, iv } }) })\n}",
+    good: "onGotUserInfo() {\n  wx.login({ success: (r) => wx.getUserInfo({ success: (u) =>\n    wx.request({ url, data: { code: r.code, encryptedData: u.encryptedData, iv: u.iv } }) }) })\n}",
+    fix: "log in first and get the data after it answers, or get it again after the login (the seed's fix); for the phone number send `e.detail.code`",
+    check,
+};
 
 pub fn check(model: &Model) -> Vec<Raw> {
     let mut out = vec![];
