@@ -702,3 +702,23 @@ fn each_rule_is_declared_once_and_the_docs_and_explain_say_the_same() {
     let (code, report) = lint(&[dir.path().to_str().unwrap()]);
     assert_eq!((code, report["summary"]["ignored"].as_u64()), (0, Some(1)), "{report:#}");
 }
+
+/// Mini Program files lint does not read are counted and named, never
+/// dropped without a word.
+#[test]
+fn files_of_types_lint_does_not_read_are_named_in_the_summary() {
+    let dir = seed_copy();
+    for f in ["utils/format.wxs", "pages/index/filters.wxs", "pages/alipay.axml"] {
+        std::fs::write(dir.path().join(f), "module.exports = {}\n").unwrap();
+    }
+    let (code, out, _) = common::wxflow_in(dir.path(), &["lint"]);
+    assert_eq!(code, 1);
+    assert!(out.trim_end().ends_with("not read: 1 .axml, 2 .wxs (a type lint does not read)"), "{out}");
+    let (_, report) = lint(&[dir.path().to_str().unwrap()]);
+    assert_eq!(report["summary"]["not_read"], serde_json::json!({"axml": 1, "wxs": 2}));
+    let only = tempdir();
+    std::fs::write(only.path().join("index.axml"), "<view/>").unwrap();
+    let (code, _, err) = common::wxflow_in(only.path(), &["lint"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("found 1 .axml, a type lint does not read"), "{err}");
+}

@@ -92,6 +92,8 @@ pub struct Report {
     pub files: usize,
     pub bytes: u64,
     pub skipped: Vec<source::Skipped>,
+    /// Mini Program files of a type lint does not read, by extension.
+    pub not_read: std::collections::BTreeMap<String, usize>,
     /// Entry points whose evaluation was cut short (see `graph::MAX_STEPS`).
     pub cut_short: usize,
 }
@@ -114,8 +116,14 @@ pub fn lint(paths: &[PathBuf]) -> Result<Report, String> {
                 tree.skipped.iter().map(|s| format!("{}: {}", s.rel, s.why)).take(3).collect::<Vec<_>>().join("; ")
             ),
         };
+        let not_read: Vec<String> = tree.not_read.iter().map(|(ext, n)| format!("{n} .{ext}")).collect();
+        let not_read = if not_read.is_empty() {
+            String::new()
+        } else {
+            format!(" (found {}, a type lint does not read)", not_read.join(", "))
+        };
         return Err(format!(
-            "no Mini Program source under {}{skipped}: looked for .js, .ts, .jsx, .tsx, .mjs, .cjs, .vue, .wpy and .wxml files, outside node_modules, miniprogram_npm, dist and unpackage",
+            "no Mini Program source under {}{skipped}{not_read}: looked for .js, .ts, .jsx, .tsx, .mjs, .cjs, .vue, .wpy and .wxml files, outside node_modules, miniprogram_npm, dist and unpackage",
             names.join(", ")
         ));
     }
@@ -285,6 +293,7 @@ fn analyze(tree: &Tree) -> Report {
         files: files.len(),
         bytes: files.iter().map(|f| f.text.len() as u64).sum(),
         skipped: tree.skipped.clone(),
+        not_read: tree.not_read.clone(),
         cut_short,
         ..Report::default()
     };

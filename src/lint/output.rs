@@ -47,7 +47,12 @@ fn why(rule: &str) -> &'static str {
 
 /// `wxflow lint --explain RULE`: the rule's declaration in words.
 pub fn explain(r: &super::rules::Rule) -> String {
-    let indent = |code: &str| code.lines().map(|l| format!("    {l}\n")).collect::<String>();
+    let indent = |code: &str| {
+        code.lines().fold(String::new(), |mut out, l| {
+            let _ = writeln!(out, "    {l}");
+            out
+        })
+    };
     format!(
         "{} ({})\n\nFlags: {}\n\nWhy: {}\n\nFlagged:\n{}\nFixed:\n{}\nFix: {}\n",
         r.id,
@@ -73,6 +78,10 @@ pub fn summary(r: &Report) -> String {
     );
     if !r.skipped.is_empty() {
         let _ = write!(s, ", {} skipped", r.skipped.len());
+    }
+    if !r.not_read.is_empty() {
+        let kinds: Vec<String> = r.not_read.iter().map(|(ext, n)| format!("{n} .{ext}")).collect();
+        let _ = write!(s, ", not read: {} (a type lint does not read)", kinds.join(", "));
     }
     if r.cut_short > 0 {
         let _ = write!(s, ", {} entry points cut short (too large to follow whole)", r.cut_short);
@@ -116,6 +125,7 @@ pub fn json(r: &Report) -> Value {
             "warnings": r.count(Severity::Warning),
             "ignored": r.ignored,
             "skipped": r.skipped.iter().map(|s| json!({"file": s.rel, "why": s.why})).collect::<Vec<_>>(),
+            "not_read": r.not_read,
         },
         "findings": r.findings.iter().map(finding_json).collect::<Vec<_>>(),
     })

@@ -15,6 +15,11 @@ const SKIPPED_DIRS: &[&str] = &["node_modules", "miniprogram_npm", "dist", "unpa
 /// Extensions read as script.
 const SCRIPT_EXTS: &[&str] = &["js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx", "vue", "wpy"];
 
+/// Mini Program source that lint does not read (WXS and the other
+/// platforms' templates and scripts): counted and named in the summary.
+const NOT_READ_EXTS: &[&str] =
+    &["wxs", "sjs", "axml", "swan", "ttml", "qml", "ksml", "xhsml", "nvue", "uvue", "svelte"];
+
 /// One source file, read.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -127,6 +132,8 @@ pub struct Skipped {
 pub struct Tree {
     pub files: Vec<SourceFile>,
     pub skipped: Vec<Skipped>,
+    /// Files of a Mini Program type lint does not read, by extension.
+    pub not_read: std::collections::BTreeMap<String, usize>,
     /// The folders the paths name (import roots for `@/` and `/` specifiers).
     pub roots: Vec<PathBuf>,
 }
@@ -217,6 +224,11 @@ impl Walk<'_> {
             } else if self.seen.insert(real) {
                 read_file(path, base, self.tree);
             }
+        } else if let Some(ext) = path.extension().and_then(|e| e.to_str()).filter(|e| NOT_READ_EXTS.contains(e))
+            && meta.is_file()
+            && self.seen.insert(real)
+        {
+            *self.tree.not_read.entry(ext.to_string()).or_default() += 1;
         }
     }
 

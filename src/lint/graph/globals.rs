@@ -23,9 +23,9 @@ pub fn global<'a>(name: &str) -> Val<'a> {
         "defineComponent" | "createComponent" | "useCallback" | "useMemoizedFn" | "usePersistFn" | "useEvent" => {
             Builtin::Identity
         }
-        "useMemo" => Builtin::CallNow,
-        "useEffect" | "useLayoutEffect" | "useDidShow" | "useLoad" | "useReady" | "onMounted" | "onLoad" | "onShow"
-        | "onLaunch" | "onReady" | "onBeforeMount" => Builtin::CallNow,
+        // `useMemo(f)` is what `f` returns: called now, as an effect is.
+        "useMemo" | "useEffect" | "useLayoutEffect" | "useDidShow" | "useLoad" | "useReady" | "onMounted"
+        | "onLoad" | "onShow" | "onLaunch" | "onReady" | "onBeforeMount" => Builtin::CallNow,
         "defineStore" => Builtin::DefineStore,
         "createStore" => Builtin::VuexStore,
         "mapActions" => Builtin::MapActions,
