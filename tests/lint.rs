@@ -722,3 +722,32 @@ fn files_of_types_lint_does_not_read_are_named_in_the_summary() {
     assert_eq!(code, 2);
     assert!(err.contains("found 1 .axml, a type lint does not read"), "{err}");
 }
+
+/// Every fixture's findings, in process, as a snapshot (tests/snapshots/):
+/// rule, place and message of each, and its related places.
+#[test]
+fn every_fixture_s_findings_match_its_snapshot() {
+    let mut cases: Vec<_> = std::fs::read_dir("tests/lint").unwrap().map(|e| e.unwrap().path()).collect();
+    cases.sort();
+    for case in cases.into_iter().filter(|p| p.is_dir()) {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let path = case.clone();
+        let text = std::thread::Builder::new()
+            .stack_size(wxflow::lint::STACK_BYTES)
+            .spawn(move || {
+                let report = wxflow::lint::lint(&[path]).unwrap();
+                let mut text = String::new();
+                for f in &report.findings {
+                    text.push_str(&format!("{} {}:{}:{} {}\n", f.rule, f.file, f.line, f.column, f.message));
+                    for r in &f.related {
+                        text.push_str(&format!("  {}:{}:{} {}\n", r.file, r.line, r.column, r.message));
+                    }
+                }
+                text + &wxflow::lint::output::summary(&report)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        insta::assert_snapshot!(format!("lint_{name}"), text);
+    }
+}
