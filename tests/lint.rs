@@ -735,12 +735,13 @@ fn every_fixture_s_findings_match_its_snapshot() {
         let text = std::thread::Builder::new()
             .stack_size(wxflow::lint::STACK_BYTES)
             .spawn(move || {
+                use std::fmt::Write as _;
                 let report = wxflow::lint::lint(&[path]).unwrap();
                 let mut text = String::new();
                 for f in &report.findings {
-                    text.push_str(&format!("{} {}:{}:{} {}\n", f.rule, f.file, f.line, f.column, f.message));
+                    let _ = writeln!(text, "{} {}:{}:{} {}", f.rule, f.file, f.line, f.column, f.message);
                     for r in &f.related {
-                        text.push_str(&format!("  {}:{}:{} {}\n", r.file, r.line, r.column, r.message));
+                        let _ = writeln!(text, "  {}:{}:{} {}", r.file, r.line, r.column, r.message);
                     }
                 }
                 text + &wxflow::lint::output::summary(&report)
