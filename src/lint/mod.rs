@@ -4,6 +4,48 @@
 //! files and builds a model; the [`rules`] read that model; [`output`]
 //! prints findings (rustc style, JSON, SARIF); [`flows`] turns a finding
 //! into the flow that reproduces it.
+//!
+//! # The analysis, stated
+//!
+//! - **Abstract values** ([`graph::value::Val`]): a value is a small set of
+//!   atoms: a string, an object (fields, by identity), a function (code and
+//!   its scope), a promise, a platform API path (`wx.login`), a modelled
+//!   builtin, "something from outside", or a provenance tag: a field of
+//!   sealed open data (which event or call sealed it, when, and which
+//!   logins had answered then), a login's code, a login's *carrier* (any
+//!   part of what the backend answered a request that carried that login's
+//!   code: a token, an openid, a session_key), a session_key. A join keeps
+//!   both sides: both arms of a branch run from the same state and are
+//!   joined, so a value is what it may be on some path.
+//! - **Calls are inlined**, not summarised: a call runs the callee's body
+//!   with the arguments' values, up to 12 frames deep (past it, or on
+//!   recursion, the result is unknown). A function of unknown code (an
+//!   npm client) returns what it was given and runs its callbacks; handed
+//!   sealed data with a code or a carrier, it is taken for a request, unless
+//!   its name is a known non-sender (`Object.defineProperty`, `console.log`,
+//!   array methods, reactive helpers). Across modules: every module runs
+//!   once, imports resolved relative to the file, then from the app's own
+//!   folder (`/`, `@/`, `~/`, `src/`).
+//! - **Entry points**, in the order a user meets them: modules, the app's
+//!   lifecycles, the pages' lifecycles, then every handler, twice (the
+//!   second round sees what every handler kept in the first), so no result
+//!   depends on the order of handlers in the source. Each app of a folder
+//!   runs on its own with the shared files.
+//! - **Sources** are open-data events only (an `open-type` button's
+//!   handler as the template binds it, or a handler bound nowhere that
+//!   reads `e.detail` as open data) and the open-data APIs' results.
+//!   **Sinks** are the platforms' network calls and what the unknown-call
+//!   rule above takes for one.
+//! - **Time** is the evaluator's clock; "happened before" is the set of
+//!   logins whose answer had arrived. `stale-open-data` is: a request
+//!   carrying sealed data and a login's key (code or carrier), where the
+//!   data was sealed before that login was called.
+//! - **Limits**: 200,000 steps per entry point (then cut short and said);
+//!   expressions nested 2,000 deep; a loop body runs once (joined with not
+//!   at all), so what a second pass would see is missed; dynamic
+//!   property names and `eval` are unknown; a chain needing three handler
+//!   taps in order is beyond two rounds; values through `setTimeout` run at
+//!   once.
 
 pub mod flows;
 pub mod graph;
