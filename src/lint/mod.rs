@@ -246,32 +246,12 @@ fn vue_template(text: &str) -> &str {
     &text[..end]
 }
 
-/// Files that mark the root of a Mini Program app: native (`app.json`,
-/// `project.config.json`), uni-app (`pages.json`, `manifest.json`), Taro
-/// (`app.config.js`/`.ts`), wepy (`app.wpy`).
-const APP_MARKERS: &[&str] =
-    &["app.json", "project.config.json", "pages.json", "manifest.json", "app.config.js", "app.config.ts", "app.wpy"];
-
 /// The apps to run: for each app root in the tree (the deepest one above a
 /// file owns it), which files it runs (its own and those of no app) and
 /// its import roots (the app's folder first). One run of everything when
 /// the tree holds at most one app.
-fn apps(files: &[SourceFile], roots: &[PathBuf]) -> Vec<(Vec<bool>, Vec<PathBuf>)> {
-    let mut app_dirs: Vec<PathBuf> = vec![];
-    let mut checked = std::collections::HashSet::new();
-    for f in files {
-        for dir in f.path.ancestors().skip(1) {
-            if !checked.insert(dir.to_path_buf()) {
-                break;
-            }
-            if APP_MARKERS.iter().any(|m| dir.join(m).is_file()) {
-                app_dirs.push(dir.to_path_buf());
-            }
-            if roots.iter().any(|r| r == dir) {
-                break;
-            }
-        }
-    }
+fn apps(files: &[SourceFile], app_dirs: &[PathBuf], roots: &[PathBuf]) -> Vec<(Vec<bool>, Vec<PathBuf>)> {
+    let mut app_dirs = app_dirs.to_vec();
     // A folder holding an app folder (`project.config.json` above
     // `miniprogram/app.json`, a monorepo) is not an app of its own: its
     // other files are shared.
@@ -321,7 +301,7 @@ fn analyze(tree: &Tree) -> Report {
     // app's own run gives.
     let bound = bindings(files);
     let mut cut_short = 0;
-    for (members, roots) in apps(files, &tree.roots) {
+    for (members, roots) in apps(files, &tree.app_dirs, &tree.roots) {
         let mut units: Vec<Vec<graph::Unit>> = files.iter().map(|_| vec![]).collect();
         for (p, r) in plans.iter().zip(&parsed).filter(|(p, _)| members[p.file]) {
             units[p.file].push(graph::Unit { program: &r.program, base: p.start as u32, setup: p.setup });

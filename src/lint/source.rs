@@ -15,6 +15,12 @@ const SKIPPED_DIRS: &[&str] = &["node_modules", "miniprogram_npm", "dist", "unpa
 /// Extensions read as script.
 const SCRIPT_EXTS: &[&str] = &["js", "mjs", "cjs", "ts", "mts", "cts", "jsx", "tsx", "vue", "wpy"];
 
+/// Files that mark the root of a Mini Program app: native (`app.json`,
+/// `project.config.json`), uni-app (`pages.json`, `manifest.json`), Taro
+/// (`app.config.js`/`.ts`), wepy (`app.wpy`).
+pub const APP_MARKERS: &[&str] =
+    &["app.json", "project.config.json", "pages.json", "manifest.json", "app.config.js", "app.config.ts", "app.wpy"];
+
 /// Mini Program source that lint does not read (WXS and the other
 /// platforms' templates and scripts): counted and named in the summary.
 const NOT_READ_EXTS: &[&str] =
@@ -134,6 +140,8 @@ pub struct Tree {
     pub skipped: Vec<Skipped>,
     /// Files of a Mini Program type lint does not read, by extension.
     pub not_read: std::collections::BTreeMap<String, usize>,
+    /// Folders holding a file that marks an app's root ([`APP_MARKERS`]).
+    pub app_dirs: Vec<PathBuf>,
     /// The folders the paths name (import roots for `@/` and `/` specifiers).
     pub roots: Vec<PathBuf>,
 }
@@ -239,6 +247,9 @@ impl Walk<'_> {
         };
         let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         entries.sort();
+        if entries.iter().any(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| APP_MARKERS.contains(&n))) {
+            self.tree.app_dirs.push(dir.to_path_buf());
+        }
         for path in entries {
             self.entry(&path, base, false);
         }
@@ -272,7 +283,8 @@ fn kind(meta: &std::fs::Metadata) -> &'static str {
 /// `path` as the user can open it from the working directory, with `/`
 /// separators: relative when it is inside it, else absolute.
 pub fn shown(path: &Path) -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
+    thread_local!(static CWD: PathBuf = std::env::current_dir().unwrap_or_default());
+    let cwd = CWD.with(Clone::clone);
     let whole = normalize(&cwd.join(path));
     let inside = whole.strip_prefix(&cwd).ok().filter(|r| !r.as_os_str().is_empty());
     let joined = |p: &Path| p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");

@@ -230,8 +230,6 @@ impl<'a> Interp<'a> {
     /// Runs the whole program: modules (the app's first), then the app's
     /// lifecycles, the pages' lifecycles, then every handler.
     pub fn run(mut self) -> Model {
-        /// Rounds over the handlers: the second sees every first-round write.
-        const HANDLER_ROUNDS: usize = 2;
         let mut order: Vec<FileId> = (0..self.files.len()).filter(|&i| !self.units[i].is_empty()).collect();
         order.sort_by_key(|&i| {
             let stem = self.files[i].path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_ascii_lowercase();
@@ -263,14 +261,16 @@ impl<'a> Interp<'a> {
                 }
             }
         }
-        // Handlers run in any order a user taps them: every handler runs
-        // twice, so each sees what every other one keeps (page data,
-        // globalData, storage, module variables) whatever their order in
-        // the source. Findings of both rounds are the same sites, merged.
-        for round in 0..HANDLER_ROUNDS {
-            let cut_before = self.model.cut_short;
-            for &i in &ranked {
-                let Some(inst) = &insts[i] else { continue };
+        // Handlers run in any order a user taps them: each sees what every
+        // other one keeps (page data, globalData, storage, module
+        // variables) whatever their order in the source. A second round
+        // re-runs the handlers that ran before the last one that kept a
+        // tagged value (a code, sealed data, a token): the others already
+        // saw all there is. Findings of both rounds are the same sites, merged.
+        let handlers: Vec<(FileId, ObjRef<'a>, String, Val<'a>)> = ranked
+            .iter()
+            .filter_map(|&i| insts[i].as_ref().map(|inst| (comps[i].file, inst)))
+            .flat_map(|(file, inst)| {
                 let methods: Vec<(String, Val<'a>)> = inst
                     .borrow()
                     .fields
@@ -278,14 +278,22 @@ impl<'a> Interp<'a> {
                     .filter(|(k, v)| !LIFECYCLES.contains(&k.as_str()) && k != "data" && is_function(v))
                     .cloned()
                     .collect();
-                for (name, func) in methods {
-                    self.entry_point(comps[i].file, &func, &Val::obj(inst.clone()), Some(&name), EntryKind::Handler);
-                }
-            }
-            if round > 0 {
-                self.model.cut_short = cut_before;
+                methods.into_iter().map(move |(name, func)| (file, inst.clone(), name, func))
+            })
+            .collect();
+        let mut last_keeper = None;
+        for (n, (file, inst, name, func)) in handlers.iter().enumerate() {
+            let kept = self.model.stores.len();
+            self.entry_point(*file, func, &Val::obj(inst.clone()), Some(name), EntryKind::Handler);
+            if self.model.stores.len() > kept {
+                last_keeper = Some(n);
             }
         }
+        let cut_short = self.model.cut_short;
+        for (file, inst, name, func) in handlers.iter().take(last_keeper.map_or(0, |n| n + 1)) {
+            self.entry_point(*file, func, &Val::obj(inst.clone()), Some(name), EntryKind::Handler);
+        }
+        self.model.cut_short = cut_short;
         self.model
     }
 
