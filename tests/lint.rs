@@ -752,3 +752,48 @@ fn every_fixture_s_findings_match_its_snapshot() {
         insta::assert_snapshot!(format!("lint_{name}"), text);
     }
 }
+
+/// A request wrapper whose callback once ran a heavy parser (a page's
+/// `app.wxRequest(…, (res) => WxParse(…))`) is still followed for every
+/// later request: only the parser is given up on.
+#[test]
+fn a_wrapper_that_once_called_a_heavy_parser_is_still_followed() {
+    let dir = tempdir();
+    let p = dir.path();
+    std::fs::write(p.join("app.json"), r#"{"pages":["pages/a/a","pages/login/login"]}"#).unwrap();
+    std::fs::write(
+        p.join("app.js"),
+        "App({\n  wxRequest(method, url, data, callback) {\n    wx.request({ url, method, data, success: (res) => callback(res) })\n  }\n})\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(p.join("utils")).unwrap();
+    std::fs::write(
+        p.join("utils/parse.js"),
+        format!(
+            "module.exports = function parse(s) {{\n  let x = 0\n{}  return x\n}}\n",
+            "  x = x + s.length\n".repeat(40_000)
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(p.join("pages/a")).unwrap();
+    std::fs::write(
+        p.join("pages/a/a.js"),
+        "const parse = require('../../utils/parse.js')\nconst app = getApp()\nPage({\n  onLoad() {\n    app.wxRequest('GET', 'https://x.cn/article', {}, (res) => this.setData({ html: parse(res.data) }))\n  }\n})\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(p.join("pages/login")).unwrap();
+    std::fs::write(
+        p.join("pages/login/login.wxml"),
+        "<button open-type=\"getPhoneNumber\" bindgetphonenumber=\"onPhone\">Go</button>\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("pages/login/login.js"),
+        "const app = getApp()\nPage({\n  onPhone(e) {\n    wx.login({ success: (res) => {\n      const wxInfo = { encryptedData: e.detail.encryptedData, iv: e.detail.iv }\n      app.wxRequest('POST', 'https://x.cn/user/login', { code: res.code, wxInfo }, () => {})\n    } })\n  }\n})\n",
+    )
+    .unwrap();
+    let (code, report) = lint(&[p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["findings"][0]["rule"], "stale-open-data", "{report:#}");
+    assert_eq!(report["findings"][0]["file"], "pages/login/login.js");
+}

@@ -363,7 +363,8 @@ impl<'a> Interp<'a> {
         client: bool,
     ) {
         let chain = self.calls.clone();
-        self.model.sends.push(Send { loc, chain, entry: self.entry, tags, url, method, client });
+        let run_started = self.run_started;
+        self.model.sends.push(Send { loc, chain, entry: self.entry, run_started, tags, url, method, client });
     }
 
     /// A platform API call: `wx.login`, `uni.request`, `Taro.getUserProfile`, …

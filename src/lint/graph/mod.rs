@@ -58,6 +58,9 @@ pub struct Send {
     pub loc: Loc,
     pub chain: Vec<Loc>,
     pub entry: u32,
+    /// The clock when this run of its entry point began (a handler runs
+    /// twice: its second run's logins are not its first run's).
+    pub run_started: u32,
     pub tags: Vec<(Vec<String>, Tag)>,
     pub url: Option<String>,
     pub method: Option<String>,
@@ -162,6 +165,8 @@ pub struct Interp<'a> {
     clock: u32,
     ids: u32,
     pub entry: u32,
+    /// The clock when the current entry point's run began.
+    run_started: u32,
     pub entry_kind: EntryKind,
     pub steps: u32,
     /// How deep [`eval`] is nested now (see [`MAX_DEPTH`]).
@@ -170,9 +175,10 @@ pub struct Interp<'a> {
     /// Call sites from the entry point to the current frame.
     pub calls: Vec<Loc>,
     stack: Vec<usize>,
-    /// Functions that took a quarter of an entry's steps: called again,
-    /// they are not followed (a chart library, a parser), so one heavy
-    /// helper does not cut every handler that calls it short.
+    /// Functions that took a quarter of an entry's steps (the innermost
+    /// such one of a chain): called again, they are not followed (a chart
+    /// library, a parser), so one heavy helper does not cut every handler
+    /// that calls it short.
     heavy: std::collections::HashSet<usize>,
     pub model: Model,
 }
@@ -202,6 +208,7 @@ impl<'a> Interp<'a> {
             clock: 0,
             ids: 0,
             entry: 0,
+            run_started: 0,
             entry_kind: EntryKind::ModuleInit,
             steps: 0,
             depth: 0,
@@ -281,24 +288,29 @@ impl<'a> Interp<'a> {
                 methods.into_iter().map(move |(name, func)| (file, inst.clone(), name, func))
             })
             .collect();
-        let mut last_keeper = None;
+        let (mut last_keeper, mut entries) = (None, vec![]);
         for (n, (file, inst, name, func)) in handlers.iter().enumerate() {
             let kept = self.model.stores.len();
             self.entry_point(*file, func, &Val::obj(inst.clone()), Some(name), EntryKind::Handler);
+            entries.push(self.entry);
             if self.model.stores.len() > kept {
                 last_keeper = Some(n);
             }
         }
-        let cut_short = self.model.cut_short;
-        for (file, inst, name, func) in handlers.iter().take(last_keeper.map_or(0, |n| n + 1)) {
+        // The second run of a handler is the same entry point: what it kept
+        // in its first run is its own, not another handler's.
+        let (cut_short, next) = (self.model.cut_short, self.entry);
+        for ((file, inst, name, func), entry) in handlers.iter().zip(entries).take(last_keeper.map_or(0, |n| n + 1)) {
+            self.entry = entry - 1;
             self.entry_point(*file, func, &Val::obj(inst.clone()), Some(name), EntryKind::Handler);
         }
-        self.model.cut_short = cut_short;
+        (self.model.cut_short, self.entry) = (cut_short, next);
         self.model
     }
 
     fn begin(&mut self, kind: EntryKind) {
         self.entry += 1;
+        self.run_started = self.tick_clock();
         self.entry_kind = kind;
         self.steps = 0;
         self.path = PathState::default();
@@ -344,7 +356,7 @@ impl<'a> Interp<'a> {
         if self.heavy.contains(&addr) {
             return Val::external();
         }
-        let steps_before = self.steps;
+        let (steps_before, heavy_before) = (self.steps, self.heavy.len());
         self.stack.push(addr);
         self.calls.push(loc);
         let scope = new_scope(Some(&c.scope), ScopeKind::Function);
@@ -394,7 +406,10 @@ impl<'a> Interp<'a> {
             },
         }
         let end = std::mem::replace(&mut self.path.hb, saved);
-        if self.steps.saturating_sub(steps_before) > MAX_STEPS / 4 {
+        // Only the innermost heavy function: a wrapper whose callback
+        // called a parser (`app.wxRequest` → a page's callback → wxParse)
+        // stays followed, or every later request through it is lost.
+        if self.steps.saturating_sub(steps_before) > MAX_STEPS / 4 && self.heavy.len() == heavy_before {
             self.heavy.insert(addr);
         }
         self.stack.pop();

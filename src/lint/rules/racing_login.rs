@@ -76,7 +76,8 @@ pub fn check(model: &Model) -> Vec<Raw> {
         let (open, codes) = carried(send);
         for d in open {
             for l in &codes {
-                if l.entry == send.entry && d.time > l.time && !d.hb.contains(&l.id) && seen.insert(l.loc) {
+                let this_run = l.entry == send.entry && l.time >= send.run_started;
+                if this_run && d.time > l.time && !d.hb.contains(&l.id) && seen.insert(l.loc) {
                     let mut related = vec![(d.loc, format!("{} is called before that login answered", d.api))];
                     related.extend(send_related(send, "and both are sent here"));
                     out.push(Raw {
