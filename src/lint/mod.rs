@@ -27,9 +27,10 @@
 //!   once, imports resolved relative to the file, then from the app's own
 //!   folder (`/`, `@/`, `~/`, `src/`).
 //! - **Entry points**, in the order a user meets them: modules, the app's
-//!   lifecycles, the pages' lifecycles, then every handler, twice (the
-//!   second round sees what every handler kept in the first), so no result
-//!   depends on the order of handlers in the source. Each app of a folder
+//!   lifecycles, the pages' lifecycles, then every handler; the handlers up
+//!   to the last one that kept a code, sealed data or a token run again,
+//!   seeing what every handler kept, so no result depends on the order of
+//!   handlers in the source. Each app of a folder
 //!   runs on its own with the shared files.
 //! - **Sources** are open-data events only (an `open-type` button's
 //!   handler as the template binds it, or a handler bound nowhere that

@@ -271,9 +271,9 @@ impl<'a> Interp<'a> {
         // Handlers run in any order a user taps them: each sees what every
         // other one keeps (page data, globalData, storage, module
         // variables) whatever their order in the source. A second round
-        // re-runs the handlers that ran before the last one that kept a
-        // tagged value (a code, sealed data, a token): the others already
-        // saw all there is. Findings of both rounds are the same sites, merged.
+        // re-runs the handlers up to the last one that kept a tagged value
+        // (a code, sealed data, a token): the ones after it already saw all
+        // there is. Findings of both rounds are the same sites, merged.
         let handlers: Vec<(FileId, ObjRef<'a>, String, Val<'a>)> = ranked
             .iter()
             .filter_map(|&i| insts[i].as_ref().map(|inst| (comps[i].file, inst)))
