@@ -205,9 +205,12 @@ async fn serve(
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
     loop {
+        // A stopped server accepts nothing more, even a connection that
+        // is already waiting in the backlog.
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            biased;
             () = stop.cancelled() => return,
+            accepted = listener.accept() => accepted,
         };
         let tcp = match accepted {
             Ok((tcp, _)) => tcp,
@@ -225,9 +228,10 @@ async fn serve(
             Err(_) => loop {
                 lock(&open).evict_longest_waiter();
                 tokio::select! {
+                    biased;
+                    () = stop.cancelled() => return,
                     slot = slots.clone().acquire_owned() => match slot { Ok(s) => break s, Err(_) => return },
                     () = tokio::time::sleep(EVICTABLE_AFTER / 4) => {}
-                    () = stop.cancelled() => return,
                 }
             },
         };
