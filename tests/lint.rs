@@ -797,3 +797,65 @@ fn a_wrapper_that_once_called_a_heavy_parser_is_still_followed() {
     assert_eq!(report["findings"][0]["rule"], "stale-open-data", "{report:#}");
     assert_eq!(report["findings"][0]["file"], "pages/login/login.js");
 }
+
+/// Writes `files` (path, text) under a fresh folder.
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempdir();
+    for (path, text) in files {
+        let to = dir.path().join(path);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, text).unwrap();
+    }
+    dir
+}
+
+/// The button's data handed through an event bus (listeners kept in an
+/// array), a MobX action, or a Redux thunk, to the code that logs in.
+#[test]
+fn data_handed_through_an_event_bus_a_mobx_action_or_a_redux_thunk_is_followed() {
+    let login = "wx.login({ success: (r) => wx.request({ url: 'https://x.cn/login', method: 'POST', data: { code: r.code, encryptedData: detail.encryptedData, iv: detail.iv } }) })";
+    let button = "<button open-type=\"getUserInfo\" bindgetuserinfo=\"onGot\">Go</button>\n";
+    let bus = tree(&[
+        ("app.js", "App({})\n"),
+        (
+            "utils/bus.js",
+            "const handlers = {}\nexport default {\n  on(name, fn) { (handlers[name] = handlers[name] || []).push(fn) },\n  emit(name, ...args) { (handlers[name] || []).forEach((fn) => fn(...args)) }\n}\n",
+        ),
+        ("utils/auth.js", &format!("import bus from './bus'\nbus.on('userinfo', (detail) => {{\n  {login}\n}})\n")),
+        ("pages/index/index.wxml", button),
+        (
+            "pages/index/index.js",
+            "import bus from '../../utils/bus'\nimport '../../utils/auth'\nPage({\n  onGot(e) { bus.emit('userinfo', e.detail) }\n})\n",
+        ),
+    ]);
+    let mobx = tree(&[
+        ("app.js", "App({})\n"),
+        (
+            "store.js",
+            &format!(
+                "import {{ observable, action }} from 'mobx-miniprogram'\nexport const store = observable({{\n  token: '',\n  login: action('login', function (detail) {{\n    {login}\n  }})\n}})\n"
+            ),
+        ),
+        ("pages/index/index.wxml", button),
+        (
+            "pages/index/index.js",
+            "import { store } from '../../store'\nPage({\n  onGot(e) { store.login(e.detail) }\n})\n",
+        ),
+    ]);
+    let redux = tree(&[
+        ("src/app.config.js", "export default {}\n"),
+        (
+            "src/store/user.js",
+            "import Taro from '@tarojs/taro'\nexport const loginWith = (detail) => async (dispatch) => {\n  const { code } = await Taro.login()\n  await Taro.request({ url: 'https://x.cn/login', method: 'POST', data: { code, encryptedData: detail.encryptedData, iv: detail.iv } })\n}\n",
+        ),
+        (
+            "src/pages/index/index.jsx",
+            "import { useDispatch } from 'react-redux'\nimport { loginWith } from '../../store/user'\nexport default function Index() {\n  const dispatch = useDispatch()\n  return <Button openType=\"getUserInfo\" onGetUserInfo={(e) => dispatch(loginWith(e.detail))}>Go</Button>\n}\n",
+        ),
+    ]);
+    for (what, dir) in [("bus", &bus), ("mobx", &mobx), ("redux", &redux)] {
+        let (code, report) = lint(&[dir.path().to_str().unwrap()]);
+        assert_eq!(code, 1, "{what}: {report:#}");
+        assert_eq!(report["findings"][0]["rule"], "stale-open-data", "{what}: {report:#}");
+    }
+}

@@ -54,7 +54,6 @@ const NOT_SENDS: &[&str] = &[
     "$watch",
     "watch",
     "observe",
-    "reactive",
     "ref",
     "computed",
     "nextTick",
@@ -230,6 +229,18 @@ impl<'a> Interp<'a> {
                 }
                 return Val::default();
             }
+            // An array grows: what is pushed is among its elements (a
+            // list of listeners, of pending callbacks).
+            "push" | "unshift" if this.objs().any(|o| o.borrow().array) => {
+                let arrays: Vec<_> = this.objs().filter(|o| o.borrow().array).cloned().collect();
+                for o in arrays {
+                    for a in &args {
+                        let key = o.borrow().fields.len().to_string();
+                        self.set(&Val::obj(o.clone()), &key, a.clone(), false, loc, name);
+                    }
+                }
+                return Val::default();
+            }
             "call" | "apply" | "bind" if this.0.iter().any(|a| matches!(a, Atom::Func(_))) => {
                 let self_arg = args.first().cloned().unwrap_or_default();
                 return match name {
@@ -336,7 +347,9 @@ impl<'a> Interp<'a> {
             for atom in &a.0 {
                 match atom {
                     Atom::Func(_) => {
-                        let arg = if item.objs().next().is_some() { item.clone() } else { answer.clone() };
+                        // An array's callback (`forEach`, `map`) gets its elements.
+                        let array = this.objs().any(|o| o.borrow().array);
+                        let arg = if array || item.objs().next().is_some() { item.clone() } else { answer.clone() };
                         self.call_value(f, &Val::one(atom.clone()), &Val::default(), vec![arg], loc, "");
                     }
                     Atom::Obj(o) => {
@@ -601,6 +614,11 @@ impl<'a> Interp<'a> {
                 target
             }
             Builtin::Identity => arg(0),
+            Builtin::Wrap => args
+                .iter()
+                .find(|a| a.0.iter().any(|x| matches!(x, Atom::Obj(_) | Atom::Func(_))))
+                .cloned()
+                .unwrap_or_default(),
             Builtin::CallNow => {
                 let fv = arg(0);
                 self.call_value(f, &fv, &Val::default(), vec![], loc, "")

@@ -24,6 +24,10 @@ pub fn global<'a>(name: &str) -> Val<'a> {
             Builtin::Identity
         }
         // `useMemo(f)` is what `f` returns: called now, as an effect is.
+        // State libraries that hand back the object or function they wrap:
+        // MobX (`observable({…})`, `action(fn)`, `action('name', fn)`), Vue's `reactive`.
+        "observable" | "action" | "makeAutoObservable" | "makeObservable" | "reactive" | "readonly"
+        | "shallowReactive" | "markRaw" | "toRaw" => Builtin::Wrap,
         "useMemo" | "useEffect" | "useLayoutEffect" | "useDidShow" | "useLoad" | "useReady" | "onMounted"
         | "onLoad" | "onShow" | "onLaunch" | "onReady" | "onBeforeMount" => Builtin::CallNow,
         "defineStore" => Builtin::DefineStore,

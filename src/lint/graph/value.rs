@@ -182,6 +182,8 @@ pub enum Builtin {
     ObjectAssign,
     /// `defineComponent(o)`, `Vue.extend(o)`: `o`.
     Identity,
+    /// `observable(o)`, `action('name', fn)`: the first object or function given.
+    Wrap,
     /// `useEffect(f)`, `onLoad(f)`, `useDidShow(f)`: calls `f` now.
     CallNow,
     DefineStore,
