@@ -689,7 +689,7 @@ impl<'a> Interp<'a> {
                     self.call_closure(&c, &inst, &args, loc);
                     out.join(&inst);
                 }
-                Atom::Obj(o) if o.borrow().get("{class}").is_some() => {
+                Atom::Obj(o) if o.borrow().class.is_some() => {
                     let cls = Val::obj(o.clone());
                     out.join(&self.instantiate_class(&cls, &args, loc, false));
                 }

@@ -834,11 +834,12 @@ impl<'a> Interp<'a> {
         }
     }
 
-    /// A class as a value: its methods on an object marked `{class}`.
+    /// A class as a value: an object with its static methods, marked with
+    /// the class it is (`Obj::class`).
     pub fn class_value(&mut self, f: &Frame<'a>, scope: &Scope<'a>, c: &'a Class<'a>) -> Val<'a> {
         let idx = self.classes.len();
         self.classes.push((c, scope.clone(), f.file, f.base));
-        let mut fields = vec![("{class}".to_string(), Val::str(&idx.to_string()))];
+        let mut fields = vec![];
         for el in &c.body.body {
             if let ClassElement::MethodDefinition(m) = el
                 && m.r#static
@@ -847,7 +848,9 @@ impl<'a> Interp<'a> {
                 fields.push((name.into_owned(), self.closure(f, scope, Code::Function(&m.value))));
             }
         }
-        Val::obj(new_obj(fields, false))
+        let class = new_obj(fields, false);
+        class.borrow_mut().class = Some(idx);
+        Val::obj(class)
     }
 
     /// `new C(args)` of a class value: the parent's members, then this
@@ -860,13 +863,7 @@ impl<'a> Interp<'a> {
     }
 
     fn fill_class(&mut self, cls: &Val<'a>, inst: &ObjRef<'a>, args: &[Val<'a>], loc: Loc, depth: usize) {
-        let Some(idx) = cls
-            .objs()
-            .find_map(|o| o.borrow().get("{class}").and_then(Val::first_str))
-            .and_then(|s| s.parse::<usize>().ok())
-        else {
-            return;
-        };
+        let Some(idx) = cls.objs().find_map(|o| o.borrow().class) else { return };
         let Some((c, scope, file, base)) = self.classes.get(idx).cloned() else { return };
         let mut f = Frame { file, base, this: Val::obj(inst.clone()), branch: 0, ret: Val::default() };
         if depth < 4

@@ -113,6 +113,8 @@ pub struct Obj<'a> {
     pub persistent: bool,
     pub event: Option<EventInfo>,
     pub array: bool,
+    /// A class value: its index among the evaluator's classes.
+    pub class: Option<usize>,
 }
 
 impl<'a> Obj<'a> {
