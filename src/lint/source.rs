@@ -294,14 +294,17 @@ pub fn shown(path: &Path) -> String {
     }
 }
 
-/// `.` and `..` resolved in the path's own words (no link followed).
+/// `.` and `..` resolved in the path's own words (no link followed); a
+/// `..` above the start is kept.
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
             std::path::Component::CurDir => {}
             std::path::Component::ParentDir => {
-                out.pop();
+                if !out.pop() {
+                    out.push("..");
+                }
             }
             c => out.push(c),
         }
