@@ -557,6 +557,26 @@ fn sources_are_open_data_events_only_and_templates_are_read_wherever_they_stand(
     let (code, report) = lint(&[dir.path().to_str().unwrap()]);
     assert_eq!((code, report["findings"].as_array().unwrap().len()), (0, 0), "{report:#}");
 
+    // A custom component's event may carry the button's data it got.
+    let comp = tree(&[
+        ("app.js", "App({})\n"),
+        ("components/auth/auth.json", "{\"component\":true}\n"),
+        ("components/auth/auth.wxml", "<button open-type=\"getUserInfo\" bindgetuserinfo=\"onGot\">Go</button>\n"),
+        (
+            "components/auth/auth.js",
+            "Component({\n  methods: {\n    onGot(e) { this.triggerEvent('login', e.detail) }\n  }\n})\n",
+        ),
+        ("pages/index/index.json", "{\"usingComponents\":{\"auth\":\"/components/auth/auth\"}}\n"),
+        ("pages/index/index.wxml", "<auth bindlogin=\"onLogin\"/>\n"),
+        (
+            "pages/index/index.js",
+            "Page({\n  onLogin(e) {\n    const { encryptedData, iv } = e.detail\n    wx.login({ success: (r) => wx.request({ url: 'https://x.cn/login', method: 'POST', data: { code: r.code, encryptedData, iv } }) })\n  }\n})\n",
+        ),
+    ]);
+    let (code, report) = lint(&[comp.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["findings"][0]["file"], "pages/index/index.js", "{report:#}");
+
     let vue = tempdir();
     std::fs::create_dir_all(vue.path().join("pages")).unwrap();
     std::fs::write(

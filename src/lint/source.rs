@@ -479,10 +479,42 @@ pub struct Binding {
     pub len: usize,
 }
 
-/// Every event binding in a WXML or Vue template: `bind`, `catch`,
-/// `capture-bind`, `mut-bind` with or without `:`, `@` and `v-on:` with
-/// modifiers. A handler written as a call (`onGot($event)`) or an arrow
-/// names the method it calls.
+/// Events of built-in elements, whose `detail` never holds open data.
+const BUILT_IN_EVENTS: &[&str] = &[
+    "tap",
+    "longpress",
+    "longtap",
+    "touchstart",
+    "touchmove",
+    "touchend",
+    "touchcancel",
+    "change",
+    "input",
+    "blur",
+    "focus",
+    "confirm",
+    "submit",
+    "reset",
+    "scroll",
+    "scrolltolower",
+    "scrolltoupper",
+    "load",
+    "error",
+    "click",
+    "keyboardheightchange",
+    "linechange",
+    "columnchange",
+    "cancel",
+    "transitionend",
+    "animationend",
+    "keyup",
+    "keydown",
+];
+
+/// Every open-data and built-in event binding in a WXML or Vue template:
+/// `bind`, `catch`, `capture-bind`, `mut-bind` with or without `:`, `@` and
+/// `v-on:` with modifiers. A handler written as a call (`onGot($event)`)
+/// or an arrow names the method it calls.
 pub fn template_bindings(text: &str) -> Vec<Binding> {
     // A commented-out button binds nothing: comments are blanked, offsets kept.
     let mut blanked = String::with_capacity(text.len());
@@ -517,7 +549,14 @@ pub fn template_bindings(text: &str) -> Vec<Binding> {
                     .map(|n| n.trim_start_matches(':'))
             })
             .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-        let Some(event) = event.map(OpenEvent::from_name) else { continue };
+        // An open-data event, or a built-in one (a plain `detail`); a custom
+        // component's event (`bindlogin`) may carry anything: not recorded.
+        let Some(event) = event.and_then(|n| match OpenEvent::from_name(n) {
+            Some(open) => Some(Some(open)),
+            None => BUILT_IN_EVENTS.contains(&n.to_ascii_lowercase().as_str()).then_some(None),
+        }) else {
+            continue;
+        };
         let rest = text[eq + 1..].trim_start();
         let Some(quote) = rest.chars().next().filter(|q| *q == '"' || *q == '\'') else { continue };
         let value = rest[1..].split(quote).next().unwrap_or("");
