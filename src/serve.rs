@@ -254,13 +254,26 @@ async fn serve(
             }
         });
         tokio::spawn(async move {
+            // Leaves the table however the connection ends (a handler's panic too).
+            let _listed = Listed { open, id, _slot: slot };
             tokio::select! {
                 () = connection(tcp, builder, service, stop, tls, limits) => {}
                 () = evicted.cancelled() => {}
             }
-            lock(&open).conns.remove(&id);
-            drop(slot);
         });
+    }
+}
+
+/// A connection's place in [`Open`] and its slot, given back when dropped.
+struct Listed {
+    open: Arc<Mutex<Open>>,
+    id: u64,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        lock(&self.open).conns.remove(&self.id);
     }
 }
 
