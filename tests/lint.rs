@@ -711,8 +711,11 @@ fn each_rule_is_declared_once_and_the_docs_and_explain_say_the_same() {
     let index = dir.path().join("pages/index/index.js");
     let text = std::fs::read_to_string(&index).unwrap();
     let at = "    const { encryptedData, iv } = e.detail";
-    std::fs::write(&index, text.replace(at, &format!("    // wxflow-lint-ignore stale-openn-data: reviewed\n{at}")))
-        .unwrap();
+    // A mistyped rule is reported; a reason written without its colon is not a rule.
+    let commented = text
+        .replace(at, &format!("    // wxflow-lint-ignore stale-openn-data: reviewed\n{at}"))
+        .replace("Page({", "// wxflow-lint-ignore cached-login-code reviewed by bob\nPage({");
+    std::fs::write(&index, commented).unwrap();
     let (code, report) = lint(&[dir.path().to_str().unwrap()]);
     let rules: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
     assert_eq!(rules, ["unknown-ignore", "stale-open-data"], "{report:#}");
