@@ -882,3 +882,15 @@ fn data_handed_through_an_event_bus_a_mobx_action_or_a_redux_thunk_is_followed()
         assert_eq!(report["findings"][0]["rule"], "stale-open-data", "{what}: {report:#}");
     }
 }
+
+/// Each rule flags the fixtures its declaration lists, and no other it lists.
+#[test]
+fn each_rule_flags_the_fixtures_it_declares_and_passes_the_others() {
+    for r in wxflow::lint::rules::RULES {
+        for (fixture, want) in r.flags.iter().map(|f| (f, true)).chain(r.passes.iter().map(|f| (f, false))) {
+            let (_, report) = lint(&[&format!("tests/lint/{fixture}")]);
+            let found = report["findings"].as_array().unwrap().iter().any(|f| f["rule"] == r.id);
+            assert_eq!(found, want, "{} on tests/lint/{fixture}: {report:#}", r.id);
+        }
+    }
+}

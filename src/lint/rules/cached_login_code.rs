@@ -22,6 +22,8 @@ pub const RULE: super::Rule = super::Rule {
     bad: "onLoad() { wx.login({ success: (r) => this.setData({ code: r.code }) }) },\nonTap() { wx.request({ url, data: { code: this.data.code } }) }",
     good: "onTap() { wx.login({ success: (r) => wx.request({ url, data: { code: r.code } }) }) }",
     fix: "log in where the request is made; never keep a code (single use, five minutes)",
+    flags: &["cached", "global-data"],
+    passes: &["login-first", "seed-native"],
     check,
 };
 

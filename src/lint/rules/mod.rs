@@ -25,6 +25,10 @@ pub struct Rule {
     pub bad: &'static str,
     pub good: &'static str,
     pub fix: &'static str,
+    /// Fixtures of `tests/lint/` it must flag, and must not (checked by
+    /// `tests/lint.rs`).
+    pub flags: &'static [&'static str],
+    pub passes: &'static [&'static str],
     pub check: fn(&Model) -> Vec<Raw>,
 }
 
@@ -41,6 +45,8 @@ pub const PARSE_ERROR: Rule = Rule {
     bad: "Page({ onLoad() { wx.login( } })",
     good: "Page({ onLoad() { wx.login() } })",
     fix: "fix the syntax error, or exclude the file",
+    flags: &["malformed"],
+    passes: &["seed-native"],
     check: none,
 };
 
@@ -53,6 +59,8 @@ pub const UNKNOWN_IGNORE: Rule = Rule {
     bad: "// wxflow-lint-ignore stale-openn-data: reviewed",
     good: "// wxflow-lint-ignore stale-open-data: reviewed",
     fix: "name a rule of `wxflow lint --explain`, or remove the comment",
+    flags: &[],
+    passes: &["ignored", "ignores-detail"],
     check: none,
 };
 

@@ -26,6 +26,8 @@ pub const RULE: super::Rule = super::Rule {
     bad: "const [r, u] = await Promise.all([wx.login(), wx.getUserProfile({ desc })])",
     good: "const u = await wx.getUserProfile({ desc })\nconst r = await wx.login()  // then send u's data with a fresh getUserInfo, or log in first",
     fix: "wait for one login before the next login or open-data call",
+    flags: &["racing"],
+    passes: &["seed-native", "login-first", "seed-fix"],
     check,
 };
 

@@ -22,6 +22,8 @@ pub const RULE: super::Rule = super::Rule {
     bad: "wx.request({ url, data: { code }, success: (res) => wx.setStorageSync('session_key', res.data.session_key) })",
     good: "wx.request({ url, data: { code }, success: (res) => wx.setStorageSync('token', res.data.token) })",
     fix: "keep it on the backend; hand the client a token of your own",
+    flags: &["session-key"],
+    passes: &["seed-native", "login-first"],
     check,
 };
 

@@ -28,6 +28,20 @@ pub const RULE: super::Rule = super::Rule {
     bad: "onGotUserInfo(e) {\n  const { encryptedData, iv } = e.detail\n  wx.login({ success: (r) => wx.request({ url, data: { code: r.code, encryptedData, iv } }) })\n}",
     good: "onGotUserInfo() {\n  wx.login({ success: (r) => wx.getUserInfo({ success: (u) =>\n    wx.request({ url, data: { code: r.code, encryptedData: u.encryptedData, iv: u.iv } }) }) })\n}",
     fix: "log in first and get the data after it answers, or get it again after the login (the seed's fix); for the phone number send `e.detail.code`",
+    flags: &[
+        "seed-native",
+        "assign",
+        "callbacks",
+        "check-session",
+        "mpvue",
+        "phone",
+        "promisify",
+        "setup",
+        "taro",
+        "uni-store",
+        "uniapp",
+    ],
+    passes: &["login-first", "seed-fix", "plain", "ignored", "ignores-detail"],
     check,
 };
 
