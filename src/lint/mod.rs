@@ -371,18 +371,9 @@ fn unknown_ignores(files: &[SourceFile]) -> Vec<rules::Raw> {
     let mut out = vec![];
     for (i, f) in files.iter().enumerate() {
         for (at, _) in f.text.match_indices("wxflow-lint-ignore") {
-            let line_start = f.text[..at].rfind(['\n', '\r']).map_or(0, |p| p + 1);
-            if !f.text[line_start..at].trim().starts_with("//") {
-                continue;
-            }
-            let after = at + "wxflow-lint-ignore".len();
-            let rest = &f.text[after..];
-            let named = &rest[..rest.find([':', '\n', '\r']).unwrap_or(rest.len())];
-            let mut offset = after;
-            for word in named.split_inclusive([',', ' ']) {
-                let id = word.trim_end_matches([',', ' ']);
-                let start = offset;
-                offset += word.len();
+            let start = f.text[..at].rfind(['\n', '\r']).map_or(0, |p| p + 1);
+            let end = f.text[at..].find(['\n', '\r']).map_or(f.text.len(), |p| at + p);
+            for (offset, id) in ignore_names(&f.text[start..end]).unwrap_or_default() {
                 // Only what is written like a rule id (`stale-openn-data`);
                 // a reason without its colon (`reviewed by bob`) is not.
                 let rule_like = id.contains('-') && id.chars().all(|c| c.is_ascii_lowercase() || c == '-');
@@ -390,10 +381,11 @@ fn unknown_ignores(files: &[SourceFile]) -> Vec<rules::Raw> {
                     continue;
                 }
                 let known: Vec<&str> = rules::RULES.iter().map(|r| r.id).collect();
+                let at = (start + offset) as u32;
                 out.push(rules::Raw {
                     rule: rules::UNKNOWN_IGNORE.id,
                     severity: rules::UNKNOWN_IGNORE.severity,
-                    loc: Loc { file: i, start: start as u32, end: (start + id.len()) as u32 },
+                    loc: Loc { file: i, start: at, end: at + id.len() as u32 },
                     message: format!("`wxflow-lint-ignore` names `{id}`, which is no rule: it silences nothing"),
                     related: vec![],
                     fix: format!("{}; the rules: {}", rules::UNKNOWN_IGNORE.fix, known.join(", ")),
@@ -405,12 +397,23 @@ fn unknown_ignores(files: &[SourceFile]) -> Vec<rules::Raw> {
     out
 }
 
+/// The rules a `// wxflow-lint-ignore RULE[, RULE]: reason` line names,
+/// each with its byte offset in the line; `None` for any other line.
+fn ignore_names(line: &str) -> Option<Vec<(usize, &str)>> {
+    let rest = line.trim().strip_prefix("//").map(str::trim).and_then(|r| r.strip_prefix("wxflow-lint-ignore"))?;
+    let named = rest.split(':').next().unwrap_or("");
+    let base = line.as_ptr() as usize;
+    Some(
+        named
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| (r.as_ptr() as usize - base, r))
+            .collect(),
+    )
+}
+
 fn ignored(file: &SourceFile, line: usize, rule: &str) -> bool {
-    let Some(prev) = line.checked_sub(1).and_then(|l| file.line(l)) else { return false };
-    let Some(rest) = prev.trim().strip_prefix("//").map(str::trim).and_then(|r| r.strip_prefix("wxflow-lint-ignore"))
-    else {
-        return false;
-    };
-    let rules = rest.split(':').next().unwrap_or("");
-    rules.split([',', ' ']).any(|r| r.trim() == rule)
+    let names = line.checked_sub(1).and_then(|l| file.line(l)).and_then(ignore_names);
+    names.is_some_and(|names| names.iter().any(|(_, r)| *r == rule))
 }
