@@ -244,6 +244,17 @@ fn emitted_flows_validate_and_fail_as_stale_iv_against_the_reference_backend() {
 
 /// Copies the seed-native fixture into a fresh folder, where hostile files
 /// can be planted beside it.
+/// Writes `files` (path, text) under a fresh folder.
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempdir();
+    for (path, text) in files {
+        let to = dir.path().join(path);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, text).unwrap();
+    }
+    dir
+}
+
 fn seed_copy() -> tempfile::TempDir {
     let dir = tempdir();
     for entry in ["app.js", "pages/index/index.js", "pages/index/index.wxml", "utils/auth.js", "utils/api.js"] {
@@ -455,19 +466,13 @@ fn findings_do_not_depend_on_the_order_of_handlers_in_the_source() {
     let send = "  onLogin() {\n    const p = this.data.profile\n    wx.login({\n      success: (res) => wx.request({ url: 'https://api.example.com/login', method: 'POST', data: { code: res.code, encryptedData: p.encryptedData, iv: p.iv } })\n    })\n  }";
     let mut found = vec![];
     for (first, second) in [(keep, send), (send, keep)] {
-        let dir = tempdir();
-        let page = dir.path().join("pages/index");
-        std::fs::create_dir_all(&page).unwrap();
-        std::fs::write(
-            page.join("index.wxml"),
-            "<button open-type=\"getUserInfo\" bindgetuserinfo=\"onUserInfo\">Allow</button>\n<button bindtap=\"onLogin\">Log in</button>\n",
-        )
-        .unwrap();
-        std::fs::write(
-            page.join("index.js"),
-            format!("Page({{\n  data: {{ profile: null }},\n{first},\n{second}\n}})\n"),
-        )
-        .unwrap();
+        let dir = tree(&[
+            (
+                "pages/index/index.wxml",
+                "<button open-type=\"getUserInfo\" bindgetuserinfo=\"onUserInfo\">Allow</button>\n<button bindtap=\"onLogin\">Log in</button>\n",
+            ),
+            ("pages/index/index.js", &format!("Page({{\n  data: {{ profile: null }},\n{first},\n{second}\n}})\n")),
+        ]);
         let (code, report) = lint(&[dir.path().to_str().unwrap()]);
         let rules: Vec<&str> =
             report["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
@@ -480,16 +485,10 @@ fn findings_do_not_depend_on_the_order_of_handlers_in_the_source() {
 /// Writes a one-page native app whose button calls `onGot`, with `body`
 /// as the handler's statements.
 fn one_page(body: &str) -> tempfile::TempDir {
-    let dir = tempdir();
-    let page = dir.path().join("pages/index");
-    std::fs::create_dir_all(&page).unwrap();
-    std::fs::write(
-        page.join("index.wxml"),
-        "<button open-type=\"getUserInfo\" bindgetuserinfo=\"onGot\">Go</button>\n",
-    )
-    .unwrap();
-    std::fs::write(page.join("index.js"), format!("Page({{\n  onGot(e) {{\n{body}\n  }}\n}})\n")).unwrap();
-    dir
+    tree(&[
+        ("pages/index/index.wxml", "<button open-type=\"getUserInfo\" bindgetuserinfo=\"onGot\">Go</button>\n"),
+        ("pages/index/index.js", &format!("Page({{\n  onGot(e) {{\n{body}\n  }}\n}})\n")),
+    ])
 }
 
 /// The later login's key can travel as what the backend answered for its
@@ -544,16 +543,13 @@ fn an_emitted_flow_for_a_get_carries_the_fields_built_into_its_url() {
 /// is found in a Vue template after `<script setup>` (Vue 3's order).
 #[test]
 fn sources_are_open_data_events_only_and_templates_are_read_wherever_they_stand() {
-    let dir = tempdir();
-    let page = dir.path().join("pages/index");
-    std::fs::create_dir_all(&page).unwrap();
-    std::fs::write(page.join("index.wxml"), "<input bindchange=\"onChange\"/>\n<button bindtap=\"go\">Go</button>\n")
-        .unwrap();
-    std::fs::write(
-        page.join("index.js"),
-        "Page({\n  onChange(e) {\n    this.setData({ form: e.detail })\n  },\n  go() {\n    wx.login({ success: (r) => wx.request({ url: 'https://x.cn/save', method: 'POST', data: { code: r.code, encryptedData: this.data.form.encryptedData, iv: this.data.form.iv } }) })\n  }\n})\n",
-    )
-    .unwrap();
+    let dir = tree(&[
+        ("pages/index/index.wxml", "<input bindchange=\"onChange\"/>\n<button bindtap=\"go\">Go</button>\n"),
+        (
+            "pages/index/index.js",
+            "Page({\n  onChange(e) {\n    this.setData({ form: e.detail })\n  },\n  go() {\n    wx.login({ success: (r) => wx.request({ url: 'https://x.cn/save', method: 'POST', data: { code: r.code, encryptedData: this.data.form.encryptedData, iv: this.data.form.iv } }) })\n  }\n})\n",
+        ),
+    ]);
     let (code, report) = lint(&[dir.path().to_str().unwrap()]);
     assert_eq!((code, report["findings"].as_array().unwrap().len()), (0, 0), "{report:#}");
 
@@ -577,13 +573,10 @@ fn sources_are_open_data_events_only_and_templates_are_read_wherever_they_stand(
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(report["findings"][0]["file"], "pages/index/index.js", "{report:#}");
 
-    let vue = tempdir();
-    std::fs::create_dir_all(vue.path().join("pages")).unwrap();
-    std::fs::write(
-        vue.path().join("pages/login.vue"),
+    let vue = tree(&[(
+        "pages/login.vue",
         "<script setup>\nconst onGot = (e) => {\n  const d = e.detail\n  uni.login({ success: (res) => uni.request({ url: 'https://x.cn/login', method: 'POST', data: { code: res.code, encryptedData: d.encryptedData, iv: d.iv } }) })\n}\n</script>\n\n<template>\n  <button open-type=\"getUserInfo\" @getuserinfo=\"onGot\">Log in</button>\n</template>\n",
-    )
-    .unwrap();
+    )]);
     let (code, report) = lint(&[vue.path().to_str().unwrap()]);
     assert_eq!(code, 1, "{report:#}");
     let related = report["findings"][0]["related"].as_array().unwrap();
@@ -627,26 +620,19 @@ fn a_folder_of_several_apps_finds_what_each_app_finds_alone() {
 /// handlers of one component are two taps, not a race.
 #[test]
 fn handlers_through_react_hooks_are_followed() {
-    let dir = tempdir();
-    let page = dir.path().join("src/pages/index");
-    std::fs::create_dir_all(&page).unwrap();
-    std::fs::write(dir.path().join("src/app.config.js"), "export default {}\n").unwrap();
     let send = |url: &str| {
         format!(
             "async (e) => {{\n    const {{ encryptedData, iv }} = e.detail\n    const {{ code }} = await Taro.login()\n    await Taro.request({{ url: '{url}', method: 'POST', data: {{ code, encryptedData, iv }} }})\n  }}"
         )
     };
-    std::fs::write(
-        page.join("index.jsx"),
-        format!(
-            "import Taro from '@tarojs/taro'\nimport React, {{ useCallback, useMemo }} from 'react'\n\nfunction useForward(cb) {{\n  return (...args) => cb(...args)\n}}\n\nexport default function Index() {{\n  const a = useCallback({}, [])\n  const b = React.useCallback({}, [])\n  const c = useMemo(() => {}, [])\n  const d = useForward({})\n  return (\n    <>\n      <Button openType=\"getUserInfo\" onGetUserInfo={{a}}>a</Button>\n      <Button openType=\"getUserInfo\" onGetUserInfo={{b}}>b</Button>\n      <Button openType=\"getUserInfo\" onGetUserInfo={{c}}>c</Button>\n      <Button openType=\"getPhoneNumber\" onGetPhoneNumber={{d}}>d</Button>\n    </>\n  )\n}}\n",
-            send("https://x.cn/a"),
-            send("https://x.cn/b"),
-            send("https://x.cn/c"),
-            send("https://x.cn/d"),
-        ),
-    )
-    .unwrap();
+    let jsx = format!(
+        "import Taro from '@tarojs/taro'\nimport React, {{ useCallback, useMemo }} from 'react'\n\nfunction useForward(cb) {{\n  return (...args) => cb(...args)\n}}\n\nexport default function Index() {{\n  const a = useCallback({}, [])\n  const b = React.useCallback({}, [])\n  const c = useMemo(() => {}, [])\n  const d = useForward({})\n  return (\n    <>\n      <Button openType=\"getUserInfo\" onGetUserInfo={{a}}>a</Button>\n      <Button openType=\"getUserInfo\" onGetUserInfo={{b}}>b</Button>\n      <Button openType=\"getUserInfo\" onGetUserInfo={{c}}>c</Button>\n      <Button openType=\"getPhoneNumber\" onGetPhoneNumber={{d}}>d</Button>\n    </>\n  )\n}}\n",
+        send("https://x.cn/a"),
+        send("https://x.cn/b"),
+        send("https://x.cn/c"),
+        send("https://x.cn/d"),
+    );
+    let dir = tree(&[("src/app.config.js", "export default {}\n"), ("src/pages/index/index.jsx", &jsx)]);
     let (code, report) = lint(&[dir.path().to_str().unwrap()]);
     assert_eq!(code, 1, "{report:#}");
     let found: Vec<(String, u64)> = report["findings"]
@@ -670,10 +656,7 @@ fn wepy_pages_of_both_generations_are_linted() {
         "<template>\n  <button open-type=\"getUserInfo\" bindgetuserinfo=\"onGot\">Go</button>\n</template>\n<script>\nimport wepy from 'wepy'\nexport default class Index extends wepy.page {\n  config = { navigationBarTitleText: 'x' }\n  methods = {\n    onGot(e) {\n      const { encryptedData, iv } = e.detail\n      wepy.login().then((r) => wepy.request({ url: 'https://x.cn/login', method: 'POST', data: { code: r.code, encryptedData, iv } }))\n    }\n  }\n}\n</script>\n",
     ];
     for page in pages {
-        let dir = tempdir();
-        std::fs::create_dir_all(dir.path().join("src/pages")).unwrap();
-        std::fs::write(dir.path().join("src/app.wpy"), "<script>\n</script>\n").unwrap();
-        std::fs::write(dir.path().join("src/pages/index.wpy"), page).unwrap();
+        let dir = tree(&[("src/app.wpy", "<script>\n</script>\n"), ("src/pages/index.wpy", page)]);
         let (code, report) = lint(&[dir.path().to_str().unwrap()]);
         assert_eq!(code, 1, "{page}\n{report:#}");
         assert_eq!(report["findings"][0]["rule"], "stale-open-data");
@@ -781,55 +764,31 @@ fn every_fixture_s_findings_match_its_snapshot() {
 /// later request: only the parser is given up on.
 #[test]
 fn a_wrapper_that_once_called_a_heavy_parser_is_still_followed() {
-    let dir = tempdir();
-    let p = dir.path();
-    std::fs::write(p.join("app.json"), r#"{"pages":["pages/a/a","pages/login/login"]}"#).unwrap();
-    std::fs::write(
-        p.join("app.js"),
-        "App({\n  wxRequest(method, url, data, callback) {\n    wx.request({ url, method, data, success: (res) => callback(res) })\n  }\n})\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(p.join("utils")).unwrap();
-    std::fs::write(
-        p.join("utils/parse.js"),
-        format!(
-            "module.exports = function parse(s) {{\n  let x = 0\n{}  return x\n}}\n",
-            "  x = x + s.length\n".repeat(40_000)
+    let parser = format!(
+        "module.exports = function parse(s) {{\n  let x = 0\n{}  return x\n}}\n",
+        "  x = x + s.length\n".repeat(40_000)
+    );
+    let dir = tree(&[
+        ("app.json", r#"{"pages":["pages/a/a","pages/login/login"]}"#),
+        (
+            "app.js",
+            "App({\n  wxRequest(method, url, data, callback) {\n    wx.request({ url, method, data, success: (res) => callback(res) })\n  }\n})\n",
         ),
-    )
-    .unwrap();
-    std::fs::create_dir_all(p.join("pages/a")).unwrap();
-    std::fs::write(
-        p.join("pages/a/a.js"),
-        "const parse = require('../../utils/parse.js')\nconst app = getApp()\nPage({\n  onLoad() {\n    app.wxRequest('GET', 'https://x.cn/article', {}, (res) => this.setData({ html: parse(res.data) }))\n  }\n})\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(p.join("pages/login")).unwrap();
-    std::fs::write(
-        p.join("pages/login/login.wxml"),
-        "<button open-type=\"getPhoneNumber\" bindgetphonenumber=\"onPhone\">Go</button>\n",
-    )
-    .unwrap();
-    std::fs::write(
-        p.join("pages/login/login.js"),
-        "const app = getApp()\nPage({\n  onPhone(e) {\n    wx.login({ success: (res) => {\n      const wxInfo = { encryptedData: e.detail.encryptedData, iv: e.detail.iv }\n      app.wxRequest('POST', 'https://x.cn/user/login', { code: res.code, wxInfo }, () => {})\n    } })\n  }\n})\n",
-    )
-    .unwrap();
-    let (code, report) = lint(&[p.to_str().unwrap()]);
+        ("utils/parse.js", &parser),
+        (
+            "pages/a/a.js",
+            "const parse = require('../../utils/parse.js')\nconst app = getApp()\nPage({\n  onLoad() {\n    app.wxRequest('GET', 'https://x.cn/article', {}, (res) => this.setData({ html: parse(res.data) }))\n  }\n})\n",
+        ),
+        ("pages/login/login.wxml", "<button open-type=\"getPhoneNumber\" bindgetphonenumber=\"onPhone\">Go</button>\n"),
+        (
+            "pages/login/login.js",
+            "const app = getApp()\nPage({\n  onPhone(e) {\n    wx.login({ success: (res) => {\n      const wxInfo = { encryptedData: e.detail.encryptedData, iv: e.detail.iv }\n      app.wxRequest('POST', 'https://x.cn/user/login', { code: res.code, wxInfo }, () => {})\n    } })\n  }\n})\n",
+        ),
+    ]);
+    let (code, report) = lint(&[dir.path().to_str().unwrap()]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(report["findings"][0]["rule"], "stale-open-data", "{report:#}");
     assert_eq!(report["findings"][0]["file"], "pages/login/login.js");
-}
-
-/// Writes `files` (path, text) under a fresh folder.
-fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempdir();
-    for (path, text) in files {
-        let to = dir.path().join(path);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::write(to, text).unwrap();
-    }
-    dir
 }
 
 /// The button's data handed through an event bus (listeners kept in an
